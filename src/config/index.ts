@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** A variable that is unset and a variable set to the empty string mean the same thing: "use the default". */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+
+const envSchema = z.object({
+  PORT: optional(port).default(3000),
+  DATA_DIR: optional(z.string()).default('.data'),
+  DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/ })),
+  EMBEDDED_POSTGRES_PORT: optional(port).default(54329),
+  TEMPORAL_ADDRESS: optional(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')),
+  TEMPORAL_NAMESPACE: optional(z.string()).default('default'),
+  TEMPORAL_TASK_QUEUE: optional(z.string()).default('ticketflow'),
+  TEMPORAL_PORT: optional(port).default(7233),
+  TEMPORAL_UI_PORT: optional(port).default(8233),
+  TEMPORAL_CLI_PATH: optional(z.string()),
+  JIRA_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(10),
+  JIRA_CREATE_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(20)).default(3),
+  JIRA_REQUEST_TIMEOUT_SECONDS: optional(z.coerce.number().positive().max(300)).default(30),
+  UPSTREAM_CALLBACK_URL: optional(url),
+  UPSTREAM_CALLBACK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  FAKE_JIRA: optional(z.enum(['auto', 'on', 'off'])).default('auto'),
+  FAKE_JIRA_PORT: optional(port).default(8089),
+  LOG_LEVEL: optional(z.enum(['debug', 'info', 'warn', 'error'])).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads configuration from the environment. Every problem names the variable at fault, so that a
+ * misconfigured deployment fails at start with a message an operator can act on.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration; fix these environment variables:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (config.UPSTREAM_CALLBACK_URL && !config.UPSTREAM_CALLBACK_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration; fix these environment variables:\n  UPSTREAM_CALLBACK_SECRET: required when UPSTREAM_CALLBACK_URL is set (callbacks are signed with it)',
+    );
+  }
+  return config;
+}

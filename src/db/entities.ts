@@ -1,0 +1,82 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/** A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. */
+export const Connection = defineEntity({
+  name: 'Connection',
+  tableName: 'connection',
+  properties: {
+    key: p.string().primary(),
+    name: p.string(),
+    connectionType: p.string(),
+    access: p.string(),
+    disabled: p.boolean().default(false),
+    secrets: p.json<Record<string, unknown>>().default('{}'),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Connection = InferEntity<typeof Connection>;
+
+/** A privacy request as the upstream system knows it. The only place personal data (email, phone) lives. */
+export const PrivacyRequest = defineEntity({
+  name: 'PrivacyRequest',
+  tableName: 'privacy_request',
+  properties: {
+    id: p.string().primary(),
+    requestType: p.string(),
+    status: p.string(),
+    submittedAt: p.datetime().nullable(),
+    approvedAt: p.datetime().nullable(),
+    dueDate: p.datetime().nullable(),
+    policyName: p.string().nullable(),
+    email: p.string().nullable(),
+    phone: p.string().nullable(),
+    requestUrl: p.string().nullable(),
+    manualTasksCompletedAt: p.datetime().nullable(),
+    manualTasksCompletedBy: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type PrivacyRequest = InferEntity<typeof PrivacyRequest>;
+
+/**
+ * One Jira ticket instance (privacy request × connection). A read model: the workflow owns the state and
+ * writes each change here with an increasing sequence number, so late or repeated writes never go backwards.
+ */
+export const JiraTicketInstance = defineEntity({
+  name: 'JiraTicketInstance',
+  tableName: 'jira_ticket_instance',
+  properties: {
+    instanceId: p.string().primary(),
+    privacyRequestId: p.string().index(),
+    connectionKey: p.string(),
+    workflowId: p.string().unique(),
+    ticketId: p.string().nullable(),
+    ticketKey: p.string().nullable().index(),
+    ticketUrl: p.string().nullable(),
+    status: p.string().nullable(),
+    statusCategory: p.string().nullable(),
+    taskState: p.string(),
+    dataSubmitted: p.boolean().default(false),
+    lastError: p.text().nullable(),
+    stateSeq: p.integer().default(0),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type JiraTicketInstance = InferEntity<typeof JiraTicketInstance>;
+
+/** The manual task's data. Kept out of Temporal: the workflow only learns *that* data was submitted. */
+export const SubmittedData = defineEntity({
+  name: 'SubmittedData',
+  tableName: 'submitted_data',
+  properties: {
+    instanceId: p.string().primary(),
+    data: p.json<Record<string, unknown>>(),
+    submittedAt: p.datetime(),
+  },
+});
+export type SubmittedData = InferEntity<typeof SubmittedData>;
+
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData];

@@ -1,0 +1,24 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from './entities.js';
+import { Migration20261123000000_initial } from './migrations/Migration20261123000000_initial.js';
+
+export type Orm = MikroORM;
+
+/** Connects to PostgreSQL and applies every pending migration (the committed SQL is the schema of record). */
+export async function openDatabase(databaseUrl: string, options: { poolMax?: number } = {}): Promise<Orm> {
+  const orm = await MikroORM.init({
+    clientUrl: databaseUrl,
+    entities,
+    extensions: [Migrator],
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    migrations: {
+      migrationsList: [{ name: 'Migration20261123000000_initial', class: Migration20261123000000_initial }],
+      transactional: true,
+      allOrNothing: true,
+    },
+    debug: false,
+  });
+  await orm.migrator.up();
+  return orm;
+}

@@ -1,0 +1,38 @@
+import type { FakeIssue } from './store.js';
+
+/**
+ * The slice of JQL the product sends: clauses joined by AND over labels, key, project and summary text,
+ * with an optional ORDER BY created. Anything else is a 400, as Jira would answer an unknown field.
+ */
+export function compileJql(jql: string): { filter: (i: FakeIssue) => boolean; order: 'ASC' | 'DESC' } {
+  const [where = '', orderBy] = jql.split(/\s+ORDER\s+BY\s+/i);
+  const order = /\bDESC\b/i.test(orderBy ?? '') ? 'DESC' : 'ASC';
+  const clauses = where.trim() ? where.split(/\s+AND\s+/i) : [];
+  const preds = clauses.map((clause) => {
+    const c = clause.trim();
+    let m = /^(labels|key|project|issue)\s*=\s*"?([^"]+?)"?$/i.exec(c);
+    if (m) {
+      const [, field, value] = m as unknown as [string, string, string];
+      switch (field.toLowerCase()) {
+        case 'labels':
+          return (i: FakeIssue) => i.labels.includes(value);
+        case 'project':
+          return (i: FakeIssue) => i.projectKey === value.toUpperCase();
+        default:
+          return (i: FakeIssue) => i.key === value.toUpperCase() || i.id === value;
+      }
+    }
+    m = /^(key|issue)\s+in\s*\(([^)]*)\)$/i.exec(c);
+    if (m) {
+      const keys = new Set(m[2]!.split(',').map((k) => k.trim().replace(/^"|"$/g, '').toUpperCase()));
+      return (i: FakeIssue) => keys.has(i.key) || keys.has(i.id);
+    }
+    m = /^(summary|text)\s*~\s*"([^"]*)"$/i.exec(c);
+    if (m) {
+      const needle = m[2]!.toLowerCase().replace(/\*/g, '');
+      return (i: FakeIssue) => i.summary.toLowerCase().includes(needle);
+    }
+    throw new Error(`Error in the JQL Query: unsupported clause '${c}'.`);
+  });
+  return { filter: (i) => preds.every((p) => p(i)), order };
+}

@@ -1,0 +1,142 @@
+import got, { type Got, type Method, RequestError } from 'got';
+import { textToAdf } from './adf.js';
+import { JiraApiError, JiraUnreachableError, jiraMessages, parseRetryAfter } from './errors.js';
+
+export interface JiraSite {
+  /** e.g. https://acme.atlassian.net (no trailing slash, no /rest suffix) */
+  baseUrl: string;
+  username: string;
+  apiToken: string;
+}
+
+export type StatusCategory = 'new' | 'indeterminate' | 'done';
+
+export interface JiraIssueStatus {
+  id: string;
+  key: string;
+  status: string;
+  statusCategory: StatusCategory;
+}
+
+export interface CreateIssueInput {
+  projectKey: string;
+  issueType: string;
+  summary: string;
+  description?: string;
+  dueDate?: string;
+  labels?: string[];
+}
+
+export interface CreatedIssue {
+  id: string;
+  key: string;
+  url: string;
+}
+
+interface RawIssue {
+  id: string;
+  key: string;
+  fields?: { status?: { name?: string; statusCategory?: { key?: string } } };
+}
+
+/** Turns "acme.atlassian.net", "https://acme.atlassian.net/" or a full URL into a base URL. */
+export function normaliseBaseUrl(domainOrUrl: string): string {
+  const withScheme = /^https?:\/\//i.test(domainOrUrl) ? domainOrUrl : `https://${domainOrUrl}`;
+  const url = new URL(withScheme);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Jira Cloud REST v3, through got. Each call is a single attempt: retries belong to the caller (Temporal's
+ * activity retry policy), which is durable and visible to operators, so got's own retries are switched off.
+ */
+export class JiraClient {
+  private readonly http: Got;
+
+  constructor(
+    readonly site: JiraSite,
+    timeoutMs = 30_000,
+  ) {
+    this.http = got.extend({
+      prefixUrl: `${site.baseUrl}/rest/api/3`,
+      timeout: { request: timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      username: site.username,
+      password: site.apiToken,
+      headers: { accept: 'application/json', 'user-agent': 'ticketflow' },
+    });
+  }
+
+  browseUrl(key: string): string {
+    return `${this.site.baseUrl}/browse/${encodeURIComponent(key)}`;
+  }
+
+  private async call<T>(method: Method, path: string, json?: unknown, searchParams?: Record<string, string>): Promise<T> {
+    const endpoint = `${method} /rest/api/3/${path.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}')}`;
+    let res;
+    try {
+      res = await this.http(path, { method, json, searchParams, responseType: 'text' });
+    } catch (err) {
+      const reason = err instanceof RequestError ? `${err.code}: ${err.message}` : String(err);
+      throw new JiraUnreachableError(endpoint, reason);
+    }
+    let body: unknown = undefined;
+    if (res.body) {
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        body = res.body;
+      }
+    }
+    if (res.statusCode >= 400) {
+      throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers));
+    }
+    return body as T;
+  }
+
+  async createIssue(input: CreateIssueInput): Promise<CreatedIssue> {
+    const fields: Record<string, unknown> = {
+      project: { key: input.projectKey },
+      issuetype: { name: input.issueType },
+      summary: input.summary,
+    };
+    if (input.description) fields.description = textToAdf(input.description);
+    if (input.dueDate) fields.duedate = input.dueDate;
+    if (input.labels?.length) fields.labels = input.labels;
+    const created = await this.call<{ id: string; key: string }>('POST', 'issue', { fields });
+    return { id: created.id, key: created.key, url: this.browseUrl(created.key) };
+  }
+
+  /** The issue's status, or null when Jira says it does not exist (deleted, or never visible to us). */
+  async getIssueStatus(key: string): Promise<JiraIssueStatus | null> {
+    try {
+      const issue = await this.call<RawIssue>('GET', `issue/${encodeURIComponent(key)}`, undefined, { fields: 'status' });
+      return toStatus(issue);
+    } catch (err) {
+      if (err instanceof JiraApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Issues matching a JQL query, oldest first (enhanced search: POST /search/jql). */
+  async searchIssues(jql: string, maxResults = 50): Promise<JiraIssueStatus[]> {
+    const res = await this.call<{ issues?: RawIssue[] }>('POST', 'search/jql', { jql, maxResults, fields: ['status'] });
+    return (res.issues ?? []).map(toStatus);
+  }
+
+  async myself(): Promise<{ accountId: string; displayName?: string }> {
+    return this.call('GET', 'myself');
+  }
+}
+
+function toStatus(issue: RawIssue): JiraIssueStatus {
+  const category = issue.fields?.status?.statusCategory?.key;
+  return {
+    id: issue.id,
+    key: issue.key,
+    status: issue.fields?.status?.name ?? 'Unknown',
+    // Jira's "undefined" category (no category) is treated as not started.
+    statusCategory: category === 'done' || category === 'indeterminate' ? category : 'new',
+  };
+}

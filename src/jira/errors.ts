@@ -1,0 +1,59 @@
+/** Jira answered with an error status. `messages` are Jira's own words, surfaced to users as they are. */
+export class JiraApiError extends Error {
+  override name = 'JiraApiError';
+  constructor(
+    readonly status: number,
+    readonly endpoint: string,
+    readonly messages: string[],
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`Jira ${endpoint} answered ${status}${messages.length ? `: ${messages.join('; ')}` : ''}`);
+  }
+
+  /** Faults worth another attempt: rate limiting and server-side trouble. Bad input or credentials are not. */
+  get retryable(): boolean {
+    return this.status === 429 || this.status >= 500;
+  }
+}
+
+/** No answer from Jira at all (connection refused, DNS, timeout): always worth another attempt. */
+export class JiraUnreachableError extends Error {
+  override name = 'JiraUnreachableError';
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+  ) {
+    super(`Jira ${endpoint} could not be reached: ${reason}`);
+  }
+}
+
+/** Jira error bodies come as {errorMessages: [...], errors: {field: message}}; flatten both, naming fields. */
+export function jiraMessages(body: unknown): string[] {
+  if (!body || typeof body !== 'object') return [];
+  const b = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
+  const out: string[] = [];
+  if (Array.isArray(b.errorMessages)) out.push(...b.errorMessages.map(String));
+  if (b.errors && typeof b.errors === 'object') {
+    for (const [field, msg] of Object.entries(b.errors as Record<string, unknown>)) out.push(`${field}: ${String(msg)}`);
+  }
+  if (typeof b.message === 'string') out.push(b.message);
+  return out;
+}
+
+/** Retry-After is seconds or an HTTP date; X-RateLimit-Reset an ISO timestamp. Either becomes seconds from now. */
+export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const retryAfter = first(headers['retry-after']);
+  if (retryAfter) {
+    const secs = Number(retryAfter);
+    if (Number.isFinite(secs)) return Math.max(0, secs);
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
+  }
+  const reset = first(headers['x-ratelimit-reset']);
+  if (reset) {
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
+  }
+  return undefined;
+}

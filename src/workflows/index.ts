@@ -1,0 +1,1 @@
+export { privacyRequestTicket } from './privacy-request-ticket.js';

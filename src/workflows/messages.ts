@@ -1,0 +1,69 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+/**
+ * Messages of the privacy-request ticket workflow, shared by the API client and the workflow. Signal names
+ * are the ones an operator types in the Temporal UI's "Send signal" dialog. Payloads carry no personal data:
+ * submitted data stays in PostgreSQL and the signal only says that it arrived.
+ */
+
+export type TaskState =
+  | 'creating' // creating the Jira ticket
+  | 'creation_failed' // every attempt failed; waits for `retry` or `link`
+  | 'open' // ticket exists and is not done; polling
+  | 'waiting_for_data' // ticket done, manual task data not submitted yet
+  | 'completed' // ticket done or deleted, and data submitted
+  | 'failed' // ticket deleted before data was submitted; `link` revives it
+  | 'canceled'; // the privacy request was canceled or denied
+
+export type TrackedStatusCategory = 'new' | 'indeterminate' | 'done' | 'deleted';
+
+export interface TicketRef {
+  id: string;
+  key: string;
+  url: string;
+}
+
+export interface InstanceState {
+  taskState: TaskState;
+  ticket: TicketRef | null;
+  status: string | null;
+  statusCategory: TrackedStatusCategory | null;
+  dataSubmitted: boolean;
+  lastError: string | null;
+  /** Increases with every recorded change, so the read model in PostgreSQL never goes backwards. */
+  seq: number;
+}
+
+export interface PrivacyRequestTicketInput {
+  privacyRequestId: string;
+  connectionKey: string;
+  instanceId: string;
+  /** Minutes between Jira polls; a workflow input so a running workflow keeps its own schedule. */
+  pollIntervalMinutes: number;
+  createMaxAttempts: number;
+  /** Carried across continue-as-new. */
+  state?: InstanceState;
+}
+
+export interface PrivacyRequestTicketResult {
+  taskState: Extract<TaskState, 'completed' | 'canceled'>;
+  ticketKey: string | null;
+}
+
+export interface LinkSignal {
+  ticketKey: string;
+}
+
+export interface CloseSignal {
+  reason: string;
+}
+
+export const submitDataSignal = defineSignal('submitData');
+export const refreshSignal = defineSignal('refresh');
+export const retrySignal = defineSignal('retry');
+export const linkSignal = defineSignal<[LinkSignal]>('link');
+export const closeSignal = defineSignal<[CloseSignal]>('close');
+export const stateQuery = defineQuery<InstanceState>('state');
+
+export const workflowIdFor = (privacyRequestId: string, connectionKey: string) =>
+  `privacy-request/${privacyRequestId}/jira/${connectionKey}`;
