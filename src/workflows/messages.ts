@@ -41,6 +41,8 @@ export interface PrivacyRequestTicketInput {
   /** Minutes between Jira polls; a workflow input so a running workflow keeps its own schedule. */
   pollIntervalMinutes: number;
   createMaxAttempts: number;
+  /** Continue-as-new once history has this many events (default 2,000); tests lower it. */
+  historyLimit?: number;
   /** Carried across continue-as-new. */
   state?: InstanceState;
 }

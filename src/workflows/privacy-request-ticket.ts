@@ -186,7 +186,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     }
 
     const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) && !linkRequested && !closeReason) {
+    if ((info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? MAX_HISTORY_EVENTS)) && !linkRequested && !closeReason) {
       await condition(() => true);
       log.info('continuing as new', { historyLength: info.historyLength });
       await continueAsNew<typeof privacyRequestTicket>({ ...input, state: s });

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Orm } from '../db/orm.js';
+import { Connection } from '../db/entities.js';
+import { maskSecrets, secretPatchSchema } from '../connections/settings.js';
+import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
+import { log } from '../log.js';
+import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
+
+export interface AppDeps {
+  orm: Orm;
+  temporal: Client;
+  settings: ServiceSettings;
+}
+
+const key = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, _ . or -');
+const id = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : or -');
+const timestamp = z.iso.datetime({ offset: true });
+
+const connectionSchema = z
+  .object({
+    key,
+    name: z.string().min(1).max(200),
+    connection_type: z.literal('jira_ticket'),
+    access: z.enum(['read', 'write']),
+    disabled: z.boolean().default(false),
+    description: z.string().max(2000).optional(),
+  })
+  .strict();
+
+const REQUEST_STATUSES = [
+  'pending', 'identity_unverified', 'requires_manual_identity_verification', 'approved', 'in_processing', 'paused',
+  'pending_external', 'requires_input', 'awaiting_email_send', 'complete', 'error', 'canceled', 'denied',
+] as const;
+
+const privacyRequestSchema = z
+  .object({
+    id,
+    request_type: z.enum(['access', 'erasure', 'consent', 'update']),
+    status: z.enum(REQUEST_STATUSES),
+    submitted_at: timestamp.nullish(),
+    approved_at: timestamp.nullish(),
+    due_date: timestamp.nullish(),
+    policy_name: z.string().max(500).nullish(),
+    identity: z
+      .object({ email: z.email().max(320).nullish(), phone: z.string().regex(/^\+?[0-9 ().-]{3,40}$/, 'must be a phone number').nullish() })
+      .strict()
+      .nullish(),
+    request_url: z.url({ protocol: /^https?$/ }).max(2000).nullish(),
+  })
+  .strict();
+
+const statusPatchSchema = z.object({ status: z.enum(REQUEST_STATUSES) }).strict();
+const submitDataSchema = z.object({ data: z.record(z.string(), z.unknown()) }).strict();
+const linkSchema = z
+  .object({ ticket_key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*-\d+$/, 'must be a Jira issue key such as PRIV-456'), connection_key: key.optional() })
+  .strict();
+
+const date = (v: string | null | undefined) => (v ? new Date(v) : null);
+
+export function createApp(deps: AppDeps) {
+  const { orm, temporal } = deps;
+  const service = new PrivacyRequestService(orm, temporal, deps.settings);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const requestId = req.get('x-request-id')?.slice(0, 100) || randomUUID();
+    res.set('x-request-id', requestId);
+    req.log = (level, msg, fields) => log[level](msg, { requestId, method: req.method, path: req.path, ...fields });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await orm.em.getConnection().execute('select 1').then(
+      () => (checks.postgres = 'ok'),
+      (e: Error) => (checks.postgres = e.message),
+    );
+    await temporal.connection.workflowService.getSystemInfo({}).then(
+      () => (checks.temporal = 'ok'),
+      (e: Error) => (checks.temporal = e.message),
+    );
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    if (!ready) res.set('retry-after', '5');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb', strict: false }));
+  api.use((req, _res, next) => {
+    // req.is() is null when there is no body at all, which is fine for action endpoints such as refresh.
+    if (req.is('application/json') === false) {
+      return next(new Problem(415, 'Unsupported Media Type', 'send the body as application/json', { field: 'content-type' }));
+    }
+    next();
+  });
+
+  api.patch('/connection', async (req, res) => {
+    const items = parse(z.array(connectionSchema).min(1).max(50), req.body);
+    const em = orm.em.fork();
+    await em.transactional(async (tx) => {
+      for (const c of items) {
+        await tx.upsert(Connection, {
+          key: c.key,
+          name: c.name,
+          connectionType: c.connection_type,
+          access: c.access,
+          disabled: c.disabled,
+        });
+      }
+    });
+    res.json({ succeeded: items.map((c) => ({ ...c })), failed: [] });
+  });
+
+  const connectionJson = (c: Connection) => ({
+    key: c.key,
+    name: c.name,
+    connection_type: c.connectionType,
+    access: c.access,
+    disabled: c.disabled,
+    secrets: maskSecrets(c.secrets),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  });
+
+  api.get('/connection', async (_req, res) => {
+    const all = await orm.em.fork().find(Connection, {}, { orderBy: { key: 'asc' } });
+    res.json({ items: all.map(connectionJson), total: all.length });
+  });
+
+  api.get('/connection/:key', async (req, res) => {
+    const c = await orm.em.fork().findOne(Connection, { key: String(req.params.key) });
+    if (!c) throw notFound('connection', String(req.params.key));
+    res.json(connectionJson(c));
+  });
+
+  api.put('/connection/:key/secret', async (req, res) => {
+    const patch = parse(secretPatchSchema, req.body);
+    const em = orm.em.fork();
+    const c = await em.findOne(Connection, { key: String(req.params.key) });
+    if (!c) throw notFound('connection', String(req.params.key));
+    c.secrets = { ...c.secrets, ...patch };
+    await em.flush();
+    res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(c.secrets) });
+  });
+
+  const requestJson = async (requestId: string) => {
+    const r = await service.get(requestId);
+    const instances = await service.instances(requestId);
+    return {
+      id: r.id,
+      request_type: r.requestType,
+      status: r.status,
+      submitted_at: r.submittedAt,
+      approved_at: r.approvedAt,
+      due_date: r.dueDate,
+      policy_name: r.policyName,
+      request_url: r.requestUrl,
+      manual_tasks_completed_at: r.manualTasksCompletedAt,
+      jira_tickets: instances.map(instanceJson),
+    };
+  };
+
+  api.post('/privacy-request', async (req, res) => {
+    const b = parse(privacyRequestSchema, req.body);
+    const { created } = await service.upsert({
+      id: b.id,
+      requestType: b.request_type,
+      status: b.status,
+      submittedAt: date(b.submitted_at),
+      approvedAt: date(b.approved_at) ?? (b.status === 'approved' ? new Date() : null),
+      dueDate: date(b.due_date),
+      policyName: b.policy_name ?? null,
+      email: b.identity?.email ?? null,
+      phone: b.identity?.phone ?? null,
+      requestUrl: b.request_url ?? null,
+    });
+    res.status(created ? 201 : 200).json(await requestJson(b.id));
+  });
+
+  api.get('/privacy-request/:id', async (req, res) => {
+    res.json(await requestJson(parse(id, req.params.id, 'path')));
+  });
+
+  api.patch('/privacy-request/:id', async (req, res) => {
+    const requestId = parse(id, req.params.id, 'path');
+    const { status } = parse(statusPatchSchema, req.body);
+    await service.setStatus(requestId, status);
+    res.json(await requestJson(requestId));
+  });
+
+  api.get('/privacy-request/:id/jira-tickets', async (req, res) => {
+    const instances = await service.instances(parse(id, req.params.id, 'path'));
+    res.json(instances.map(instanceJson));
+  });
+
+  api.post('/privacy-request/:id/jira-tickets/link', async (req, res) => {
+    const requestId = parse(id, req.params.id, 'path');
+    const body = parse(linkSchema, req.body);
+    const instance = await service.link(requestId, body.ticket_key.toUpperCase(), body.connection_key);
+    res.status(202).json({ ...instanceJson(instance), message: `Tracking ${body.ticket_key.toUpperCase()} for instance ${instance.instanceId}` });
+  });
+
+  api.post('/privacy-request/:id/jira-tickets/:instance/submit-data', async (req, res) => {
+    const requestId = parse(id, req.params.id, 'path');
+    const { data } = parse(submitDataSchema, req.body);
+    const { signalled } = await service.submitData(requestId, String(req.params.instance), data);
+    if (!signalled) req.log?.('warn', 'data stored, workflow not signalled; its next poll will see it', { instanceId: req.params.instance });
+    res.status(202).json({ instance_id: req.params.instance, data_submitted: true });
+  });
+
+  api.post('/privacy-request/:id/jira-tickets/:instance/refresh', async (req, res) => {
+    await service.refresh(parse(id, req.params.id, 'path'), String(req.params.instance));
+    res.status(202).json({ instance_id: req.params.instance, refresh: 'requested' });
+  });
+
+  api.post('/privacy-request/:id/jira-tickets/:instance/retry', async (req, res) => {
+    await service.retry(parse(id, req.params.id, 'path'), String(req.params.instance));
+    res.status(202).json({ instance_id: req.params.instance, retry: 'requested' });
+  });
+
+  app.use('/api/v1', api);
+  app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler);
+  return app;
+}

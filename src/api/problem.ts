@@ -1,0 +1,59 @@
+import type { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+
+/** An RFC 9457 problem. `field` names the input at fault, `state` the state that refused the action. */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export const notFound = (what: string, id: string) => new Problem(404, 'Not Found', `${what} ${id} does not exist`);
+export const conflict = (detail: string, extra: Record<string, unknown> = {}) => new Problem(409, 'Conflict', detail, extra);
+
+/** Parses input with a schema; a failure becomes a 422 that lists every field at fault. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'path' | 'query' = 'body'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({
+    field: [where, ...i.path].join('.'),
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+  }));
+  throw new Problem(422, 'Unprocessable Content', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+    field: errors[0]?.field,
+    errors,
+  });
+}
+
+export function sendProblem(res: Response, p: Problem): void {
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra }));
+}
+
+export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+  if (err instanceof Problem) return sendProblem(res, err);
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'Bad Request', 'request body is not valid JSON', { field: 'body' }));
+  if (e.type === 'entity.too.large') return sendProblem(res, new Problem(413, 'Content Too Large', 'request body is too large', { field: 'body' }));
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return sendProblem(res, new Problem(415, 'Unsupported Media Type', e.message ?? 'unsupported encoding', { field: 'body' }));
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return sendProblem(res, new Problem(e.status, 'Bad Request', e.message ?? 'bad request'));
+  }
+  req.log?.('error', 'unhandled error', { err });
+  sendProblem(res, new Problem(500, 'Internal Server Error', 'unexpected error; see the server log'));
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  }
+}

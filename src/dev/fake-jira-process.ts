@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const mainPath = fileURLToPath(new URL('../fake-jira/main.js', import.meta.url));
+
+export interface FakeJiraProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the fake Jira as its own process (as a real Jira would be) and waits until it listens. */
+export function startFakeJiraProcess(opts: { port: number; stateFile?: string; validate?: boolean }): Promise<FakeJiraProcess> {
+  const child = spawn(process.execPath, [mainPath], {
+    env: {
+      ...process.env,
+      FAKE_JIRA_PORT: String(opts.port),
+      FAKE_JIRA_STATE_FILE: opts.stateFile ?? '',
+      FAKE_JIRA_VALIDATE: opts.validate ? '1' : '0',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('fake Jira did not start within 20 s')), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fake Jira exited with code ${code} before listening${opts.port ? ` (is port ${opts.port} free? set FAKE_JIRA_PORT)` : ''}`));
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({
+        url: m[1]!,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Orm } from '../db/orm.js';
+import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../db/entities.js';
+import { closeSignal, linkSignal, refreshSignal, retrySignal, submitDataSignal, workflowIdFor, type PrivacyRequestTicketInput } from '../workflows/messages.js';
+import { JiraConnection, PrivacyRequestId, TaskState } from '../workflows/search-attributes.js';
+import type { privacyRequestTicket } from '../workflows/privacy-request-ticket.js';
+import type { SignalDefinition } from '@temporalio/common';
+import { conflict, notFound, Problem } from '../api/problem.js';
+import { ticketSettings, jiraClientFor } from '../connections/settings.js';
+import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
+
+export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
+export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
+const FINISHED_TASK_STATES = new Set(['completed', 'canceled']);
+
+export interface ServiceSettings {
+  taskQueue: string;
+  pollIntervalMinutes: number;
+  createMaxAttempts: number;
+  jiraTimeoutMs: number;
+}
+
+export const instanceIdFor = (requestId: string, connectionKey: string) =>
+  `jti_${createHash('sha256').update(`${requestId}\u0000${connectionKey}`).digest('hex').slice(0, 20)}`;
+
+export function instanceJson(i: JiraTicketInstance) {
+  return {
+    instance_id: i.instanceId,
+    connection_key: i.connectionKey,
+    workflow_id: i.workflowId,
+    ticket_id: i.ticketId,
+    ticket_key: i.ticketKey,
+    ticket_url: i.ticketUrl,
+    status: i.status,
+    status_category: i.statusCategory,
+    task_state: i.taskState,
+    data_submitted: i.dataSubmitted,
+    last_error: i.lastError,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+  };
+}
+
+/**
+ * The privacy-request side of the product. PostgreSQL is written first and committed, then Temporal is
+ * told: a 2xx therefore means the change is durable, and repeating a call after an error is always safe.
+ */
+export class PrivacyRequestService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly temporal: Client,
+    private readonly settings: ServiceSettings,
+  ) {}
+
+  async upsert(data: Omit<PrivacyRequest, 'createdAt' | 'updatedAt' | 'manualTasksCompletedAt' | 'manualTasksCompletedBy'>) {
+    const em = this.orm.em.fork();
+    const existing = await em.findOne(PrivacyRequest, { id: data.id });
+    const created = !existing;
+    if (existing) em.assign(existing, data);
+    else em.persist(em.create(PrivacyRequest, { ...data, manualTasksCompletedAt: null, manualTasksCompletedBy: null }));
+    await em.flush();
+    await this.applyStatus(data.id, data.status);
+    return { created };
+  }
+
+  async setStatus(id: string, status: string) {
+    const em = this.orm.em.fork();
+    const request = await em.findOne(PrivacyRequest, { id });
+    if (!request) throw notFound('privacy request', id);
+    request.status = status;
+    await em.flush();
+    await this.applyStatus(id, status);
+  }
+
+  private async applyStatus(id: string, status: string) {
+    if (status === 'approved') await this.ensureTicketWorkflows(id);
+    if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) await this.closeTicketWorkflows(id, status);
+  }
+
+  /** One instance and one workflow per enabled Jira connection; idempotent, so a repeated approval creates nothing new. */
+  async ensureTicketWorkflows(requestId: string) {
+    const em = this.orm.em.fork();
+    const connections = await em.find(Connection, { connectionType: 'jira_ticket', access: 'write', disabled: false }, { orderBy: { key: 'asc' } });
+    const request = await em.findOneOrFail(PrivacyRequest, { id: requestId });
+    for (const c of connections) {
+      const instanceId = instanceIdFor(requestId, c.key);
+      const workflowId = workflowIdFor(requestId, c.key);
+      await em.getConnection().execute(
+        `insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state)
+         values (?, ?, ?, ?, 'creating') on conflict (instance_id) do nothing`,
+        [instanceId, requestId, c.key, workflowId],
+      );
+      const input: PrivacyRequestTicketInput = {
+        privacyRequestId: requestId,
+        connectionKey: c.key,
+        instanceId,
+        pollIntervalMinutes: this.settings.pollIntervalMinutes,
+        createMaxAttempts: this.settings.createMaxAttempts,
+      };
+      try {
+        await this.temporal.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
+          workflowId,
+          taskQueue: this.settings.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: PrivacyRequestId, value: requestId },
+            { key: JiraConnection, value: c.key },
+            { key: TaskState, value: 'creating' },
+          ],
+          staticSummary: `Jira ticket for ${request.requestType} request ${requestId} via ${c.key}`,
+        });
+      } catch (err) {
+        // Already ran to its end: the ticket's life is over and must not start again.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }
+  }
+
+  private async closeTicketWorkflows(requestId: string, reason: string) {
+    const instances = await this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId });
+    for (const i of instances) {
+      if (FINISHED_TASK_STATES.has(i.taskState)) continue;
+      await this.signal(i.workflowId, closeSignal, { reason }).catch(ignoreFinished);
+    }
+  }
+
+  async get(id: string) {
+    const request = await this.orm.em.fork().findOne(PrivacyRequest, { id });
+    if (!request) throw notFound('privacy request', id);
+    return request;
+  }
+
+  async instances(requestId: string) {
+    await this.get(requestId);
+    return this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId }, { orderBy: { connectionKey: 'asc' } });
+  }
+
+  private async instance(requestId: string, instanceId: string) {
+    const request = await this.get(requestId);
+    const instance = await this.orm.em.fork().findOne(JiraTicketInstance, { instanceId, privacyRequestId: requestId });
+    if (!instance) throw notFound('ticket instance', instanceId);
+    return { request, instance };
+  }
+
+  private requireUnfinished(instance: JiraTicketInstance) {
+    if (FINISHED_TASK_STATES.has(instance.taskState)) {
+      throw conflict(`ticket instance ${instance.instanceId} is ${instance.taskState}; nothing more can happen to it`, { state: instance.taskState });
+    }
+  }
+
+  /** Stores the data durably, then tells the workflow; a lost signal is healed by the workflow's next poll. */
+  async submitData(requestId: string, instanceId: string, data: Record<string, unknown>) {
+    const { instance } = await this.instance(requestId, instanceId);
+    this.requireUnfinished(instance);
+    await this.orm.em.fork().transactional(async (em) => {
+      await em.upsert(SubmittedData, { instanceId, data, submittedAt: new Date() });
+      await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true });
+    });
+    const signalled = await this.signal(instance.workflowId, submitDataSignal).then(
+      () => true,
+      () => false,
+    );
+    return { signalled };
+  }
+
+  async refresh(requestId: string, instanceId: string) {
+    const { instance } = await this.instance(requestId, instanceId);
+    this.requireUnfinished(instance);
+    await this.signal(instance.workflowId, refreshSignal).catch(finishedIsConflict);
+  }
+
+  async retry(requestId: string, instanceId: string) {
+    const { request, instance } = await this.instance(requestId, instanceId);
+    if (!(RETRYABLE_REQUEST_STATUSES as readonly string[]).includes(request.status)) {
+      throw conflict(`retry is allowed only while the privacy request is ${RETRYABLE_REQUEST_STATUSES.join(', ')}; it is ${request.status}`, {
+        state: request.status,
+      });
+    }
+    if (instance.taskState !== 'creation_failed') {
+      throw conflict(`only a failed ticket creation can be retried; this instance is ${instance.taskState}`, { state: instance.taskState });
+    }
+    await this.signal(instance.workflowId, retrySignal).catch(finishedIsConflict);
+  }
+
+  /** Checks the ticket exists in Jira before the workflow tracks it instead of the current one. */
+  async link(requestId: string, ticketKey: string, connectionKey?: string) {
+    const instances = await this.instances(requestId);
+    const candidates = connectionKey ? instances.filter((i) => i.connectionKey === connectionKey) : instances;
+    if (candidates.length === 0) {
+      throw conflict(
+        connectionKey
+          ? `privacy request ${requestId} has no Jira ticket instance for connection ${connectionKey}; approve the request first`
+          : `privacy request ${requestId} has no Jira ticket instance; approve the request first`,
+        { field: connectionKey ? 'body.connection_key' : undefined },
+      );
+    }
+    if (candidates.length > 1) {
+      throw new Problem(422, 'Unprocessable Content', 'this request has tickets on several connections; name one in connection_key', {
+        field: 'body.connection_key',
+      });
+    }
+    const instance = candidates[0]!;
+    this.requireUnfinished(instance);
+    const connection = await this.orm.em.fork().findOne(Connection, { key: instance.connectionKey });
+    const settings = connection && ticketSettings(connection.secrets);
+    if (!settings || 'missing' in settings) throw conflict(`connection ${instance.connectionKey} is not configured`, { field: 'body.connection_key' });
+    let found;
+    try {
+      found = await jiraClientFor(settings, this.settings.jiraTimeoutMs).getIssueStatus(ticketKey);
+    } catch (err) {
+      if (err instanceof JiraApiError || err instanceof JiraUnreachableError) {
+        throw new Problem(502, 'Bad Gateway', `could not check ${ticketKey} in Jira: ${err.message}`);
+      }
+      throw err;
+    }
+    if (!found) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`, { field: 'body.ticket_key' });
+    await this.signal(instance.workflowId, linkSignal, { ticketKey: found.key }).catch(finishedIsConflict);
+    return instance;
+  }
+
+  private async signal<A extends unknown[]>(workflowId: string, def: SignalDefinition<A>, ...args: A) {
+    await this.temporal.workflow.getHandle(workflowId).signal(def, ...args);
+  }
+}
+
+function ignoreFinished(err: unknown): void {
+  if (!(err instanceof WorkflowNotFoundError)) throw err;
+}
+
+function finishedIsConflict(err: unknown): never {
+  if (err instanceof WorkflowNotFoundError) throw conflict('the workflow for this ticket has already finished', { state: 'finished' });
+  throw err;
+}

@@ -1,0 +1,132 @@
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { configOrExit, installTemporalRuntime, onSignals, startApi, startWorker } from './processes.js';
+import { temporalCliExecutable } from './devtools/temporal-tools.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { openDatabase, type Orm } from './db/orm.js';
+import { Connection } from './db/entities.js';
+import { searchAttributes } from './workflows/search-attributes.js';
+import { startFakeJiraProcess, type FakeJiraProcess } from './dev/fake-jira-process.js';
+
+/**
+ * `npm start`: the whole product on one machine, in the foreground. Temporal dev server (SQLite file and
+ * UI), embedded PostgreSQL, worker, API, and the fake Jira with a demo connection unless a real Jira
+ * connection is configured. Everything keeps its data under DATA_DIR, so a restart loses nothing.
+ */
+const say = (msg: string) => process.stderr.write(`[ticketflow] ${msg}\n`);
+export const DEMO_CONNECTION = 'jira_demo';
+
+const config = configOrExit();
+const dataDir = resolve(config.DATA_DIR);
+mkdirSync(dataDir, { recursive: true });
+installTemporalRuntime(config.LOG_LEVEL);
+const stops: Array<() => Promise<unknown>> = [];
+const stopAll = async () => {
+  for (const stop of stops.reverse()) await stop().catch((e: Error) => say(`while stopping: ${e.message}`));
+};
+onSignals(async () => {
+  say('stopping (Ctrl-C again is ignored; give it a few seconds)');
+  await stopAll();
+  say('stopped; data kept in ' + dataDir);
+});
+
+try {
+  let temporalAddress = config.TEMPORAL_ADDRESS;
+  if (!temporalAddress) {
+    const executable = await temporalCliExecutable();
+    say(`starting the Temporal dev server (database ${join(dataDir, 'temporal.db')})`);
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable,
+        dbFilename: join(dataDir, 'temporal.db'),
+        port: config.TEMPORAL_PORT,
+        ui: true,
+        uiPort: config.TEMPORAL_UI_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        searchAttributes,
+      },
+    });
+    stops.push(() => env.teardown());
+    temporalAddress = env.address;
+  } else {
+    say(`using the Temporal cluster at ${temporalAddress}`);
+  }
+
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    say(`starting embedded PostgreSQL on port ${config.EMBEDDED_POSTGRES_PORT} (data in ${join(dataDir, 'postgres')})`);
+    const pg = await startEmbeddedPostgres(join(dataDir, 'postgres'), config.EMBEDDED_POSTGRES_PORT);
+    stops.push(() => pg.stop());
+    databaseUrl = pg.url;
+  }
+  const orm = await openDatabase(databaseUrl);
+  stops.push(() => orm.close());
+
+  let fakeJira: FakeJiraProcess | undefined;
+  if (await wantFakeJira(orm)) {
+    fakeJira = await startFakeJiraProcess({ port: config.FAKE_JIRA_PORT, stateFile: join(dataDir, 'fake-jira.json') });
+    stops.push(() => fakeJira!.stop());
+    await ensureDemoConnection(orm, fakeJira.url);
+  } else {
+    await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
+  }
+
+  const worker = await startWorker(config, orm, temporalAddress);
+  stops.push(() => worker.stop());
+  const api = await startApi(config, orm, temporalAddress);
+  stops.push(() => api.stop());
+
+  say('ready:');
+  say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz)`);
+  if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}`);
+  if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
+  say('  Ctrl-C stops everything; the README has a walkthrough.');
+  worker.running.catch(async (err: Error) => {
+    say(`the worker stopped: ${err.message}`);
+    await stopAll();
+    process.exit(1);
+  });
+} catch (err) {
+  say(`could not start: ${(err as Error).message}`);
+  say('what to do: check the message above; ports in use can be changed with PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT, FAKE_JIRA_PORT.');
+  await stopAll();
+  process.exit(1);
+}
+
+async function wantFakeJira(orm: Orm): Promise<boolean> {
+  if (config.FAKE_JIRA !== 'auto') return config.FAKE_JIRA === 'on';
+  const real = await orm.em.fork().count(Connection, { connectionType: 'jira_ticket', disabled: false, key: { $ne: DEMO_CONNECTION } });
+  if (real > 0) say(`a real Jira connection is configured: not starting the fake Jira (FAKE_JIRA=on forces it)`);
+  return real === 0;
+}
+
+async function ensureDemoConnection(orm: Orm, fakeUrl: string): Promise<void> {
+  const em = orm.em.fork();
+  const existing = await em.findOne(Connection, { key: DEMO_CONNECTION });
+  if (existing) {
+    existing.disabled = false;
+    existing.secrets = { ...existing.secrets, domain: fakeUrl };
+  } else {
+    em.persist(
+      em.create(Connection, {
+        key: DEMO_CONNECTION,
+        name: 'Demo Jira (fake)',
+        connectionType: 'jira_ticket',
+        access: 'write',
+        disabled: false,
+        secrets: {
+          domain: fakeUrl,
+          username: 'demo@example.com',
+          api_key: 'demo-token',
+          project_key: 'PRIV',
+          issue_type: 'Task',
+          summary_template: 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
+          description_template: 'Privacy request __REQUEST_ID__ submitted on __SUBMISSION_DATE__.\nPolicy: __POLICY_NAME__\nLink: __REQUEST_URL__',
+          due_date_config: { type: 'fixed_days', days: 30 },
+        },
+      }),
+    );
+  }
+  await em.flush();
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import got from 'got';
+import pg from 'pg';
+import { NativeConnection } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { openDatabase, type Orm } from '../../src/db/orm.js';
+import { startFakeJiraProcess } from '../../src/dev/fake-jira-process.js';
+import type { Fault, LoggedRequest } from '../../src/fake-jira/server.js';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\` (its global setup starts PostgreSQL and Temporal)`);
+  return v;
+}
+
+export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+/** A fresh database on the shared test PostgreSQL, migrated, for one test file. */
+export async function testDatabase(): Promise<Orm> {
+  const base = required('TEST_DATABASE_URL');
+  const name = uniqueName('tf');
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return openDatabase(url.toString(), { poolMax: 5 });
+}
+
+export const workflowBundle = () => ({ code: readFileSync(required('TEST_WORKFLOW_BUNDLE'), 'utf8') });
+export const temporalAddress = () => required('TEST_TEMPORAL_ADDRESS');
+
+export async function temporalConnections() {
+  const address = temporalAddress();
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  return {
+    native,
+    client,
+    async close() {
+      await connection.close();
+      await native.close();
+    },
+  };
+}
+
+/** The fake Jira in its own process, checking every exchange against the OpenAPI file, with its admin API. */
+export async function fakeJira() {
+  const proc = await startFakeJiraProcess({ port: 0, validate: true });
+  const admin = got.extend({ prefixUrl: `${proc.url}/_fake`, responseType: 'json', retry: { limit: 0 } });
+  return {
+    url: proc.url,
+    stop: proc.stop,
+    issues: async () => (await admin.get('issues').json()) as Array<{ key: string; fields: Record<string, any>; comments: unknown[] }>,
+    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done') => admin.post(`issues/${key}/transition`, { json: { status } }).json(),
+    remove: (key: string) => admin.delete(`issues/${key}`),
+    fault: (f: Fault) => admin.post('faults', { json: f }).json(),
+    clearFaults: () => admin.delete('faults'),
+    requests: async () => (await admin.get('requests').json()) as LoggedRequest[],
+    reset: () => admin.post('reset'),
+  };
+}
+export type FakeJira = Awaited<ReturnType<typeof fakeJira>>;
+
+/** Polls `fn` until it returns a truthy value or the deadline passes (then fails with the last value seen). */
+export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}
+
+// Worker lifecycle chatter drowns the test report; warnings and errors still show.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+Runtime.install({ logger: new DefaultLogger('WARN') });

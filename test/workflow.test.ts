@@ -1,0 +1,297 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/activity';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { timeSkippingExecutable } from '../src/devtools/temporal-tools.js';
+import type { Activities, PollResult, UpstreamEvent } from '../src/activities/index.js';
+import {
+  closeSignal,
+  linkSignal,
+  refreshSignal,
+  retrySignal,
+  stateQuery,
+  submitDataSignal,
+  type InstanceState,
+  type PrivacyRequestTicketInput,
+} from '../src/workflows/messages.js';
+import type { privacyRequestTicket } from '../src/workflows/privacy-request-ticket.js';
+import { eventually, uniqueName, workflowBundle } from './helpers/infra.js';
+import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
+
+/**
+ * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
+ * 10-minute polls and month-long waits take no real time.
+ */
+
+type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
+
+/** A scripted Jira + database behind the activity interface, recording what the workflow asked for. */
+class MockWorld {
+  tickets = new Map<string, Category>();
+  created = 0;
+  createFailures = 0;
+  dataInDatabase = false;
+  polls: string[] = [];
+  recorded: InstanceState[] = [];
+  events: UpstreamEvent[] = [];
+  completions = 0;
+
+  activities(): Activities {
+    return {
+      createTicket: async () => {
+        if (this.createFailures > 0) {
+          this.createFailures -= 1;
+          throw ApplicationFailure.nonRetryable('Jira POST /rest/api/3/issue answered 400: summary: required', 'JiraRejected');
+        }
+        this.created += 1;
+        const key = `PRIV-${this.created}`;
+        this.tickets.set(key, 'new');
+        return { id: String(10_000 + this.created), key, url: `https://jira.test/browse/${key}` };
+      },
+      pollTicket: async ({ ticketKey }): Promise<PollResult> => {
+        this.polls.push(ticketKey);
+        const category = this.tickets.get(ticketKey) ?? 'deleted';
+        if (category === 'deleted') return { ticket: null, status: null, statusCategory: null, dataSubmitted: this.dataInDatabase };
+        const status = { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[category];
+        return { ticket: { id: '1', key: ticketKey, url: `https://jira.test/browse/${ticketKey}` }, status, statusCategory: category, dataSubmitted: this.dataInDatabase };
+      },
+      recordInstanceState: async ({ state }) => void this.recorded.push(structuredClone(state)),
+      completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
+      notifyUpstream: async (e) => {
+        this.events.push(e);
+        return { delivered: true };
+      },
+    };
+  }
+
+  get lastState(): InstanceState | undefined {
+    return this.recorded.at(-1);
+  }
+}
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await timeSkippingExecutable() } });
+  await registerSearchAttributes(env.connection, 'default');
+});
+after(async () => {
+  await env?.teardown();
+});
+
+async function withWorkflow(
+  world: MockWorld,
+  body: (h: WorkflowHandle<typeof privacyRequestTicket>) => Promise<void>,
+  inputOverrides: Partial<PrivacyRequestTicketInput> = {},
+): Promise<void> {
+  const taskQueue = uniqueName('wf');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: workflowBundle(),
+    activities: world.activities(),
+  });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
+      taskQueue,
+      workflowId: uniqueName('privacy-request/pri/jira/test'),
+      args: [{ privacyRequestId: 'pri_1', connectionKey: 'jira', instanceId: 'jti_1', pollIntervalMinutes: 10, createMaxAttempts: 1, ...inputOverrides }],
+    });
+    try {
+      await body(handle);
+    } finally {
+      // A workflow left running with work queued for this (stopping) worker would stall time skipping for the next test.
+      await handle.terminate('test over').catch(() => {});
+    }
+  });
+}
+
+const until = (world: MockWorld, pred: (s: InstanceState | undefined) => boolean, what: string) =>
+  eventually(async () => pred(world.lastState), what);
+
+describe('privacy-request ticket workflow: the completion table', () => {
+  test('done + data submitted → completed, upstream told, request completed', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      await h.signal(submitDataSignal);
+      world.tickets.set('PRIV-1', 'done');
+      const result = await h.result(); // skips to the next poll
+      assert.deepEqual(result, { taskState: 'completed', ticketKey: 'PRIV-1' });
+    });
+    assert.equal(world.created, 1);
+    assert.equal(world.lastState?.taskState, 'completed');
+    assert.equal(world.lastState?.statusCategory, 'done');
+    assert.deepEqual(world.events.map((e) => e.event), ['ticket.completed', 'privacy_request.manual_tasks_completed']);
+  });
+
+  test('done, no data → waiting for data; data then completes it', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      world.tickets.set('PRIV-1', 'done');
+      await h.signal(refreshSignal);
+      await until(world, (s) => s?.taskState === 'waiting_for_data', 'waiting_for_data');
+      await h.signal(submitDataSignal);
+      assert.equal((await h.result()).taskState, 'completed');
+    });
+    assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'waiting_for_data', 'completed']);
+  });
+
+  test('deleted + data submitted → completed', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      await h.signal(submitDataSignal);
+      world.tickets.delete('PRIV-1');
+      const result = await h.result();
+      assert.equal(result.taskState, 'completed');
+    });
+    assert.equal(world.lastState?.statusCategory, 'deleted');
+  });
+
+  test('deleted, no data → failed; link revives it and tracks the replacement', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      world.tickets.delete('PRIV-1');
+      await h.signal(refreshSignal);
+      await until(world, (s) => s?.taskState === 'failed', 'failed');
+      assert.match(world.lastState!.lastError!, /PRIV-1 no longer exists/);
+      assert.deepEqual(world.events.map((e) => e.event), ['ticket.failed']);
+      world.tickets.set('PRIV-77', 'indeterminate');
+      await h.signal(linkSignal, { ticketKey: 'priv-77' });
+      await until(world, (s) => s?.ticket?.key === 'PRIV-77' && s.taskState === 'open', 'tracking PRIV-77');
+      world.tickets.set('PRIV-77', 'done');
+      await h.signal(submitDataSignal);
+      assert.deepEqual(await h.result(), { taskState: 'completed', ticketKey: 'PRIV-77' });
+    });
+    assert.equal(world.created, 1, 'linking never creates a ticket');
+  });
+
+  test('open → keeps polling every interval and changes nothing', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      const start = await env.currentTimeMs();
+      await env.sleep('35 minutes');
+      assert.ok(world.polls.length >= 4, `polled ${world.polls.length} times in 35 minutes`);
+      assert.ok(world.polls.length <= 5, `polled ${world.polls.length} times in 35 minutes`);
+      assert.ok((await env.currentTimeMs()) - start >= 35 * 60_000);
+      assert.equal((await h.query(stateQuery)).taskState, 'open');
+      await h.signal(closeSignal, { reason: 'canceled' });
+      assert.equal((await h.result()).taskState, 'canceled');
+    });
+    assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'canceled']);
+  });
+});
+
+describe('privacy-request ticket workflow: signals', () => {
+  test('refresh polls at once, without waiting for the timer', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      const before = world.polls.length;
+      const t0 = await env.currentTimeMs();
+      await h.signal(refreshSignal);
+      await eventually(async () => world.polls.length > before, 'a poll after refresh');
+      assert.ok((await env.currentTimeMs()) - t0 < 60_000, 'no timer had to fire');
+      await h.signal(closeSignal, { reason: 'denied' });
+      await h.result();
+    });
+  });
+
+  test('creation failure → creation_failed and upstream told; retry creates the ticket', async () => {
+    const world = new MockWorld();
+    world.createFailures = 1;
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'creation_failed', 'creation_failed');
+      assert.match(world.lastState!.lastError!, /summary: required/);
+      await eventually(async () => world.events.length > 0, 'the failure callback');
+      assert.deepEqual(world.events.map((e) => e.event), ['ticket.creation_failed']);
+      await h.signal(retrySignal);
+      await until(world, (s) => s?.taskState === 'open', 'open after retry');
+      assert.equal(world.lastState?.ticket?.key, 'PRIV-1');
+      assert.equal(world.lastState?.lastError, null);
+      await h.signal(closeSignal, { reason: 'canceled' });
+      await h.result();
+    });
+  });
+
+  test('retry is ignored unless creation failed', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      await h.signal(retrySignal);
+      await h.signal(refreshSignal);
+      await eventually(async () => world.polls.length >= 2, 'the refresh after the retry');
+      assert.equal(world.created, 1);
+      assert.equal((await h.query(stateQuery)).taskState, 'open');
+      await h.signal(closeSignal, { reason: 'canceled' });
+      await h.result();
+    });
+  });
+
+  test('data submitted while the signal was lost is picked up by the next poll', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      world.dataInDatabase = true; // stored by the API, but no signal arrived
+      world.tickets.set('PRIV-1', 'done');
+      assert.equal((await h.result()).taskState, 'completed');
+    });
+  });
+
+  test('close (request canceled) ends the workflow without failing it, from any state', async () => {
+    const world = new MockWorld();
+    world.createFailures = 1;
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'creation_failed', 'creation_failed');
+      await h.signal(closeSignal, { reason: 'canceled' });
+      assert.deepEqual(await h.result(), { taskState: 'canceled', ticketKey: null });
+    });
+  });
+
+  test('a ticket open for a year: continue-as-new keeps the state and the workflow id', async () => {
+    const world = new MockWorld();
+    await withWorkflow(
+      world,
+      async (h) => {
+        await until(world, (s) => s?.taskState === 'open', 'ticket open');
+        const firstRun = (await h.describe()).runId;
+        await h.signal(submitDataSignal);
+        await env.sleep('8 hours'); // ~48 polls: several continue-as-new generations at 60 events each
+        const desc = await h.describe();
+        assert.notEqual(desc.runId, firstRun, 'continued as new');
+        assert.ok(desc.historyLength <= 80, `history stays short (${desc.historyLength} events)`);
+        const state = await h.query(stateQuery);
+        assert.equal(state.dataSubmitted, true, 'data submission survives continue-as-new');
+        assert.equal(state.ticket?.key, 'PRIV-1');
+        world.tickets.set('PRIV-1', 'done');
+        assert.equal((await h.result()).taskState, 'completed');
+      },
+      { historyLimit: 60 },
+    );
+    assert.equal(world.created, 1, 'no second ticket after continue-as-new');
+  });
+});
+
+test('a workflow that fails for an unexpected reason surfaces as a failure (sanity check of the harness)', async () => {
+  const world = new MockWorld();
+  const acts = world.activities();
+  acts.recordInstanceState = async () => {
+    throw ApplicationFailure.nonRetryable('database gone', 'Boom');
+  };
+  const taskQueue = uniqueName('wf');
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities: acts });
+  await worker.runUntil(async () => {
+    const h = await env.client.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
+      taskQueue,
+      workflowId: uniqueName('wf'),
+      args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', pollIntervalMinutes: 10, createMaxAttempts: 1 }],
+    });
+    await assert.rejects(h.result(), WorkflowFailedError);
+  });
+});
