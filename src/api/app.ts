@@ -93,8 +93,9 @@ export function createApp(deps: AppDeps) {
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: false }));
   api.use((req, _res, next) => {
-    // req.is() is null when there is no body at all, which is fine for action endpoints such as refresh.
-    if (req.is('application/json') === false) {
+    // Action endpoints such as refresh take no body; anything with a body must be JSON.
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is('application/json')) {
       return next(new Problem(415, 'Unsupported Media Type', 'send the body as application/json', { field: 'content-type' }));
     }
     next();

@@ -16,7 +16,7 @@ const INDEXED: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
  * Registers the project's search attributes on a cluster (the dev server gets them as start flags). Adding
  * ones that already exist is not an error, so this runs safely at every start.
  */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function registerSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
   for (const a of searchAttributes) {
     try {
       await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { [a.name]: INDEXED[a.type.toUpperCase()]! } });

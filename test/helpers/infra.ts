@@ -39,6 +39,7 @@ export async function temporalConnections() {
   const client = new Client({ connection });
   return {
     native,
+    connection,
     client,
     async close() {
       await connection.close();

@@ -1,0 +1,110 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import got from 'got';
+import { createApp } from '../../src/api/app.js';
+import { createWorker } from '../../src/worker.js';
+import type { Orm } from '../../src/db/orm.js';
+import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
+import { temporalConnections, uniqueName, workflowBundle } from './infra.js';
+
+export interface Callback {
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+  signatureValid: boolean;
+}
+
+/** An upstream system that receives ticketflow's signed callbacks and checks their signatures. */
+export async function callbackReceiver(secret: string) {
+  const received: Callback[] = [];
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      const ts = String(req.headers['x-ticketflow-timestamp']);
+      const sig = String(req.headers['x-ticketflow-signature'] ?? '');
+      const expected = `sha256=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`;
+      const signatureValid = sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected));
+      received.push({ headers: req.headers, body: JSON.parse(raw) as Record<string, unknown>, signatureValid });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`;
+  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * The product as it runs in production, in this process: the worker (real activities) and the API on a
+ * free port, against the shared Temporal dev server and the given database, on a task queue of its own.
+ */
+export async function startTicketflow(orm: Orm, opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number } = {}) {
+  const t = await temporalConnections();
+  await registerSearchAttributes(t.connection, 'default');
+  const taskQueue = uniqueName('tq');
+  const worker = await createWorker({
+    connection: t.native,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: workflowBundle(),
+    orm,
+    jiraTimeoutMs: 3_000,
+    upstream: opts.upstream ?? {},
+  });
+  const running = worker.run();
+  const app = createApp({
+    orm,
+    temporal: t.client,
+    settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3, jiraTimeoutMs: 3_000 },
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const http = got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json' });
+  return {
+    base,
+    http,
+    client: t.client,
+    taskQueue,
+    async stop() {
+      await new Promise<void>((r) => server.close(() => r()));
+      worker.shutdown();
+      await running;
+      await t.close();
+    },
+  };
+}
+export type Ticketflow = Awaited<ReturnType<typeof startTicketflow>>;
+
+/** Creates (or updates) a Jira connection through the API, pointing at the given Jira. */
+export async function configureConnection(tf: Ticketflow, key: string, jiraUrl: string, extra: Record<string, unknown> = {}) {
+  const a = await tf.http.patch('api/v1/connection', { json: [{ key, name: `Jira ${key}`, connection_type: 'jira_ticket', access: 'write' }] });
+  if (a.statusCode !== 200) throw new Error(`PATCH connection: ${a.statusCode} ${JSON.stringify(a.body)}`);
+  const b = await tf.http.put(`api/v1/connection/${key}/secret`, {
+    json: {
+      domain: jiraUrl,
+      username: 'bot@example.com',
+      api_key: 'secret-token-123',
+      project_key: 'PRIV',
+      issue_type: 'Task',
+      summary_template: 'DSR: __REQUEST_TYPE__ for __EMAIL__',
+      description_template: 'Request __REQUEST_ID__ submitted on __SUBMISSION_DATE__.',
+      due_date_config: { type: 'fixed_days', days: 30 },
+      ...extra,
+    },
+  });
+  if (b.statusCode !== 200) throw new Error(`PUT secret: ${b.statusCode} ${JSON.stringify(b.body)}`);
+}
+
+export const approvedRequest = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  request_type: 'erasure',
+  status: 'approved',
+  submitted_at: '2025-01-15T10:30:00Z',
+  approved_at: '2025-01-16T14:00:00Z',
+  policy_name: 'Default Erasure Policy',
+  identity: { email: 'jane.doe@example.com', phone: '+1-555-0100' },
+  request_url: `https://privacy.example.com/privacy-requests/${id}`,
+  ...extra,
+});
