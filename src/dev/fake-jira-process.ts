@@ -10,13 +10,14 @@ export interface FakeJiraProcess {
 }
 
 /** Starts the fake Jira as its own process (as a real Jira would be) and waits until it listens. */
-export function startFakeJiraProcess(opts: { port: number; stateFile?: string; validate?: boolean }): Promise<FakeJiraProcess> {
+export function startFakeJiraProcess(opts: { port: number; stateFile?: string; validate?: boolean; env?: Record<string, string> }): Promise<FakeJiraProcess> {
   const child = spawn(process.execPath, [mainPath], {
     env: {
       ...process.env,
       FAKE_JIRA_PORT: String(opts.port),
       FAKE_JIRA_STATE_FILE: opts.stateFile ?? '',
       FAKE_JIRA_VALIDATE: opts.validate ? '1' : '0',
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -99,7 +99,8 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     if (opts.contract) entry.violations.push(...opts.contract.checkRequest(req.method, req.path, req.body));
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
-      if (opts.contract) entry.violations.push(...opts.contract.checkResponse(req.method, req.path, res.statusCode, body));
+      // Injected 429s and 5xx are real Jira behaviour that the spec documents globally, not per operation.
+      if (opts.contract && !entry.fault) entry.violations.push(...opts.contract.checkResponse(req.method, req.path, res.statusCode, body));
       return json(body);
     };
     res.on('finish', () => void (entry.status = res.statusCode));

@@ -49,8 +49,8 @@ export async function temporalConnections() {
 }
 
 /** The fake Jira in its own process, checking every exchange against the OpenAPI file, with its admin API. */
-export async function fakeJira() {
-  const proc = await startFakeJiraProcess({ port: 0, validate: true });
+export async function fakeJira(env: Record<string, string> = {}) {
+  const proc = await startFakeJiraProcess({ port: 0, validate: true, env });
   const admin = got.extend({ prefixUrl: `${proc.url}/_fake`, responseType: 'json', retry: { limit: 0 } });
   return {
     url: proc.url,
