@@ -1,11 +1,13 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { timeSkippingExecutable } from '../src/devtools/temporal-tools.js';
-import type { Activities, PollResult, UpstreamEvent } from '../src/activities/index.js';
 import {
   closeSignal,
   linkSignal,
@@ -18,58 +20,13 @@ import {
 } from '../src/workflows/messages.js';
 import type { privacyRequestTicket } from '../src/workflows/privacy-request-ticket.js';
 import { eventually, uniqueName, workflowBundle } from './helpers/infra.js';
+import { MockWorld } from './helpers/mock-world.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
 
 /**
  * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
  * 10-minute polls and month-long waits take no real time.
  */
-
-type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
-
-/** A scripted Jira + database behind the activity interface, recording what the workflow asked for. */
-class MockWorld {
-  tickets = new Map<string, Category>();
-  created = 0;
-  createFailures = 0;
-  dataInDatabase = false;
-  polls: string[] = [];
-  recorded: InstanceState[] = [];
-  events: UpstreamEvent[] = [];
-  completions = 0;
-
-  activities(): Activities {
-    return {
-      createTicket: async () => {
-        if (this.createFailures > 0) {
-          this.createFailures -= 1;
-          throw ApplicationFailure.nonRetryable('Jira POST /rest/api/3/issue answered 400: summary: required', 'JiraRejected');
-        }
-        this.created += 1;
-        const key = `PRIV-${this.created}`;
-        this.tickets.set(key, 'new');
-        return { id: String(10_000 + this.created), key, url: `https://jira.test/browse/${key}` };
-      },
-      pollTicket: async ({ ticketKey }): Promise<PollResult> => {
-        this.polls.push(ticketKey);
-        const category = this.tickets.get(ticketKey) ?? 'deleted';
-        if (category === 'deleted') return { ticket: null, status: null, statusCategory: null, dataSubmitted: this.dataInDatabase };
-        const status = { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[category];
-        return { ticket: { id: '1', key: ticketKey, url: `https://jira.test/browse/${ticketKey}` }, status, statusCategory: category, dataSubmitted: this.dataInDatabase };
-      },
-      recordInstanceState: async ({ state }) => void this.recorded.push(structuredClone(state)),
-      completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
-      notifyUpstream: async (e) => {
-        this.events.push(e);
-        return { delivered: true };
-      },
-    };
-  }
-
-  get lastState(): InstanceState | undefined {
-    return this.recorded.at(-1);
-  }
-}
 
 let env: TestWorkflowEnvironment;
 
@@ -81,10 +38,15 @@ after(async () => {
   await env?.teardown();
 });
 
+/**
+ * Runs a workflow with the world's mocked activities. With RECORD_HISTORIES=1 (`npm run record-histories`)
+ * the finished history of a test given `recordAs` is saved under test/histories for the replay test.
+ */
 async function withWorkflow(
   world: MockWorld,
   body: (h: WorkflowHandle<typeof privacyRequestTicket>) => Promise<void>,
   inputOverrides: Partial<PrivacyRequestTicketInput> = {},
+  recordAs?: string,
 ): Promise<void> {
   const taskQueue = uniqueName('wf');
   const worker = await Worker.create({
@@ -101,6 +63,10 @@ async function withWorkflow(
     });
     try {
       await body(handle);
+      if (recordAs && process.env.RECORD_HISTORIES === '1') {
+        const file = fileURLToPath(new URL(`../../test/histories/${recordAs}.json`, import.meta.url));
+        writeFileSync(file, historyToJSON(await handle.fetchHistory()));
+      }
     } finally {
       // A workflow left running with work queued for this (stopping) worker would stall time skipping for the next test.
       await handle.terminate('test over').catch(() => {});
@@ -120,7 +86,7 @@ describe('privacy-request ticket workflow: the completion table', () => {
       world.tickets.set('PRIV-1', 'done');
       const result = await h.result(); // skips to the next poll
       assert.deepEqual(result, { taskState: 'completed', ticketKey: 'PRIV-1' });
-    });
+    }, {}, 'done-with-data');
     assert.equal(world.created, 1);
     assert.equal(world.lastState?.taskState, 'completed');
     assert.equal(world.lastState?.statusCategory, 'done');
@@ -167,7 +133,7 @@ describe('privacy-request ticket workflow: the completion table', () => {
       world.tickets.set('PRIV-77', 'done');
       await h.signal(submitDataSignal);
       assert.deepEqual(await h.result(), { taskState: 'completed', ticketKey: 'PRIV-77' });
-    });
+    }, {}, 'deleted-then-linked');
     assert.equal(world.created, 1, 'linking never creates a ticket');
   });
 
@@ -217,7 +183,7 @@ describe('privacy-request ticket workflow: signals', () => {
       assert.equal(world.lastState?.lastError, null);
       await h.signal(closeSignal, { reason: 'canceled' });
       await h.result();
-    });
+    }, {}, 'creation-failed-retried-canceled');
   });
 
   test('retry is ignored unless creation failed', async () => {
@@ -273,6 +239,7 @@ describe('privacy-request ticket workflow: signals', () => {
         assert.equal((await h.result()).taskState, 'completed');
       },
       { historyLimit: 60 },
+      'continued-as-new',
     );
     assert.equal(world.created, 1, 'no second ticket after continue-as-new');
   });

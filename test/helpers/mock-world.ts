@@ -1,0 +1,50 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Activities, PollResult, UpstreamEvent } from '../../src/activities/index.js';
+import type { InstanceState } from '../../src/workflows/messages.js';
+
+type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
+
+/** A scripted Jira + database behind the activity interface, recording what the workflow asked for. */
+export class MockWorld {
+  tickets = new Map<string, Category>();
+  created = 0;
+  createFailures = 0;
+  dataInDatabase = false;
+  polls: string[] = [];
+  recorded: InstanceState[] = [];
+  events: UpstreamEvent[] = [];
+  completions = 0;
+
+  activities(): Activities {
+    return {
+      createTicket: async () => {
+        if (this.createFailures > 0) {
+          this.createFailures -= 1;
+          throw ApplicationFailure.nonRetryable('Jira POST /rest/api/3/issue answered 400: summary: required', 'JiraRejected');
+        }
+        this.created += 1;
+        const key = `PRIV-${this.created}`;
+        this.tickets.set(key, 'new');
+        return { id: String(10_000 + this.created), key, url: `https://jira.test/browse/${key}` };
+      },
+      pollTicket: async ({ ticketKey }): Promise<PollResult> => {
+        this.polls.push(ticketKey);
+        const category = this.tickets.get(ticketKey) ?? 'deleted';
+        if (category === 'deleted') return { ticket: null, status: null, statusCategory: null, dataSubmitted: this.dataInDatabase };
+        const status = { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[category];
+        return { ticket: { id: '1', key: ticketKey, url: `https://jira.test/browse/${ticketKey}` }, status, statusCategory: category, dataSubmitted: this.dataInDatabase };
+      },
+      recordInstanceState: async ({ state }) => void this.recorded.push(structuredClone(state)),
+      completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
+      notifyUpstream: async (e) => {
+        this.events.push(e);
+        return { delivered: true };
+      },
+    };
+  }
+
+  get lastState(): InstanceState | undefined {
+    return this.recorded.at(-1);
+  }
+}
+
