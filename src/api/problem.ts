@@ -31,6 +31,7 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'bo
 }
 
 export function sendProblem(res: Response, p: Problem): void {
+  if (typeof p.extra.retryAfterSeconds === 'number') res.set('retry-after', String(p.extra.retryAfterSeconds));
   res
     .status(p.status)
     .type('application/problem+json')

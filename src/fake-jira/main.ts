@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JiraContract } from './openapi.js';
@@ -12,6 +13,10 @@ import { FakeJiraStore } from './store.js';
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const specPath = process.env.JIRA_OPENAPI_SPEC ?? resolve(here, '../../../../shared/jira/jira-cloud-platform-v3.openapi.json');
+if (process.env.FAKE_JIRA_VALIDATE === '1' && !existsSync(specPath)) {
+  process.stderr.write(`fake Jira: the Jira OpenAPI file is not at ${specPath}; set JIRA_OPENAPI_SPEC to its path or unset FAKE_JIRA_VALIDATE\n`);
+  process.exit(2);
+}
 const contract = process.env.FAKE_JIRA_VALIDATE === '1' ? new JiraContract(specPath) : undefined;
 const store = new FakeJiraStore(process.env.FAKE_JIRA_STATE_FILE || undefined);
 const credentials = process.env.FAKE_JIRA_USERNAME

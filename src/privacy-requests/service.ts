@@ -114,7 +114,10 @@ export class PrivacyRequestService {
         });
       } catch (err) {
         // Already ran to its end: the ticket's life is over and must not start again.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (err instanceof WorkflowExecutionAlreadyStartedError) continue;
+        throw new Problem(503, 'Service Unavailable', `the request is stored, but its ticket workflow could not be started (${(err as Error).message}); repeat the call`, {
+          retryAfterSeconds: 5,
+        });
       }
     }
   }

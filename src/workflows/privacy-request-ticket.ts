@@ -27,13 +27,22 @@ import { JiraStatusCategory, JiraTicketKey, TaskState } from './search-attribute
 /** Continue-as-new well before Temporal's limits; a ticket may stay open for a year of polls. */
 const MAX_HISTORY_EVENTS = 2_000;
 
-const jira = proxyActivities<Activities>({
+const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
+const dbRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+const { pollTicket } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  retry: jiraRetry,
+  summary: 'Read the ticket status from Jira',
 });
-const bookkeeping = proxyActivities<Activities>({
+const { recordInstanceState, completeManualTask } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: dbRetry,
+  summary: 'Record the ticket state in PostgreSQL',
+});
+const { notifyUpstream } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { ...dbRetry, maximumInterval: '10 minutes' },
+  summary: 'Send the signed callback to the upstream system',
 });
 
 /**
@@ -76,7 +85,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       { key: JiraStatusCategory, value: s.statusCategory ?? null },
     ]);
     setCurrentDetails(describe(s));
-    await bookkeeping.recordInstanceState({ instanceId, state: s });
+    await recordInstanceState({ instanceId, state: s });
   }
 
   async function createTicket(): Promise<void> {
@@ -84,12 +93,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       s.ticket = await proxyActivities<Activities>({
         startToCloseTimeout: '2 minutes',
         summary: 'Create the Jira ticket (or find the one an earlier attempt created)',
-        retry: {
-          initialInterval: '2 seconds',
-          backoffCoefficient: 2,
-          maximumInterval: '1 minute',
-          maximumAttempts: input.createMaxAttempts,
-        },
+        retry: { ...jiraRetry, maximumInterval: '1 minute', maximumAttempts: input.createMaxAttempts },
       }).createTicket({ instanceId });
       s.taskState = 'open';
       s.lastError = null;
@@ -104,7 +108,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   /** Reads the ticket's status (and, as a safety net for lost signals, whether data was submitted). */
   async function poll(): Promise<void> {
     if (!s.ticket) return;
-    const seen = await jira.pollTicket({ instanceId, ticketKey: s.ticket.key });
+    const seen = await pollTicket({ instanceId, ticketKey: s.ticket.key });
     s.dataSubmitted ||= seen.dataSubmitted;
     if (seen.ticket) {
       s.ticket = seen.ticket;
@@ -128,7 +132,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   }
 
   async function notify(event: string): Promise<void> {
-    await bookkeeping.notifyUpstream({
+    await notifyUpstream({
       event,
       privacyRequestId: input.privacyRequestId,
       instanceId,
@@ -171,7 +175,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       await record();
       if (s.taskState === 'completed') {
         await notify('ticket.completed');
-        const { requestCompleted } = await bookkeeping.completeManualTask({ instanceId });
+        const { requestCompleted } = await completeManualTask({ instanceId });
         if (requestCompleted) await notify('privacy_request.manual_tasks_completed');
         return { taskState: 'completed', ticketKey: s.ticket.key };
       }
