@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Connection as TemporalConnection } from '@temporalio/client';
+import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { configOrExit, installTemporalRuntime, onSignals, startApi, startWorker } from './processes.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
@@ -50,7 +52,12 @@ try {
     stops.push(() => env.teardown());
     temporalAddress = env.address;
   } else {
-    say(`using the Temporal cluster at ${temporalAddress}`);
+    say(`using the Temporal cluster at ${temporalAddress}; registering the search attributes`);
+    const connection = await TemporalConnection.connect({ address: temporalAddress });
+    await registerSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch((e: Error) =>
+      say(`could not register search attributes (${e.message}); an operator with admin rights must add: ${searchAttributes.map((a) => `${a.name}=Keyword`).join(', ')}`),
+    );
+    await connection.close();
   }
 
   let databaseUrl = config.DATABASE_URL;

