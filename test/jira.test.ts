@@ -127,6 +127,20 @@ describe('the Jira contract check', () => {
     assert.deepEqual(log.flatMap((r) => r.violations), []);
   });
 
+  test('the fake\'s other endpoints (projects, issue types, status categories, comments) answer per the spec', async () => {
+    const since = await lastSeq(jira);
+    const api = got.extend({ prefixUrl: `${jira.url}/rest/api/3`, username: 'a', password: 'b', responseType: 'json' });
+    const projects = (await api.get('project/search').json()) as { values: Array<{ id: string }> };
+    await api.get('issuetype/project', { searchParams: { projectId: projects.values[0]!.id } });
+    await api.get('statuscategory');
+    const issue = (await api.post('issue', { json: { fields: { project: { key: 'PRIV' }, issuetype: { name: 'Task' }, summary: 'c' } } }).json()) as { key: string };
+    await api.post(`issue/${issue.key}/comment`, { json: { body: { type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'hi' }] }] } } });
+    await api.get(`issue/${issue.key}/comment`);
+    const log = (await jira.requests()).filter((r) => r.seq > since);
+    assert.equal(log.length, 6);
+    assert.deepEqual(log.flatMap((r) => r.violations), []);
+  });
+
   test('a request Jira would refuse is flagged (the check can fail)', async () => {
     await got.post(`${jira.url}/rest/api/3/issue`, {
       json: { fields: { summary: 'x' }, update: 'not-an-object' },

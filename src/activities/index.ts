@@ -5,7 +5,7 @@ import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import { ticketSettings, jiraClientFor, type TicketSettings } from '../connections/settings.js';
-import { renderTicket } from '../tickets/render.js';
+import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 
 export interface ActivityDeps {
@@ -73,15 +73,7 @@ export function createActivities(deps: ActivityDeps) {
       return withJiraFailures(async () => {
         const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
         if (existing) return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
-        const ticket = renderTicket(settings, request);
-        return client.createIssue({
-          projectKey: settings.projectKey,
-          issueType: settings.issueType,
-          summary: ticket.summary,
-          description: ticket.description,
-          dueDate: ticket.dueDate ?? undefined,
-          labels: [label],
-        });
+        return client.createIssue(issueInputFor(settings, request, { label }));
       });
     },
 

@@ -3,8 +3,8 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Orm } from '../db/orm.js';
-import { Connection } from '../db/entities.js';
-import { maskSecrets, secretPatchSchema } from '../connections/settings.js';
+import { connectionRouter } from './connections.js';
+import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
@@ -14,21 +14,6 @@ export interface AppDeps {
   temporal: Client;
   settings: ServiceSettings;
 }
-
-const key = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, _ . or -');
-const id = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : or -');
-const timestamp = z.iso.datetime({ offset: true });
-
-const connectionSchema = z
-  .object({
-    key,
-    name: z.string().min(1).max(200),
-    connection_type: z.literal('jira_ticket'),
-    access: z.enum(['read', 'write']),
-    disabled: z.boolean().default(false),
-    description: z.string().max(2000).optional(),
-  })
-  .strict();
 
 const REQUEST_STATUSES = [
   'pending', 'identity_unverified', 'requires_manual_identity_verification', 'approved', 'in_processing', 'paused',
@@ -101,54 +86,7 @@ export function createApp(deps: AppDeps) {
     next();
   });
 
-  api.patch('/connection', async (req, res) => {
-    const items = parse(z.array(connectionSchema).min(1).max(50), req.body);
-    const em = orm.em.fork();
-    await em.transactional(async (tx) => {
-      for (const c of items) {
-        await tx.upsert(Connection, {
-          key: c.key,
-          name: c.name,
-          connectionType: c.connection_type,
-          access: c.access,
-          disabled: c.disabled,
-        });
-      }
-    });
-    res.json({ succeeded: items.map((c) => ({ ...c })), failed: [] });
-  });
-
-  const connectionJson = (c: Connection) => ({
-    key: c.key,
-    name: c.name,
-    connection_type: c.connectionType,
-    access: c.access,
-    disabled: c.disabled,
-    secrets: maskSecrets(c.secrets),
-    created_at: c.createdAt,
-    updated_at: c.updatedAt,
-  });
-
-  api.get('/connection', async (_req, res) => {
-    const all = await orm.em.fork().find(Connection, {}, { orderBy: { key: 'asc' } });
-    res.json({ items: all.map(connectionJson), total: all.length });
-  });
-
-  api.get('/connection/:key', async (req, res) => {
-    const c = await orm.em.fork().findOne(Connection, { key: String(req.params.key) });
-    if (!c) throw notFound('connection', String(req.params.key));
-    res.json(connectionJson(c));
-  });
-
-  api.put('/connection/:key/secret', async (req, res) => {
-    const patch = parse(secretPatchSchema, req.body);
-    const em = orm.em.fork();
-    const c = await em.findOne(Connection, { key: String(req.params.key) });
-    if (!c) throw notFound('connection', String(req.params.key));
-    c.secrets = { ...c.secrets, ...patch };
-    await em.flush();
-    res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(c.secrets) });
-  });
+  api.use('/connection', connectionRouter(orm, deps.settings.jiraTimeoutMs));
 
   const requestJson = async (requestId: string) => {
     const r = await service.get(requestId);

@@ -35,6 +35,13 @@ export const secretPatchSchema = z
       .object({ type: z.literal('fixed_days'), days: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(45), z.literal(60)]) })
       .strict()
       .nullable(),
+    priority: z.string().min(1).max(255).nullable(),
+    labels: z.array(template).max(20).nullable(),
+    assignee_account_id: z.string().min(1).max(128).nullable(),
+    custom_fields: z
+      .record(z.string().regex(/^(customfield_\d+|[a-z][a-zA-Z]*)$/, 'must be a Jira field id such as customfield_10010'), z.union([template, z.array(template).max(20)]))
+      .refine((f) => Object.keys(f).length <= 50, 'at most 50 fields')
+      .nullable(),
   })
   .partial()
   .strict();
@@ -49,6 +56,11 @@ export interface TicketSettings {
   descriptionTemplate: string | null;
   /** undefined: use the request's policy-derived due date; null: no due date. */
   dueDateConfig: { type: 'fixed_days'; days: number } | null | undefined;
+  priority?: string | null;
+  labels?: string[] | null;
+  assigneeAccountId?: string | null;
+  /** Jira field id → template or list of templates */
+  customFields?: Record<string, string | string[]> | null;
 }
 
 export const DEFAULT_SUMMARY_TEMPLATE = 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__';
@@ -65,6 +77,10 @@ export function ticketSettings(secrets: Record<string, unknown>): TicketSettings
     summaryTemplate: s.summary_template ?? DEFAULT_SUMMARY_TEMPLATE,
     descriptionTemplate: s.description_template ?? null,
     dueDateConfig: 'due_date_config' in s ? (s.due_date_config ?? null) : undefined,
+    priority: s.priority,
+    labels: s.labels,
+    assigneeAccountId: s.assignee_account_id,
+    customFields: s.custom_fields,
   };
 }
 

@@ -34,6 +34,10 @@ export interface FakeJiraOptions {
   credentials?: { username: string; apiToken: string };
 }
 
+const PRIORITIES = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
+/** Custom fields on the fake's create screen; any other is refused, as Jira refuses fields not on the screen. */
+const CUSTOM_FIELDS = ['customfield_10010', 'customfield_10011'];
+
 const notFound = { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} };
 
 /**
@@ -151,6 +155,10 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     if (fields.duedate !== undefined && fields.duedate !== null && !/^\d{4}-\d{2}-\d{2}$/.test(String(fields.duedate))) errors.duedate = 'Error parsing date string';
     const labels = (fields.labels ?? []) as unknown[];
     if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || /\s/.test(l))) errors.labels = 'Labels cannot contain spaces.';
+    if (fields.priority !== undefined && !PRIORITIES.includes(fields.priority?.name)) errors.priority = 'Specify a valid priority';
+    for (const id of Object.keys(fields).filter((f) => f.startsWith('customfield_') && !CUSTOM_FIELDS.includes(f))) {
+      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+    }
     if (Object.keys(errors).length) return res.status(400).json({ errorMessages: [], errors });
     const { project: _p, issuetype: _t, summary, description, labels: _l, duedate, ...extraFields } = fields;
     const issue = store.createIssue({

@@ -1,6 +1,6 @@
 import got, { type Got, type Method, RequestError } from 'got';
 import { textToAdf } from './adf.js';
-import { JiraApiError, JiraUnreachableError, jiraMessages, parseRetryAfter } from './errors.js';
+import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
 
 export interface JiraSite {
   /** e.g. https://acme.atlassian.net (no trailing slash, no /rest suffix) */
@@ -25,6 +25,10 @@ export interface CreateIssueInput {
   description?: string;
   dueDate?: string;
   labels?: string[];
+  priority?: string;
+  assigneeAccountId?: string;
+  /** Further fields by Jira field id, sent as they are (custom fields, components, …). */
+  extraFields?: Record<string, unknown>;
 }
 
 export interface CreatedIssue {
@@ -78,8 +82,8 @@ export class JiraClient {
     try {
       res = await this.http(path, { method, json, searchParams, responseType: 'text' });
     } catch (err) {
-      const reason = err instanceof RequestError ? `${err.code}: ${err.message}` : String(err);
-      throw new JiraUnreachableError(endpoint, reason);
+      const code = err instanceof RequestError ? err.code : undefined;
+      throw new JiraUnreachableError(endpoint, code ? `${code}: ${(err as Error).message}` : String(err), code);
     }
     let body: unknown = undefined;
     if (res.body) {
@@ -90,7 +94,7 @@ export class JiraClient {
       }
     }
     if (res.statusCode >= 400) {
-      throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers));
+      throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers), jiraFieldErrors(body));
     }
     return body as T;
   }
@@ -104,6 +108,9 @@ export class JiraClient {
     if (input.description) fields.description = textToAdf(input.description);
     if (input.dueDate) fields.duedate = input.dueDate;
     if (input.labels?.length) fields.labels = input.labels;
+    if (input.priority) fields.priority = { name: input.priority };
+    if (input.assigneeAccountId) fields.assignee = { accountId: input.assigneeAccountId };
+    for (const [id, value] of Object.entries(input.extraFields ?? {})) fields[id] ??= value;
     const created = await this.call<{ id: string; key: string }>('POST', 'issue', { fields });
     return { id: created.id, key: created.key, url: this.browseUrl(created.key) };
   }
@@ -125,8 +132,36 @@ export class JiraClient {
     return (res.issues ?? []).map(toStatus);
   }
 
-  async myself(): Promise<{ accountId: string; displayName?: string }> {
+  async myself(): Promise<{ accountId: string; displayName?: string; emailAddress?: string }> {
     return this.call('GET', 'myself');
+  }
+
+  /** Projects the credentials can create issues in. */
+  async projects(): Promise<Array<{ id: string; key: string; name: string }>> {
+    const out: Array<{ id: string; key: string; name: string }> = [];
+    for (let startAt = 0; ; ) {
+      const page = await this.call<{ values?: Array<{ id: string; key: string; name: string }>; isLast?: boolean; total?: number }>(
+        'GET',
+        'project/search',
+        undefined,
+        { action: 'create', startAt: String(startAt), maxResults: '50' },
+      );
+      const values = page.values ?? [];
+      out.push(...values.map(({ id, key, name }) => ({ id, key, name })));
+      startAt += values.length;
+      if (page.isLast !== false || values.length === 0) return out;
+    }
+  }
+
+  /** Issue types of a project, subtask types excluded (a ticket cannot be a subtask of nothing). */
+  async issueTypes(projectId: string): Promise<Array<{ id: string; name: string; description: string }>> {
+    const types = await this.call<Array<{ id: string; name: string; description?: string; subtask?: boolean }>>('GET', 'issuetype/project', undefined, { projectId });
+    return types.filter((t) => !t.subtask).map((t) => ({ id: t.id, name: t.name, description: t.description ?? '' }));
+  }
+
+  async statusCategories(): Promise<Array<{ id: number; key: string; name: string; colorName: string }>> {
+    const cats = await this.call<Array<{ id: number; key: string; name: string; colorName: string }>>('GET', 'statuscategory');
+    return cats.map(({ id, key, name, colorName }) => ({ id, key, name, colorName }));
   }
 }
 

@@ -6,6 +6,8 @@ export class JiraApiError extends Error {
     readonly endpoint: string,
     readonly messages: string[],
     readonly retryAfterSeconds?: number,
+    /** Jira's per-field errors on create/edit, e.g. {customfield_10010: "Option id 'x' is not valid"} */
+    readonly fieldErrors: Record<string, string> = {},
   ) {
     super(`Jira ${endpoint} answered ${status}${messages.length ? `: ${messages.join('; ')}` : ''}`);
   }
@@ -22,6 +24,8 @@ export class JiraUnreachableError extends Error {
   constructor(
     readonly endpoint: string,
     readonly reason: string,
+    /** Node's error code: ENOTFOUND, ECONNREFUSED, ETIMEDOUT, … */
+    readonly code?: string,
   ) {
     super(`Jira ${endpoint} could not be reached: ${reason}`);
   }
@@ -38,6 +42,12 @@ export function jiraMessages(body: unknown): string[] {
   }
   if (typeof b.message === 'string') out.push(b.message);
   return out;
+}
+
+export function jiraFieldErrors(body: unknown): Record<string, string> {
+  const errors = (body as { errors?: unknown } | null)?.errors;
+  if (!errors || typeof errors !== 'object') return {};
+  return Object.fromEntries(Object.entries(errors as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
 
 /** Retry-After is seconds or an HTTP date; X-RateLimit-Reset an ISO timestamp. Either becomes seconds from now. */

@@ -1,5 +1,6 @@
 import type { PrivacyRequest } from '../db/entities.js';
 import type { TicketSettings } from '../connections/settings.js';
+import type { CreateIssueInput } from '../jira/client.js';
 import { compileTemplate, formatDate, type TemplateValues } from './template.js';
 
 export interface RenderedTicket {
@@ -7,6 +8,9 @@ export interface RenderedTicket {
   description: string | undefined;
   /** YYYY-MM-DD, as Jira's duedate field wants it */
   dueDate: string | null;
+  labels: string[];
+  /** Rendered custom fields by Jira field id */
+  fields: Record<string, string | string[]>;
 }
 
 type RequestFacts = Pick<
@@ -42,11 +46,52 @@ const summaryOf = (s: string) => {
   return flat.length > 255 ? `${flat.slice(0, 252)}...` : flat;
 };
 
-export function renderTicket(settings: TicketSettings, r: RequestFacts): RenderedTicket {
+/** Jira labels are single words: runs of white space become underscores, empty ones are dropped. */
+const asLabel = (s: string) => s.trim().replace(/\s+/g, '_').slice(0, 255);
+
+export function renderTicket(settings: Omit<TicketSettings, 'site' | 'projectKey' | 'issueType'>, r: RequestFacts): RenderedTicket {
   const values = templateValues(r);
+  const render = (t: string) => compileTemplate(t)(values);
+  const fields: Record<string, string | string[]> = {};
+  const labels = (settings.labels ?? []).map(render);
+  for (const [id, t] of Object.entries(settings.customFields ?? {})) {
+    if (id === 'labels') labels.push(...[t].flat().map(render));
+    else fields[id] = Array.isArray(t) ? t.map(render) : render(t);
+  }
   return {
-    summary: summaryOf(compileTemplate(settings.summaryTemplate)(values)) || `Privacy request ${r.id}`,
-    description: settings.descriptionTemplate ? compileTemplate(settings.descriptionTemplate)(values) : undefined,
+    summary: summaryOf(render(settings.summaryTemplate)) || `Privacy request ${r.id}`,
+    description: settings.descriptionTemplate ? render(settings.descriptionTemplate) : undefined,
     dueDate: dueDateFor(settings, r),
+    labels: [...new Set(labels.map(asLabel).filter(Boolean))],
+    fields,
   };
 }
+
+/** Everything Jira needs to create the ticket; `label` is the instance's idempotency label, if any. */
+export function issueInputFor(settings: TicketSettings, r: RequestFacts, opts: { label: string; summaryPrefix?: string }): CreateIssueInput {
+  const t = renderTicket(settings, r);
+  return {
+    projectKey: settings.projectKey,
+    issueType: settings.issueType,
+    summary: summaryOf(`${opts.summaryPrefix ?? ''}${t.summary}`),
+    description: t.description,
+    dueDate: t.dueDate ?? undefined,
+    labels: [opts.label, ...t.labels.filter((l) => l !== opts.label)],
+    priority: settings.priority ?? undefined,
+    assigneeAccountId: settings.assigneeAccountId ?? undefined,
+    extraFields: t.fields,
+  };
+}
+
+/** The request that previews and test tickets are rendered with; its values match TEMPLATE_VARIABLES' examples. */
+export const SAMPLE_REQUEST: RequestFacts = {
+  id: 'pri_abc123-def456',
+  requestType: 'erasure',
+  submittedAt: new Date('2025-01-15T10:30:00Z'),
+  approvedAt: new Date('2025-01-16T14:00:00Z'),
+  dueDate: new Date('2025-02-14T14:00:00Z'),
+  policyName: 'Default Erasure Policy',
+  email: 'user@example.com',
+  phone: '+1-555-0100',
+  requestUrl: 'https://privacy.example.com/privacy-requests/pri_abc123-def456',
+};

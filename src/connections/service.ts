@@ -1,0 +1,85 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Connection } from '../db/entities.js';
+import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
+import type { JiraClient } from '../jira/client.js';
+import { conflict, notFound, Problem } from '../api/problem.js';
+import { jiraClientFor, ticketSettings, type TicketSettings } from './settings.js';
+
+export async function loadConnection(em: EntityManager, key: string): Promise<Connection> {
+  const c = await em.findOne(Connection, { key });
+  if (!c) throw notFound('connection', key);
+  return c;
+}
+
+/** The connection's ticket settings and a Jira client, or a 409 saying which settings are missing. */
+export async function connectionClient(em: EntityManager, key: string, timeoutMs: number): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
+  const connection = await loadConnection(em, key);
+  const settings = ticketSettings(connection.secrets);
+  if ('missing' in settings) {
+    throw conflict(`connection ${key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${key}/secret`, {
+      state: 'not_configured',
+      missing: settings.missing,
+    });
+  }
+  return { connection, settings, client: jiraClientFor(settings, timeoutMs) };
+}
+
+/** Jira's refusal or absence, as the API's caller should see it: a 502 naming Jira's status and words. */
+export async function viaJira<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof JiraApiError) {
+      const fields = Object.keys(err.fieldErrors);
+      // Jira refused a field we sent: that is the connection's configuration at fault, so name it.
+      if (err.status === 400 && fields.length) {
+        throw new Problem(422, 'Unprocessable Content', `Jira refused the ticket: ${err.messages.join('; ')}`, {
+          field: `jira.fields.${fields[0]}`,
+          errors: fields.map((f) => ({ field: `jira.fields.${f}`, message: err.fieldErrors[f] })),
+        });
+      }
+      throw new Problem(502, 'Bad Gateway', err.message, { jira_status: err.status, jira_messages: err.messages });
+    }
+    if (err instanceof JiraUnreachableError) throw new Problem(502, 'Bad Gateway', err.message, { jira_error: err.code ?? 'unreachable' });
+    throw err;
+  }
+}
+
+export type ConnectionCheck =
+  | { status: 'connected'; account: string; project_key: string }
+  | { status: 'failed'; reason: string; detail: string };
+
+/** Tells precisely why a connection does not work, in the order a person would fix it. */
+export async function checkConnection(settings: TicketSettings, client: JiraClient): Promise<ConnectionCheck> {
+  const failed = (reason: string, detail: string): ConnectionCheck => ({ status: 'failed', reason, detail });
+  let account: string;
+  try {
+    const me = await client.myself();
+    account = me.displayName ?? me.accountId;
+  } catch (err) {
+    if (err instanceof JiraApiError) {
+      if (err.status === 401) return failed('bad_credentials', `Jira refused the credentials (401): check username and api_key. ${err.messages.join('; ')}`.trim());
+      if (err.status === 403) return failed('missing_permission', `the credentials lack permission (403): ${err.messages.join('; ')}`);
+      if (err.status === 404) return failed('wrong_url', `${settings.site.baseUrl} answered 404 for the Jira REST API: is domain the site's root URL (e.g. acme.atlassian.net)?`);
+      return failed('jira_error', err.message);
+    }
+    if (err instanceof JiraUnreachableError) {
+      const reasons: Record<string, string> = {
+        ENOTFOUND: 'host_not_found',
+        EAI_AGAIN: 'host_not_found',
+        ETIMEDOUT: 'timeout',
+        ECONNREFUSED: 'connection_refused',
+        ECONNRESET: 'connection_reset',
+        EPROTO: 'wrong_url',
+        ERR_SSL_WRONG_VERSION_NUMBER: 'wrong_url',
+      };
+      return failed(reasons[err.code ?? ''] ?? 'unreachable', err.message);
+    }
+    throw err;
+  }
+  const projects = await client.projects().catch(() => null);
+  if (projects && !projects.some((p) => p.key === settings.projectKey)) {
+    return failed('project_not_found', `project ${settings.projectKey} is not among the projects ${account} can create issues in (${projects.map((p) => p.key).join(', ') || 'none'})`);
+  }
+  return { status: 'connected', account, project_key: settings.projectKey };
+}
