@@ -1,32 +1,13 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Orm } from '../src/db/orm.js';
-import { fakeJira, testDatabase, type FakeJira } from './helpers/infra.js';
-import { approvedRequest, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
+import { STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
 
 /** Connection discovery and checks through the API, against the fake Jira. */
 
-let orm: Orm;
-let jira: FakeJira;
-let strictJira: FakeJira;
-let tf: Ticketflow;
-
-before(async () => {
-  [orm, jira, strictJira] = await Promise.all([
-    testDatabase(),
-    fakeJira(),
-    fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: 'right' }),
-  ]);
-  tf = await startTicketflow(orm);
-  await configureConnection(tf, 'jira', jira.url);
-});
-after(async () => {
-  await tf?.stop();
-  await Promise.all([jira?.stop(), strictJira?.stop(), orm?.close()]);
-});
+const ctx = useStack();
 
 const get = async (path: string) => {
-  const r = await tf.http.get(`api/v1/connection/${path}`);
+  const r = await ctx.tf.http.get(`api/v1/connection/${path}`);
   return { status: r.statusCode, body: r.body as any };
 };
 
@@ -55,7 +36,7 @@ describe('discovery', () => {
   });
 
   test('an unconfigured connection → 409 naming the missing settings; unknown → 404', async () => {
-    await tf.http.patch('api/v1/connection', { json: [{ key: 'bare', name: 'Bare', connection_type: 'jira_ticket', access: 'read' }] });
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'bare', name: 'Bare', connection_type: 'jira_ticket', access: 'read' }] });
     const r = await get('bare/jira/projects');
     assert.equal(r.status, 409);
     assert.deepEqual(r.body.missing, ['domain', 'username', 'api_key', 'project_key', 'issue_type']);
@@ -65,7 +46,7 @@ describe('discovery', () => {
 
 describe('preview and test ticket', () => {
   test('preview with sample values and given templates, filters applied', async () => {
-    const r = await tf.http.post('api/v1/connection/jira/jira/preview', {
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', {
       json: { summary_template: 'DSR: {{ __REQUEST_TYPE__ | upper }} for __EMAIL__', description_template: 'Due __DUE_DATE__' },
     });
     assert.equal(r.statusCode, 200);
@@ -73,43 +54,43 @@ describe('preview and test ticket', () => {
   });
 
   test('preview with a real request uses its values and the stored templates', async () => {
-    await tf.http.post('api/v1/privacy-request', { json: { ...approvedRequest('pri_preview'), status: 'pending' } });
-    const r = await tf.http.post('api/v1/connection/jira/jira/preview', { json: { privacy_request_id: 'pri_preview' } });
+    await ctx.tf.http.post('api/v1/privacy-request', { json: { ...approvedRequest('pri_preview'), status: 'pending' } });
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { privacy_request_id: 'pri_preview' } });
     assert.equal((r.body as any).summary, 'DSR: erasure for jane.doe@example.com');
     assert.equal((r.body as any).sample_data, false);
-    const missing = await tf.http.post('api/v1/connection/jira/jira/preview', { json: { privacy_request_id: 'nope' } });
+    const missing = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { privacy_request_id: 'nope' } });
     assert.equal(missing.statusCode, 404);
   });
 
   test('preview refuses a bad template with 422 naming it', async () => {
-    const r = await tf.http.post('api/v1/connection/jira/jira/preview', { json: { summary_template: '{{ __EMAIL__ | reverse }}' } });
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { summary_template: '{{ __EMAIL__ | reverse }}' } });
     assert.equal(r.statusCode, 422);
     assert.equal((r.body as any).field, 'body.summary_template');
     assert.match((r.body as any).detail, /unknown filter "reverse"/);
   });
 
   test('test ticket creates a real ticket with sample data', async () => {
-    const r = await tf.http.post('api/v1/connection/jira/jira/test-ticket');
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/test-ticket');
     assert.equal(r.statusCode, 201);
     const body = r.body as any;
     assert.match(body.ticket_key, /^PRIV-\d+$/);
-    const issue = (await jira.issues()).find((i) => i.key === body.ticket_key)!;
+    const issue = (await ctx.jira.issues()).find((i) => i.key === body.ticket_key)!;
     assert.equal(issue.fields.summary, '[TEST] DSR: erasure for user@example.com');
-    assert.equal(body.ticket_url, `${jira.url}/browse/${body.ticket_key}`);
+    assert.equal(body.ticket_url, `${ctx.jira.url}/browse/${body.ticket_key}`);
   });
 });
 
 describe('ticket fields', () => {
   test('priority, labels, assignee and custom fields from templates reach Jira', async () => {
-    await configureConnection(tf, 'fields', jira.url, {
+    await configureConnection(ctx.tf, 'fields', ctx.jira.url, {
       priority: 'High',
       labels: ['dsr', '__REQUEST_TYPE__'],
       assignee_account_id: 'acc-123',
       custom_fields: { customfield_10010: '{{ __POLICY_NAME__ | upper }}', customfield_10011: ['__REQUEST_TYPE__', 'x'], labels: ['policy __POLICY_NAME__'] },
     });
-    const r = await tf.http.post('api/v1/connection/fields/jira/test-ticket');
+    const r = await ctx.tf.http.post('api/v1/connection/fields/jira/test-ticket');
     assert.equal(r.statusCode, 201);
-    const issue = (await jira.issues()).find((i) => i.key === (r.body as any).ticket_key)!;
+    const issue = (await ctx.jira.issues()).find((i) => i.key === (r.body as any).ticket_key)!;
     assert.deepEqual(issue.fields.labels, ['ticketflow-test', 'dsr', 'erasure', 'policy_Default_Erasure_Policy']);
     assert.deepEqual(issue.fields.priority, { name: 'High' });
     assert.deepEqual(issue.fields.assignee, { accountId: 'acc-123' });
@@ -118,16 +99,16 @@ describe('ticket fields', () => {
   });
 
   test('a field Jira refuses comes back as 422 naming it', async () => {
-    await configureConnection(tf, 'fields', jira.url, { custom_fields: { customfield_99999: 'x' } });
-    const r = await tf.http.post('api/v1/connection/fields/jira/test-ticket');
+    await configureConnection(ctx.tf, 'fields', ctx.jira.url, { custom_fields: { customfield_99999: 'x' } });
+    const r = await ctx.tf.http.post('api/v1/connection/fields/jira/test-ticket');
     assert.equal(r.statusCode, 422);
     assert.equal((r.body as any).field, 'jira.fields.customfield_99999');
     assert.match((r.body as any).detail, /cannot be set/);
-    await tf.http.patch('api/v1/connection', { json: [{ key: 'fields', name: 'f', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'fields', name: 'f', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });
 
   test('a bad custom field id or template is refused when saved', async () => {
-    const r = await tf.http.put('api/v1/connection/jira/secret', { json: { custom_fields: { 'not a field': 'x', customfield_1: '__NOPE__' } } });
+    const r = await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { custom_fields: { 'not a field': 'x', customfield_1: '__NOPE__' } } });
     assert.equal(r.statusCode, 422);
     const fields = ((r.body as any).errors as Array<{ field: string }>).map((e) => e.field).sort();
     assert.deepEqual(fields, ['body.custom_fields.customfield_1', 'body.custom_fields.not a field']);
@@ -141,27 +122,27 @@ describe('connection test', () => {
   });
 
   test('bad credentials', async () => {
-    await configureConnection(tf, 'strict', strictJira.url, { api_key: 'wrong' });
+    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: 'wrong' });
     const { body } = await get('strict/jira/test');
     assert.equal(body.status, 'failed');
     assert.equal(body.reason, 'bad_credentials');
   });
 
   test('project not visible', async () => {
-    await configureConnection(tf, 'strict', strictJira.url, { api_key: 'right', project_key: 'OTHER' });
+    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: STRICT_TOKEN, project_key: 'OTHER' });
     const { body } = await get('strict/jira/test');
     assert.equal(body.reason, 'project_not_found');
   });
 
   test('host not found, connection refused', async () => {
-    await configureConnection(tf, 'nohost', 'http://no-such-host.invalid');
+    await configureConnection(ctx.tf, 'nohost', 'http://no-such-host.invalid');
     assert.equal((await get('nohost/jira/test')).body.reason, 'host_not_found');
-    await configureConnection(tf, 'refused', 'http://127.0.0.1:9');
+    await configureConnection(ctx.tf, 'refused', 'http://127.0.0.1:9');
     assert.equal((await get('refused/jira/test')).body.reason, 'connection_refused');
   });
 
   test('wrong URL: Jira answers 404 for the REST API', async () => {
-    await configureConnection(tf, 'wrongpath', `${jira.url}/wiki`);
+    await configureConnection(ctx.tf, 'wrongpath', `${ctx.jira.url}/wiki`);
     assert.equal((await get('wrongpath/jira/test')).body.reason, 'wrong_url');
   });
 });

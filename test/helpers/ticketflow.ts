@@ -6,7 +6,8 @@ import { createApp } from '../../src/api/app.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
-import { temporalConnections, uniqueName, workflowBundle } from './infra.js';
+import { after, before } from 'node:test';
+import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
 
 export interface Callback {
   headers: Record<string, string | string[] | undefined>;
@@ -108,3 +109,36 @@ export const approvedRequest = (id: string, extra: Record<string, unknown> = {})
   request_url: `https://privacy.example.com/privacy-requests/${id}`,
   ...extra,
 });
+
+export interface StackContext {
+  orm: Orm;
+  /** the fake Jira that connection "jira" points at; accepts any credentials */
+  jira: FakeJira;
+  /** a second fake Jira that accepts only bot@example.com / STRICT_TOKEN */
+  strictJira: FakeJira;
+  tf: Ticketflow;
+}
+export const STRICT_TOKEN = 'the-right-token';
+
+/**
+ * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
+ * and ticketflow (worker + API) with a connection "jira" configured against the first.
+ */
+export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }) } = {}): StackContext {
+  const ctx = {} as StackContext;
+  before(async () => {
+    [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
+      testDatabase(),
+      fakeJira(),
+      fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN }),
+    ]);
+    const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
+    ctx.tf = await startTicketflow(ctx.orm, { upstream });
+    await configureConnection(ctx.tf, 'jira', ctx.jira.url);
+  });
+  after(async () => {
+    await ctx.tf?.stop();
+    await Promise.all([ctx.jira?.stop(), ctx.strictJira?.stop(), ctx.orm?.close()]);
+  });
+  return ctx;
+}
