@@ -1,6 +1,9 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config/index.js';
 import { openDatabase, type Orm } from './db/orm.js';
+import { ConnectionSecrets } from './connections/secrets.js';
+import { resealConnections } from './connections/service.js';
+import { Keyring } from './secrets/keyring.js';
 import { connectTemporal } from './temporal/client.js';
 import { createWorker } from './worker.js';
 import { createApp } from './api/app.js';
@@ -26,13 +29,14 @@ export function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
   Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : 'WARN') });
 }
 
-export async function startWorker(config: Config, orm: Orm, temporalAddress: string) {
+export async function startWorker(config: Config, orm: Orm, temporalAddress: string, secrets: ConnectionSecrets) {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     orm,
+    secrets,
     jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
   });
@@ -47,11 +51,13 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   };
 }
 
-export async function startApi(config: Config, orm: Orm, temporalAddress: string) {
+export async function startApi(config: Config, orm: Orm, temporalAddress: string, secrets: ConnectionSecrets) {
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE);
   const app = createApp({
     orm,
     temporal,
+    secrets,
+    hostPolicy: { allowHttpHosts: config.JIRA_HTTP_HOST_ALLOWLIST },
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
@@ -71,12 +77,22 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   };
 }
 
-function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string } {
-  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
-    process.stderr.write('DATABASE_URL and TEMPORAL_ADDRESS must be set to run this process alone; `npm start` runs the whole stack with embedded services.\n');
+function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string; secrets: ConnectionSecrets } {
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS || !config.SECRET_KEYS) {
+    process.stderr.write(
+      'DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEYS must be set to run this process alone (SECRET_KEYS: "kid:$(openssl rand -base64 32)"); `npm start` runs the whole stack with embedded services.\n',
+    );
     process.exit(2);
   }
-  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS };
+  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secrets: new ConnectionSecrets(new Keyring(config.SECRET_KEYS)) };
+}
+
+/** Opens the database, migrates it, and re-seals credentials left in clear or under a retired key. */
+export async function openAppDatabase(databaseUrl: string, secrets: ConnectionSecrets): Promise<Orm> {
+  const orm = await openDatabase(databaseUrl);
+  const resealed = await resealConnections(orm.em.fork(), secrets);
+  if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: secrets.keyring.activeKid });
+  return orm;
 }
 
 function onSignals(stop: () => Promise<void>): void {
@@ -97,10 +113,10 @@ function onSignals(stop: () => Promise<void>): void {
 /** `node dist/src/worker.js`: the worker alone, against an existing PostgreSQL and Temporal cluster. */
 export async function runWorkerProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress } = requireEnv(config);
+  const { databaseUrl, temporalAddress, secrets } = requireEnv(config);
   installTemporalRuntime(config.LOG_LEVEL);
-  const orm = await openDatabase(databaseUrl);
-  const worker = await startWorker(config, orm, temporalAddress);
+  const orm = await openAppDatabase(databaseUrl, secrets);
+  const worker = await startWorker(config, orm, temporalAddress, secrets);
   log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE });
   onSignals(async () => {
     await worker.stop();
@@ -112,9 +128,9 @@ export async function runWorkerProcess(): Promise<void> {
 /** `node dist/src/api/main.js`: the API alone. */
 export async function runApiProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress } = requireEnv(config);
-  const orm = await openDatabase(databaseUrl);
-  const api = await startApi(config, orm, temporalAddress);
+  const { databaseUrl, temporalAddress, secrets } = requireEnv(config);
+  const orm = await openAppDatabase(databaseUrl, secrets);
+  const api = await startApi(config, orm, temporalAddress, secrets);
   log.info('API listening', { port: config.PORT });
   onSignals(async () => {
     await api.stop();

@@ -1,12 +1,14 @@
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { registerSearchAttributes } from './temporal/search-attributes.js';
-import { configOrExit, installTemporalRuntime, onSignals, startApi, startWorker } from './processes.js';
+import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from './processes.js';
+import { ConnectionSecrets } from './connections/secrets.js';
+import { Keyring } from './secrets/keyring.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
-import { openDatabase, type Orm } from './db/orm.js';
+import type { Orm } from './db/orm.js';
 import { Connection } from './db/entities.js';
 import { searchAttributes } from './workflows/search-attributes.js';
 import { startFakeJiraProcess, type FakeJiraProcess } from './dev/fake-jira-process.js';
@@ -67,21 +69,22 @@ try {
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
-  const orm = await openDatabase(databaseUrl);
+  const secrets = new ConnectionSecrets(new Keyring(config.SECRET_KEYS ?? localSecretKeys()));
+  const orm = await openAppDatabase(databaseUrl, secrets);
   stops.push(() => orm.close());
 
   let fakeJira: FakeJiraProcess | undefined;
   if (await wantFakeJira(orm)) {
     fakeJira = await startFakeJiraProcess({ port: config.FAKE_JIRA_PORT, stateFile: join(dataDir, 'fake-jira.json') });
     stops.push(() => fakeJira!.stop());
-    await ensureDemoConnection(orm, fakeJira.url);
+    await ensureDemoConnection(orm, secrets, fakeJira.url);
   } else {
     await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
   }
 
-  const worker = await startWorker(config, orm, temporalAddress);
+  const worker = await startWorker(config, orm, temporalAddress, secrets);
   stops.push(() => worker.stop());
-  const api = await startApi(config, orm, temporalAddress);
+  const api = await startApi(config, orm, temporalAddress, secrets);
   stops.push(() => api.stop());
 
   say('ready:');
@@ -108,32 +111,43 @@ async function wantFakeJira(orm: Orm): Promise<boolean> {
   return real === 0;
 }
 
-async function ensureDemoConnection(orm: Orm, fakeUrl: string): Promise<void> {
+async function ensureDemoConnection(orm: Orm, secrets: ConnectionSecrets, fakeUrl: string): Promise<void> {
   const em = orm.em.fork();
   const existing = await em.findOne(Connection, { key: DEMO_CONNECTION });
   if (existing) {
     existing.disabled = false;
-    existing.secrets = { ...existing.secrets, domain: fakeUrl };
+    secrets.write(existing, { ...secrets.read(existing), domain: fakeUrl });
   } else {
-    em.persist(
-      em.create(Connection, {
-        key: DEMO_CONNECTION,
-        name: 'Demo Jira (fake)',
-        connectionType: 'jira_ticket',
-        access: 'write',
-        disabled: false,
-        secrets: {
-          domain: fakeUrl,
-          username: 'demo@example.com',
-          api_key: 'demo-token',
-          project_key: 'PRIV',
-          issue_type: 'Task',
-          summary_template: 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
-          description_template: 'Privacy request __REQUEST_ID__ submitted on __SUBMISSION_DATE__.\nPolicy: __POLICY_NAME__\nLink: __REQUEST_URL__',
-          due_date_config: { type: 'fixed_days', days: 30 },
-        },
-      }),
-    );
+    const demo = em.create(Connection, {
+      key: DEMO_CONNECTION,
+      name: 'Demo Jira (fake)',
+      connectionType: 'jira_ticket',
+      access: 'write',
+      disabled: false,
+      secrets: {},
+      credentials: null,
+    });
+    secrets.write(demo, {
+      domain: fakeUrl,
+      username: 'demo@example.com',
+      api_key: 'demo-token',
+      project_key: 'PRIV',
+      issue_type: 'Task',
+      summary_template: 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
+      description_template: 'Privacy request __REQUEST_ID__ submitted on __SUBMISSION_DATE__.\nPolicy: __POLICY_NAME__\nLink: __REQUEST_URL__',
+      due_date_config: { type: 'fixed_days', days: 30 },
+    });
+    em.persist(demo);
   }
   await em.flush();
+}
+
+/** Without SECRET_KEYS, the dev stack keeps a generated key beside its data (mode 0600), and says so. */
+function localSecretKeys(): string {
+  const file = join(dataDir, 'secret-keys');
+  if (!existsSync(file)) {
+    writeFileSync(file, Keyring.generateSpec(), { mode: 0o600 });
+    say(`SECRET_KEYS is not set: generated a key for connection credentials in ${file} (set SECRET_KEYS in production)`);
+  }
+  return readFileSync(file, 'utf8').trim();
 }

@@ -135,7 +135,7 @@ describe('connection test', () => {
   });
 
   test('host not found, connection refused', async () => {
-    await configureConnection(ctx.tf, 'nohost', 'http://no-such-host.invalid');
+    await configureConnection(ctx.tf, 'nohost', 'https://no-such-host.invalid');
     assert.equal((await get('nohost/jira/test')).body.reason, 'host_not_found');
     await configureConnection(ctx.tf, 'refused', 'http://127.0.0.1:9');
     assert.equal((await get('refused/jira/test')).body.reason, 'connection_refused');

@@ -4,12 +4,14 @@ import got from 'got';
 import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
-import { ticketSettings, jiraClientFor, type TicketSettings } from '../connections/settings.js';
+import { jiraClientFor, type TicketSettings } from '../connections/settings.js';
+import type { ConnectionSecrets } from '../connections/secrets.js';
 import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   orm: Orm;
+  secrets: ConnectionSecrets;
   jiraTimeoutMs: number;
   upstream: { url?: string; secret?: string };
 }
@@ -52,7 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!connection || connection.disabled) {
       throw ApplicationFailure.nonRetryable(`connection ${instance.connectionKey} is missing or disabled`, 'ConnectionUnavailable');
     }
-    const settings = ticketSettings(connection.secrets);
+    const settings = deps.secrets.settings(connection);
     if ('missing' in settings) {
       throw ApplicationFailure.nonRetryable(
         `connection ${connection.key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${connection.key}/secret`,

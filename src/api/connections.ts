@@ -2,12 +2,15 @@ import express from 'express';
 import { z } from 'zod';
 import type { Orm } from '../db/orm.js';
 import { Connection, PrivacyRequest } from '../db/entities.js';
-import { maskSecrets, secretPatchSchema, type TicketSettings } from '../connections/settings.js';
+import { secretPatchSchema, type TicketSettings } from '../connections/settings.js';
+import { maskSecrets, type ConnectionSecrets } from '../connections/secrets.js';
+import { refuseHost, type HostPolicy } from '../connections/host-policy.js';
+import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from '../connections/service.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../tickets/render.js';
 import { TEMPLATE_VARIABLES } from '../tickets/template.js';
 import { key } from './schemas.js';
-import { notFound, parse } from './problem.js';
+import { notFound, parse, Problem } from './problem.js';
 
 const connectionSchema = z
   .object({
@@ -25,21 +28,20 @@ const previewSchema = secretPatchSchema
   .extend({ privacy_request_id: z.string().min(1).max(128).optional() })
   .strict();
 
-const connectionJson = (c: Connection) => ({
-  key: c.key,
-  name: c.name,
-  connection_type: c.connectionType,
-  access: c.access,
-  disabled: c.disabled,
-  secrets: maskSecrets(c.secrets),
-  created_at: c.createdAt,
-  updated_at: c.updatedAt,
-});
-
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
-export function connectionRouter(orm: Orm, jiraTimeoutMs: number): express.Router {
+export function connectionRouter(orm: Orm, secrets: ConnectionSecrets, hostPolicy: HostPolicy, jiraTimeoutMs: number): express.Router {
   const r = express.Router();
-  const client = (k: unknown) => connectionClient(orm.em.fork(), String(k), jiraTimeoutMs);
+  const client = (k: unknown) => connectionClient(orm.em.fork(), secrets, String(k), jiraTimeoutMs);
+  const connectionJson = (c: Connection) => ({
+    key: c.key,
+    name: c.name,
+    connection_type: c.connectionType,
+    access: c.access,
+    disabled: c.disabled,
+    secrets: maskSecrets(secrets.read(c)),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  });
 
   r.patch('/', async (req, res) => {
     const items = parse(z.array(connectionSchema).min(1).max(50), req.body);
@@ -64,9 +66,14 @@ export function connectionRouter(orm: Orm, jiraTimeoutMs: number): express.Route
     const patch = parse(secretPatchSchema, req.body);
     const em = orm.em.fork();
     const c = await loadConnection(em, String(req.params.key));
-    c.secrets = { ...c.secrets, ...patch };
+    if (patch.domain) {
+      const refused = await refuseHost(normaliseBaseUrl(patch.domain), hostPolicy);
+      if (refused) throw new Problem(422, 'Unprocessable Content', `body.domain: ${refused}`, { field: 'body.domain' });
+    }
+    const all = { ...secrets.read(c), ...patch };
+    secrets.write(c, all);
     await em.flush();
-    res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(c.secrets) });
+    res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) });
   });
 
   r.get('/:key/jira/projects', async (req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Keyring } from '../secrets/keyring.js';
 
 /** A variable that is unset and a variable set to the empty string mean the same thing: "use the default". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -23,6 +24,16 @@ const envSchema = z.object({
   JIRA_REQUEST_TIMEOUT_SECONDS: optional(z.coerce.number().positive().max(300)).default(30),
   UPSTREAM_CALLBACK_URL: optional(url),
   UPSTREAM_CALLBACK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  /** "kid:base64key[,kid:base64key…]"; the first key seals, all open (rotation). `npm start` makes one if unset. */
+  SECRET_KEYS: optional(z.string().superRefine((v, ctx) => {
+    try {
+      new Keyring(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  })),
+  /** Hosts a connection may reach over plain http (loopback always may), comma-separated. */
+  JIRA_HTTP_HOST_ALLOWLIST: optional(z.string()).transform((v) => (v ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   FAKE_JIRA: optional(z.enum(['auto', 'on', 'off'])).default('auto'),
   FAKE_JIRA_PORT: optional(port).default(8089),
   LOG_LEVEL: optional(z.enum(['debug', 'info', 'warn', 'error'])).default('info'),

@@ -3,7 +3,8 @@ import { Connection } from '../db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
 import { conflict, notFound, Problem } from '../api/problem.js';
-import { jiraClientFor, ticketSettings, type TicketSettings } from './settings.js';
+import { jiraClientFor, type TicketSettings } from './settings.js';
+import type { ConnectionSecrets } from './secrets.js';
 
 export async function loadConnection(em: EntityManager, key: string): Promise<Connection> {
   const c = await em.findOne(Connection, { key });
@@ -12,9 +13,14 @@ export async function loadConnection(em: EntityManager, key: string): Promise<Co
 }
 
 /** The connection's ticket settings and a Jira client, or a 409 saying which settings are missing. */
-export async function connectionClient(em: EntityManager, key: string, timeoutMs: number): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
+export async function connectionClient(
+  em: EntityManager,
+  secrets: ConnectionSecrets,
+  key: string,
+  timeoutMs: number,
+): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
   const connection = await loadConnection(em, key);
-  const settings = ticketSettings(connection.secrets);
+  const settings = secrets.settings(connection);
   if ('missing' in settings) {
     throw conflict(`connection ${key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${key}/secret`, {
       state: 'not_configured',
@@ -82,4 +88,13 @@ export async function checkConnection(settings: TicketSettings, client: JiraClie
     return failed('project_not_found', `project ${settings.projectKey} is not among the projects ${account} can create issues in (${projects.map((p) => p.key).join(', ') || 'none'})`);
   }
   return { status: 'connected', account, project_key: settings.projectKey };
+}
+
+/** Re-seals credentials stored in clear or under a retired key; run at start, so rotating SECRET_KEYS is just a restart. */
+export async function resealConnections(em: EntityManager, secrets: ConnectionSecrets): Promise<number> {
+  const all = await em.find(Connection, {});
+  const stale = all.filter((c) => secrets.needsResealing(c));
+  for (const c of stale) secrets.write(c, secrets.read(c));
+  await em.flush();
+  return stale.length;
 }

@@ -87,9 +87,3 @@ export function ticketSettings(secrets: Record<string, unknown>): TicketSettings
 export function jiraClientFor(settings: TicketSettings, timeoutMs: number): JiraClient {
   return new JiraClient(settings.site, timeoutMs);
 }
-
-/** Secrets as the API shows them: which fields are set, never their values. */
-export function maskSecrets(secrets: Record<string, unknown>): Record<string, unknown> {
-  const hidden = new Set(['api_key', 'username']);
-  return Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, hidden.has(k) && v ? '**********' : v]));
-}

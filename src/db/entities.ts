@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { SealedBox } from '../secrets/keyring.js';
 
 /** A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. */
 export const Connection = defineEntity({
@@ -11,6 +12,8 @@ export const Connection = defineEntity({
     access: p.string(),
     disabled: p.boolean().default(false),
     secrets: p.json<Record<string, unknown>>().default('{}'),
+    /** Credentials sealed with AES-256-GCM (see ConnectionSecrets); null when none are set. */
+    credentials: p.json<SealedBox>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './entities.js';
 import { Migration20261123000000_initial } from './migrations/Migration20261123000000_initial.js';
+import { Migration20261123010000_sealed_credentials } from './migrations/Migration20261123010000_sealed_credentials.js';
 
 export type Orm = MikroORM;
 
@@ -13,7 +14,10 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
     extensions: [Migrator],
     pool: { min: 0, max: options.poolMax ?? 10 },
     migrations: {
-      migrationsList: [{ name: 'Migration20261123000000_initial', class: Migration20261123000000_initial }],
+      migrationsList: [
+        { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
+        { name: 'Migration20261123010000_sealed_credentials', class: Migration20261123010000_sealed_credentials },
+      ],
       transactional: true,
       allOrNothing: true,
     },

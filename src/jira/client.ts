@@ -1,5 +1,8 @@
 import got, { type Got, type Method, RequestError } from 'got';
+import { lookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
 import { textToAdf } from './adf.js';
+import { isForbiddenAddress } from '../connections/host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
 
 export interface JiraSite {
@@ -69,6 +72,7 @@ export class JiraClient {
       username: site.username,
       password: site.apiToken,
       headers: { accept: 'application/json', 'user-agent': 'ticketflow' },
+      dnsLookup: guardedLookup as never,
     });
   }
 
@@ -78,6 +82,11 @@ export class JiraClient {
 
   private async call<T>(method: Method, path: string, json?: unknown, searchParams?: Record<string, string>): Promise<T> {
     const endpoint = `${method} /rest/api/3/${path.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}')}`;
+    const host = new URL(this.site.baseUrl).hostname.replace(/^\[|\]$/g, '');
+    // An address literal is never looked up, so the DNS guard cannot see it: check it here, before any socket.
+    if (isIP(host) && isForbiddenAddress(host)) {
+      throw new JiraUnreachableError(endpoint, `${host} is a link-local or cloud metadata address`, 'EFORBIDDENHOST');
+    }
     let res;
     try {
       res = await this.http(path, { method, json, searchParams, responseType: 'text' });
@@ -174,4 +183,18 @@ function toStatus(issue: RawIssue): JiraIssueStatus {
     // Jira's "undefined" category (no category) is treated as not started.
     statusCategory: category === 'done' || category === 'indeterminate' ? category : 'new',
   };
+}
+
+/** DNS resolution that refuses link-local and metadata addresses at connect time (a name may change after it was saved). */
+function guardedLookup(hostname: string, options: object, callback: (err: Error | null, address?: string | LookupAddress[], family?: number) => void): void {
+  lookup(hostname, options as never, (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => {
+    if (err) return callback(err);
+    const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
+    const bad = addresses.find(isForbiddenAddress);
+    if (bad) {
+      const refused = Object.assign(new Error(`${hostname} resolves to ${bad}, a link-local or cloud metadata address`), { code: 'EFORBIDDENHOST' });
+      return callback(refused);
+    }
+    callback(null, address, family);
+  });
 }

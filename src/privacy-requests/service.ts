@@ -7,8 +7,8 @@ import { JiraConnection, PrivacyRequestId, TaskState } from '../workflows/search
 import type { privacyRequestTicket } from '../workflows/privacy-request-ticket.js';
 import type { SignalDefinition } from '@temporalio/common';
 import { conflict, notFound, Problem } from '../api/problem.js';
-import { ticketSettings, jiraClientFor } from '../connections/settings.js';
-import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
+import { connectionClient, viaJira } from '../connections/service.js';
+import type { ConnectionSecrets } from '../connections/secrets.js';
 
 export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
@@ -50,6 +50,7 @@ export class PrivacyRequestService {
   constructor(
     private readonly orm: Orm,
     private readonly temporal: Client,
+    private readonly secrets: ConnectionSecrets,
     private readonly settings: ServiceSettings,
   ) {}
 
@@ -207,18 +208,8 @@ export class PrivacyRequestService {
     }
     const instance = candidates[0]!;
     this.requireUnfinished(instance);
-    const connection = await this.orm.em.fork().findOne(Connection, { key: instance.connectionKey });
-    const settings = connection && ticketSettings(connection.secrets);
-    if (!settings || 'missing' in settings) throw conflict(`connection ${instance.connectionKey} is not configured`, { field: 'body.connection_key' });
-    let found;
-    try {
-      found = await jiraClientFor(settings, this.settings.jiraTimeoutMs).getIssueStatus(ticketKey);
-    } catch (err) {
-      if (err instanceof JiraApiError || err instanceof JiraUnreachableError) {
-        throw new Problem(502, 'Bad Gateway', `could not check ${ticketKey} in Jira: ${err.message}`);
-      }
-      throw err;
-    }
+    const { client } = await connectionClient(this.orm.em.fork(), this.secrets, instance.connectionKey, this.settings.jiraTimeoutMs);
+    const found = await viaJira(() => client.getIssueStatus(ticketKey));
     if (!found) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`, { field: 'body.ticket_key' });
     await this.signal(instance.workflowId, linkSignal, { ticketKey: found.key }).catch(finishedIsConflict);
     return instance;

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/api/app.js';
+import { ConnectionSecrets } from '../../src/connections/secrets.js';
+import { Keyring } from '../../src/secrets/keyring.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
@@ -43,12 +45,15 @@ export async function startTicketflow(orm: Orm, opts: { upstream?: { url: string
   const t = await temporalConnections();
   await registerSearchAttributes(t.connection, 'default');
   const taskQueue = uniqueName('tq');
+  const secretKeys = Keyring.generateSpec('test');
+  const secrets = new ConnectionSecrets(new Keyring(secretKeys));
   const worker = await createWorker({
     connection: t.native,
     namespace: 'default',
     taskQueue,
     workflowBundle: workflowBundle(),
     orm,
+    secrets,
     jiraTimeoutMs: 3_000,
     upstream: opts.upstream ?? {},
   });
@@ -56,6 +61,8 @@ export async function startTicketflow(orm: Orm, opts: { upstream?: { url: string
   const app = createApp({
     orm,
     temporal: t.client,
+    secrets,
+    hostPolicy: { allowHttpHosts: [] },
     settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3, jiraTimeoutMs: 3_000 },
   });
   const server = await new Promise<Server>((resolve) => {
@@ -68,6 +75,8 @@ export async function startTicketflow(orm: Orm, opts: { upstream?: { url: string
     http,
     client: t.client,
     taskQueue,
+    secrets,
+    secretKeys,
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       worker.shutdown();
