@@ -1,9 +1,8 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { loadConfig, ConfigError, type Config } from './config/index.js';
+import { loadConfig, ConfigError, oauthApp, type Config } from './config/index.js';
 import { openDatabase, type Orm } from './db/orm.js';
-import { ConnectionSecrets } from './connections/secrets.js';
 import { resealConnections } from './connections/service.js';
-import { Keyring } from './secrets/keyring.js';
+import { connectionKit, type ConnectionKit } from './connections/kit.js';
 import { connectTemporal } from './temporal/client.js';
 import { createWorker } from './worker.js';
 import { createApp } from './api/app.js';
@@ -29,15 +28,14 @@ export function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
   Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : 'WARN') });
 }
 
-export async function startWorker(config: Config, orm: Orm, temporalAddress: string, secrets: ConnectionSecrets) {
+export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit) {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     orm,
-    secrets,
-    jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
+    kit,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
   });
   const running = worker.run();
@@ -51,18 +49,16 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   };
 }
 
-export async function startApi(config: Config, orm: Orm, temporalAddress: string, secrets: ConnectionSecrets) {
+export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit) {
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE);
   const app = createApp({
     orm,
     temporal,
-    secrets,
-    hostPolicy: { allowHttpHosts: config.JIRA_HTTP_HOST_ALLOWLIST },
+    kit,
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
       createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
-      jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
     },
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -77,22 +73,29 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   };
 }
 
-function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string; secrets: ConnectionSecrets } {
+function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string; secretKeys: string } {
   if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS || !config.SECRET_KEYS) {
     process.stderr.write(
       'DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEYS must be set to run this process alone (SECRET_KEYS: "kid:$(openssl rand -base64 32)"); `npm start` runs the whole stack with embedded services.\n',
     );
     process.exit(2);
   }
-  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secrets: new ConnectionSecrets(new Keyring(config.SECRET_KEYS)) };
+  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secretKeys: config.SECRET_KEYS };
 }
 
-/** Opens the database, migrates it, and re-seals credentials left in clear or under a retired key. */
-export async function openAppDatabase(databaseUrl: string, secrets: ConnectionSecrets): Promise<Orm> {
+/** Opens the database, migrates it, builds the connection kit, and re-seals credentials left in clear or under a retired key. */
+export async function openAppDatabase(config: Config, databaseUrl: string, secretKeys: string): Promise<{ orm: Orm; kit: ConnectionKit }> {
   const orm = await openDatabase(databaseUrl);
-  const resealed = await resealConnections(orm.em.fork(), secrets);
-  if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: secrets.keyring.activeKid });
-  return orm;
+  const kit = connectionKit(orm, {
+    secretKeys,
+    jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
+    allowHttpHosts: config.JIRA_HTTP_HOST_ALLOWLIST,
+    gatewayUrl: config.JIRA_API_GATEWAY_URL,
+    oauth: oauthApp(config),
+  });
+  const resealed = await resealConnections(orm.em.fork(), kit.secrets);
+  if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
+  return { orm, kit };
 }
 
 function onSignals(stop: () => Promise<void>): void {
@@ -113,10 +116,10 @@ function onSignals(stop: () => Promise<void>): void {
 /** `node dist/src/worker.js`: the worker alone, against an existing PostgreSQL and Temporal cluster. */
 export async function runWorkerProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress, secrets } = requireEnv(config);
+  const { databaseUrl, temporalAddress, secretKeys } = requireEnv(config);
   installTemporalRuntime(config.LOG_LEVEL);
-  const orm = await openAppDatabase(databaseUrl, secrets);
-  const worker = await startWorker(config, orm, temporalAddress, secrets);
+  const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
+  const worker = await startWorker(config, orm, temporalAddress, kit);
   log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE });
   onSignals(async () => {
     await worker.stop();
@@ -128,9 +131,9 @@ export async function runWorkerProcess(): Promise<void> {
 /** `node dist/src/api/main.js`: the API alone. */
 export async function runApiProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress, secrets } = requireEnv(config);
-  const orm = await openAppDatabase(databaseUrl, secrets);
-  const api = await startApi(config, orm, temporalAddress, secrets);
+  const { databaseUrl, temporalAddress, secretKeys } = requireEnv(config);
+  const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
+  const api = await startApi(config, orm, temporalAddress, kit);
   log.info('API listening', { port: config.PORT });
   onSignals(async () => {
     await api.stop();

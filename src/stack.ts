@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from './processes.js';
-import { ConnectionSecrets } from './connections/secrets.js';
+import type { ConnectionSecrets } from './connections/secrets.js';
 import { Keyring } from './secrets/keyring.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
@@ -69,22 +69,21 @@ try {
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
-  const secrets = new ConnectionSecrets(new Keyring(config.SECRET_KEYS ?? localSecretKeys()));
-  const orm = await openAppDatabase(databaseUrl, secrets);
+  const { orm, kit } = await openAppDatabase(config, databaseUrl, config.SECRET_KEYS ?? localSecretKeys());
   stops.push(() => orm.close());
 
   let fakeJira: FakeJiraProcess | undefined;
   if (await wantFakeJira(orm)) {
     fakeJira = await startFakeJiraProcess({ port: config.FAKE_JIRA_PORT, stateFile: join(dataDir, 'fake-jira.json') });
     stops.push(() => fakeJira!.stop());
-    await ensureDemoConnection(orm, secrets, fakeJira.url);
+    await ensureDemoConnection(orm, kit.secrets, fakeJira.url);
   } else {
     await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
   }
 
-  const worker = await startWorker(config, orm, temporalAddress, secrets);
+  const worker = await startWorker(config, orm, temporalAddress, kit);
   stops.push(() => worker.stop());
-  const api = await startApi(config, orm, temporalAddress, secrets);
+  const api = await startApi(config, orm, temporalAddress, kit);
   stops.push(() => api.stop());
 
   say('ready:');

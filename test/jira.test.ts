@@ -64,7 +64,7 @@ describe('ticket creation under Jira faults', () => {
 });
 
 describe('Jira client', () => {
-  const client = () => new JiraClient({ baseUrl: ctx.jira.url, username: 'bot@example.com', apiToken: 't' }, 2_000);
+  const client = () => JiraClient.basic({ baseUrl: ctx.jira.url, username: 'bot@example.com', apiToken: 't' }, 2_000);
 
   test('reads statuses by category, and a missing issue is null', async () => {
     const created = await client().createIssue({ projectKey: 'PRIV', issueType: 'Task', summary: 'client test', labels: ['client-test'] });
@@ -89,7 +89,7 @@ describe('Jira client', () => {
     assert.ok(limited instanceof JiraApiError);
     assert.equal(limited.retryAfterSeconds, 7);
     assert.equal(limited.retryable, true);
-    const unreachable = await new JiraClient({ baseUrl: 'http://127.0.0.1:9', username: 'u', apiToken: 't' }, 1_000).myself().catch((e: unknown) => e);
+    const unreachable = await JiraClient.basic({ baseUrl: 'http://127.0.0.1:9', username: 'u', apiToken: 't' }, 1_000).myself().catch((e: unknown) => e);
     assert.ok(unreachable instanceof JiraUnreachableError);
   });
 

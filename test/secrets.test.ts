@@ -87,10 +87,10 @@ describe('where credentials may go', () => {
 
   test('the Jira client refuses to connect to a name that resolves to a forbidden address', async () => {
     // localhost resolves to loopback, which is allowed: proves the lookup path works...
-    const ok = await new JiraClient({ baseUrl: ctx.jira.url.replace('127.0.0.1', 'localhost'), username: 'u', apiToken: 't' }).myself();
+    const ok = await JiraClient.basic({ baseUrl: ctx.jira.url.replace('127.0.0.1', 'localhost'), username: 'u', apiToken: 't' }).myself();
     assert.equal(ok.accountId, 'fake-account');
     // ...and an address literal in the metadata range is refused before any socket is opened.
-    const err = await new JiraClient({ baseUrl: 'http://169.254.169.254', username: 'u', apiToken: 't' }, 2_000).myself().catch((e: unknown) => e);
+    const err = await JiraClient.basic({ baseUrl: 'http://169.254.169.254', username: 'u', apiToken: 't' }, 2_000).myself().catch((e: unknown) => e);
     assert.ok(err instanceof JiraUnreachableError);
     assert.equal(err.code, 'EFORBIDDENHOST');
   });

@@ -51,7 +51,8 @@ describe('ticket templates', () => {
 
   test('a summary is one line of at most 255 characters', () => {
     const settings = {
-      site: { baseUrl: 'https://x', username: 'u', apiToken: 't' },
+      authMethod: 'api_token' as const,
+      siteUrl: 'https://x',
       projectKey: 'P',
       issueType: 'Task',
       summaryTemplate: 'line one\nline two __POLICY_NAME__',

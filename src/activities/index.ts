@@ -4,15 +4,13 @@ import got from 'got';
 import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
-import { jiraClientFor, type TicketSettings } from '../connections/settings.js';
-import type { ConnectionSecrets } from '../connections/secrets.js';
+import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   orm: Orm;
-  secrets: ConnectionSecrets;
-  jiraTimeoutMs: number;
+  kit: ConnectionKit;
   upstream: { url?: string; secret?: string };
 }
 
@@ -54,23 +52,20 @@ export function createActivities(deps: ActivityDeps) {
     if (!connection || connection.disabled) {
       throw ApplicationFailure.nonRetryable(`connection ${instance.connectionKey} is missing or disabled`, 'ConnectionUnavailable');
     }
-    const settings = deps.secrets.settings(connection);
+    const settings = deps.kit.secrets.settings(connection);
     if ('missing' in settings) {
       throw ApplicationFailure.nonRetryable(
         `connection ${connection.key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${connection.key}/secret`,
         'ConnectionNotConfigured',
       );
     }
-    return { instance, request, settings };
+    return { instance, request, settings, client: deps.kit.connector.client(connection, settings) };
   }
-
-  const clientFor = (settings: TicketSettings) => jiraClientFor(settings, deps.jiraTimeoutMs);
 
   return {
     /** Creates the instance's ticket, or returns the one an earlier attempt created (its reply may have been lost). */
     async createTicket({ instanceId }: { instanceId: string }): Promise<TicketRef> {
-      const { request, settings } = await loadInstance(instanceId);
-      const client = clientFor(settings);
+      const { request, settings, client } = await loadInstance(instanceId);
       const label = idempotencyLabel(instanceId);
       return withJiraFailures(async () => {
         const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
@@ -81,8 +76,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */
     async pollTicket({ instanceId, ticketKey }: { instanceId: string; ticketKey: string }): Promise<PollResult> {
-      const { instance, settings } = await loadInstance(instanceId);
-      const client = clientFor(settings);
+      const { instance, client } = await loadInstance(instanceId);
       const found = await withJiraFailures(() => client.getIssueStatus(ticketKey));
       if (!found) return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted };
       return {

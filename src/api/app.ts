@@ -4,8 +4,8 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Orm } from '../db/orm.js';
 import { connectionRouter } from './connections.js';
-import type { ConnectionSecrets } from '../connections/secrets.js';
-import type { HostPolicy } from '../connections/host-policy.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import { oauthRouter } from './oauth.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
@@ -14,8 +14,7 @@ import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.j
 export interface AppDeps {
   orm: Orm;
   temporal: Client;
-  secrets: ConnectionSecrets;
-  hostPolicy: HostPolicy;
+  kit: ConnectionKit;
   settings: ServiceSettings;
 }
 
@@ -51,7 +50,7 @@ const date = (v: string | null | undefined) => (v ? new Date(v) : null);
 
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
-  const service = new PrivacyRequestService(orm, temporal, deps.secrets, deps.settings);
+  const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -90,7 +89,8 @@ export function createApp(deps: AppDeps) {
     next();
   });
 
-  api.use('/connection', connectionRouter(orm, deps.secrets, deps.hostPolicy, deps.settings.jiraTimeoutMs));
+  api.use('/connection', connectionRouter(orm, deps.kit));
+  api.use('/oauth/jira', oauthRouter(orm, deps.kit));
 
   const requestJson = async (requestId: string) => {
     const r = await service.get(requestId);

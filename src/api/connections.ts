@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Orm } from '../db/orm.js';
 import { Connection, PrivacyRequest } from '../db/entities.js';
 import { secretPatchSchema, type TicketSettings } from '../connections/settings.js';
-import { maskSecrets, type ConnectionSecrets } from '../connections/secrets.js';
-import { refuseHost, type HostPolicy } from '../connections/host-policy.js';
+import { maskSecrets } from '../connections/secrets.js';
+import { refuseHost } from '../connections/host-policy.js';
+import type { ConnectionKit } from '../connections/kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from '../connections/service.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../tickets/render.js';
@@ -29,9 +30,10 @@ const previewSchema = secretPatchSchema
   .strict();
 
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
-export function connectionRouter(orm: Orm, secrets: ConnectionSecrets, hostPolicy: HostPolicy, jiraTimeoutMs: number): express.Router {
+export function connectionRouter(orm: Orm, kit: ConnectionKit): express.Router {
+  const { secrets, hostPolicy } = kit;
   const r = express.Router();
-  const client = (k: unknown) => connectionClient(orm.em.fork(), secrets, String(k), jiraTimeoutMs);
+  const client = (k: unknown) => connectionClient(orm.em.fork(), kit, String(k));
   const connectionJson = (c: Connection) => ({
     key: c.key,
     name: c.name,
@@ -70,7 +72,13 @@ export function connectionRouter(orm: Orm, secrets: ConnectionSecrets, hostPolic
       const refused = await refuseHost(normaliseBaseUrl(patch.domain), hostPolicy);
       if (refused) throw new Problem(422, 'Unprocessable Content', `body.domain: ${refused}`, { field: 'body.domain' });
     }
-    const all = { ...secrets.read(c), ...patch };
+    const all: Record<string, unknown> = { ...secrets.read(c), ...patch };
+    if (all.auth_method === 'scoped_api_token' && typeof all.domain === 'string' && (patch.domain || patch.auth_method || !all.cloud_id)) {
+      // Scoped tokens only work through api.atlassian.com, addressed by the site's cloud id.
+      all.cloud_id = await kit.connector.resolveCloudId(normaliseBaseUrl(all.domain)).catch((e: Error) => {
+        throw new Problem(422, 'Unprocessable Content', `body.domain: could not resolve the site's cloud id (${e.message})`, { field: 'body.domain' });
+      });
+    }
     secrets.write(c, all);
     await em.flush();
     res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) });

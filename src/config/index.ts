@@ -34,6 +34,12 @@ const envSchema = z.object({
   })),
   /** Hosts a connection may reach over plain http (loopback always may), comma-separated. */
   JIRA_HTTP_HOST_ALLOWLIST: optional(z.string()).transform((v) => (v ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  JIRA_OAUTH_CLIENT_ID: optional(z.string()),
+  JIRA_OAUTH_CLIENT_SECRET: optional(z.string()),
+  JIRA_OAUTH_REDIRECT_URI: optional(url),
+  /** Atlassian's authorization server and API gateway; tests point them at the fake Jira. */
+  JIRA_OAUTH_AUTH_URL: optional(url).default('https://auth.atlassian.com'),
+  JIRA_API_GATEWAY_URL: optional(url).default('https://api.atlassian.com'),
   FAKE_JIRA: optional(z.enum(['auto', 'on', 'off'])).default('auto'),
   FAKE_JIRA_PORT: optional(port).default(8089),
   LOG_LEVEL: optional(z.enum(['debug', 'info', 'warn', 'error'])).default('info'),
@@ -61,5 +67,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration; fix these environment variables:\n  UPSTREAM_CALLBACK_SECRET: required when UPSTREAM_CALLBACK_URL is set (callbacks are signed with it)',
     );
   }
+  const oauthVars = ['JIRA_OAUTH_CLIENT_ID', 'JIRA_OAUTH_CLIENT_SECRET', 'JIRA_OAUTH_REDIRECT_URI'] as const;
+  const setOauth = oauthVars.filter((v) => config[v]);
+  if (setOauth.length && setOauth.length < oauthVars.length) {
+    throw new ConfigError(
+      `Invalid configuration; fix these environment variables:\n  ${oauthVars.filter((v) => !config[v]).join(', ')}: required with ${setOauth.join(', ')} (OAuth needs all three)`,
+    );
+  }
   return config;
+}
+
+/** The OAuth app settings, when all three variables are set. */
+export function oauthApp(config: Config) {
+  return config.JIRA_OAUTH_CLIENT_ID && config.JIRA_OAUTH_CLIENT_SECRET && config.JIRA_OAUTH_REDIRECT_URI
+    ? { clientId: config.JIRA_OAUTH_CLIENT_ID, clientSecret: config.JIRA_OAUTH_CLIENT_SECRET, redirectUri: config.JIRA_OAUTH_REDIRECT_URI, authUrl: config.JIRA_OAUTH_AUTH_URL }
+    : undefined;
 }

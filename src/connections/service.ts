@@ -3,7 +3,8 @@ import { Connection } from '../db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
 import { conflict, notFound, Problem } from '../api/problem.js';
-import { jiraClientFor, type TicketSettings } from './settings.js';
+import type { TicketSettings } from './settings.js';
+import type { ConnectionKit } from './kit.js';
 import type { ConnectionSecrets } from './secrets.js';
 
 export async function loadConnection(em: EntityManager, key: string): Promise<Connection> {
@@ -15,19 +16,18 @@ export async function loadConnection(em: EntityManager, key: string): Promise<Co
 /** The connection's ticket settings and a Jira client, or a 409 saying which settings are missing. */
 export async function connectionClient(
   em: EntityManager,
-  secrets: ConnectionSecrets,
+  kit: ConnectionKit,
   key: string,
-  timeoutMs: number,
 ): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
   const connection = await loadConnection(em, key);
-  const settings = secrets.settings(connection);
+  const settings = kit.secrets.settings(connection);
   if ('missing' in settings) {
     throw conflict(`connection ${key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${key}/secret`, {
       state: 'not_configured',
       missing: settings.missing,
     });
   }
-  return { connection, settings, client: jiraClientFor(settings, timeoutMs) };
+  return { connection, settings, client: kit.connector.client(connection, settings) };
 }
 
 /** Jira's refusal or absence, as the API's caller should see it: a 502 naming Jira's status and words. */
@@ -66,7 +66,7 @@ export async function checkConnection(settings: TicketSettings, client: JiraClie
     if (err instanceof JiraApiError) {
       if (err.status === 401) return failed('bad_credentials', `Jira refused the credentials (401): check username and api_key. ${err.messages.join('; ')}`.trim());
       if (err.status === 403) return failed('missing_permission', `the credentials lack permission (403): ${err.messages.join('; ')}`);
-      if (err.status === 404) return failed('wrong_url', `${settings.site.baseUrl} answered 404 for the Jira REST API: is domain the site's root URL (e.g. acme.atlassian.net)?`);
+      if (err.status === 404) return failed('wrong_url', `${settings.siteUrl} answered 404 for the Jira REST API: is domain the site's root URL (e.g. acme.atlassian.net)?`);
       return failed('jira_error', err.message);
     }
     if (err instanceof JiraUnreachableError) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JiraClient, normaliseBaseUrl } from '../jira/client.js';
+import { normaliseBaseUrl } from '../jira/client.js';
 import { compileTemplate, TemplateError } from '../tickets/template.js';
 
 /**
@@ -15,8 +15,17 @@ const template = z.string().max(10_000).superRefine((value, ctx) => {
   }
 });
 
+export const AUTH_METHODS = ['api_token', 'scoped_api_token', 'oauth2', 'pat', 'basic'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
 export const secretPatchSchema = z
   .object({
+    /**
+     * api_token: Jira Cloud, Basic email:token at the site. scoped_api_token: Cloud, Basic through
+     * api.atlassian.com/ex/jira/{cloudId}. oauth2: Cloud, 3LO (POST /api/v1/oauth/jira/initiate).
+     * pat / basic: Server or Data Center, REST v2, personal access token (Bearer) or user:password.
+     */
+    auth_method: z.enum(AUTH_METHODS),
     domain: z.string().min(1).max(500).refine((v) => {
       try {
         normaliseBaseUrl(v);
@@ -49,7 +58,14 @@ export const secretPatchSchema = z
 export type SecretPatch = z.infer<typeof secretPatchSchema>;
 
 export interface TicketSettings {
-  site: { baseUrl: string; username: string; apiToken: string };
+  authMethod: AuthMethod;
+  /** The site's root URL, e.g. https://acme.atlassian.net */
+  siteUrl: string;
+  username?: string;
+  /** API token, personal access token or password, by auth method */
+  apiKey?: string;
+  /** Cloud id: scoped tokens and OAuth reach the site through api.atlassian.com/ex/jira/{cloudId} */
+  cloudId?: string;
   projectKey: string;
   issueType: string;
   summaryTemplate: string;
@@ -65,13 +81,31 @@ export interface TicketSettings {
 
 export const DEFAULT_SUMMARY_TEMPLATE = 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__';
 
-/** The settings needed to create tickets, or the list of secret fields still missing. */
-export function ticketSettings(secrets: Record<string, unknown>): TicketSettings | { missing: string[] } {
-  const s = secrets as SecretPatch;
-  const missing = (['domain', 'username', 'api_key', 'project_key', 'issue_type'] as const).filter((k) => !s[k]);
-  if (missing.length) return { missing };
+const REQUIRED: Record<AuthMethod, string[]> = {
+  api_token: ['domain', 'username', 'api_key'],
+  scoped_api_token: ['domain', 'username', 'api_key', 'cloud_id'],
+  oauth2: ['access_token', 'cloud_id'],
+  pat: ['domain', 'api_key'],
+  basic: ['domain', 'username', 'api_key'],
+};
+
+/**
+ * The settings needed to create tickets, or what is still missing. Besides what PUT …/secret accepts, the
+ * stored settings hold what ticketflow resolved itself: `cloud_id`, `site_url` and the OAuth tokens.
+ */
+export function ticketSettings(all: Record<string, unknown>): TicketSettings | { missing: string[] } {
+  const s = all as SecretPatch & { cloud_id?: string; site_url?: string; access_token?: string };
+  const authMethod = s.auth_method ?? 'api_token';
+  const missing = [...REQUIRED[authMethod], 'project_key', 'issue_type'].filter((k) => !(all as Record<string, unknown>)[k]);
+  if (missing.length) {
+    return { missing: missing.map((m) => (m === 'access_token' ? 'OAuth authorization (POST /api/v1/oauth/jira/initiate)' : m === 'cloud_id' && authMethod === 'oauth2' ? 'cloud_id (set by the OAuth callback)' : m)) };
+  }
   return {
-    site: { baseUrl: normaliseBaseUrl(s.domain!), username: s.username!, apiToken: s.api_key! },
+    authMethod,
+    siteUrl: normaliseBaseUrl(s.domain ?? s.site_url!),
+    username: s.username,
+    apiKey: s.api_key,
+    cloudId: s.cloud_id,
     projectKey: s.project_key!,
     issueType: s.issue_type!,
     summaryTemplate: s.summary_template ?? DEFAULT_SUMMARY_TEMPLATE,
@@ -82,8 +116,4 @@ export function ticketSettings(secrets: Record<string, unknown>): TicketSettings
     assigneeAccountId: s.assignee_account_id,
     customFields: s.custom_fields,
   };
-}
-
-export function jiraClientFor(settings: TicketSettings, timeoutMs: number): JiraClient {
-  return new JiraClient(settings.site, timeoutMs);
 }

@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './entities.js';
 import { Migration20261123000000_initial } from './migrations/Migration20261123000000_initial.js';
 import { Migration20261123010000_sealed_credentials } from './migrations/Migration20261123010000_sealed_credentials.js';
+import { Migration20261123020000_oauth_state } from './migrations/Migration20261123020000_oauth_state.js';
 
 export type Orm = MikroORM;
 
@@ -17,6 +18,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
       migrationsList: [
         { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
         { name: 'Migration20261123010000_sealed_credentials', class: Migration20261123010000_sealed_credentials },
+        { name: 'Migration20261123020000_oauth_state', class: Migration20261123020000_oauth_state },
       ],
       transactional: true,
       allOrNothing: true,

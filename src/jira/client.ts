@@ -5,11 +5,24 @@ import { textToAdf } from './adf.js';
 import { isForbiddenAddress } from '../connections/host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
 
-export interface JiraSite {
-  /** e.g. https://acme.atlassian.net (no trailing slash, no /rest suffix) */
-  baseUrl: string;
-  username: string;
-  apiToken: string;
+/** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
+export type JiraAuth =
+  | { kind: 'basic'; username: string; password: string }
+  | {
+      kind: 'bearer';
+      token: () => Promise<string>;
+      /** Called once when Jira answers 401 to a token, before one more attempt (OAuth refresh). */
+      onUnauthorized?: (rejectedToken: string) => Promise<void>;
+    };
+
+export interface JiraTarget {
+  /** The site, e.g. https://acme.atlassian.net (no trailing slash): browse links point here. */
+  siteUrl: string;
+  /** Where REST calls go: the site, or https://api.atlassian.com/ex/jira/{cloudId} for OAuth and scoped tokens. */
+  apiBaseUrl: string;
+  /** Cloud speaks REST v3 with ADF; Server/Data Center speaks REST v2 with wiki markup. */
+  flavor: 'cloud' | 'datacenter';
+  auth: JiraAuth;
 }
 
 export type StatusCategory = 'new' | 'indeterminate' | 'done';
@@ -54,42 +67,72 @@ export function normaliseBaseUrl(domainOrUrl: string): string {
 }
 
 /**
- * Jira Cloud REST v3, through got. Each call is a single attempt: retries belong to the caller (Temporal's
- * activity retry policy), which is durable and visible to operators, so got's own retries are switched off.
+ * Jira Cloud (REST v3) and Server/Data Center (REST v2), through got. Each call is a single attempt: retries
+ * belong to the caller (Temporal's activity retry policy), which is durable and visible to operators, so
+ * got's own retries are switched off.
  */
 export class JiraClient {
   private readonly http: Got;
+  private readonly version: '2' | '3';
 
   constructor(
-    readonly site: JiraSite,
+    readonly target: JiraTarget,
     timeoutMs = 30_000,
   ) {
+    this.version = target.flavor === 'cloud' ? '3' : '2';
     this.http = got.extend({
-      prefixUrl: `${site.baseUrl}/rest/api/3`,
+      prefixUrl: `${target.apiBaseUrl}/rest/api/${this.version}`,
       timeout: { request: timeoutMs },
       retry: { limit: 0 },
       throwHttpErrors: false,
-      username: site.username,
-      password: site.apiToken,
+      ...(target.auth.kind === 'basic' ? { username: target.auth.username, password: target.auth.password } : {}),
       headers: { accept: 'application/json', 'user-agent': 'ticketflow' },
       dnsLookup: guardedLookup as never,
     });
   }
 
+  /** Basic-auth Jira Cloud at its site URL: the most common set-up, and the tests' shorthand. */
+  static basic(site: { baseUrl: string; username: string; apiToken: string }, timeoutMs?: number): JiraClient {
+    return new JiraClient(
+      { siteUrl: site.baseUrl, apiBaseUrl: site.baseUrl, flavor: 'cloud', auth: { kind: 'basic', username: site.username, password: site.apiToken } },
+      timeoutMs,
+    );
+  }
+
+  get isCloud(): boolean {
+    return this.target.flavor === 'cloud';
+  }
+
   browseUrl(key: string): string {
-    return `${this.site.baseUrl}/browse/${encodeURIComponent(key)}`;
+    return `${this.target.siteUrl}/browse/${encodeURIComponent(key)}`;
+  }
+
+  /** Text as the deployment wants rich text: ADF text nodes on Cloud, escaped wiki markup on Data Center. */
+  richText(text: string): unknown {
+    return this.isCloud ? textToAdf(text) : escapeWiki(text);
   }
 
   private async call<T>(method: Method, path: string, json?: unknown, searchParams?: Record<string, string>): Promise<T> {
-    const endpoint = `${method} /rest/api/3/${path.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}')}`;
-    const host = new URL(this.site.baseUrl).hostname.replace(/^\[|\]$/g, '');
+    const endpoint = `${method} /rest/api/${this.version}/${path.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}')}`;
+    const host = new URL(this.target.apiBaseUrl).hostname.replace(/^\[|\]$/g, '');
     // An address literal is never looked up, so the DNS guard cannot see it: check it here, before any socket.
     if (isIP(host) && isForbiddenAddress(host)) {
       throw new JiraUnreachableError(endpoint, `${host} is a link-local or cloud metadata address`, 'EFORBIDDENHOST');
     }
+    const auth = this.target.auth;
+    const send = async () => {
+      const token = auth.kind === 'bearer' ? await auth.token() : undefined;
+      const headers = token ? { authorization: `Bearer ${token}` } : {};
+      return { token, res: await this.http(path, { method, json, searchParams, headers, responseType: 'text' }) };
+    };
     let res;
     try {
-      res = await this.http(path, { method, json, searchParams, responseType: 'text' });
+      let sent = await send();
+      if (sent.res.statusCode === 401 && auth.kind === 'bearer' && auth.onUnauthorized && sent.token) {
+        await auth.onUnauthorized(sent.token);
+        sent = await send();
+      }
+      res = sent.res;
     } catch (err) {
       const code = err instanceof RequestError ? err.code : undefined;
       throw new JiraUnreachableError(endpoint, code ? `${code}: ${(err as Error).message}` : String(err), code);
@@ -114,7 +157,7 @@ export class JiraClient {
       issuetype: { name: input.issueType },
       summary: input.summary,
     };
-    if (input.description) fields.description = textToAdf(input.description);
+    if (input.description) fields.description = this.richText(input.description);
     if (input.dueDate) fields.duedate = input.dueDate;
     if (input.labels?.length) fields.labels = input.labels;
     if (input.priority) fields.priority = { name: input.priority };
@@ -135,9 +178,9 @@ export class JiraClient {
     }
   }
 
-  /** Issues matching a JQL query, oldest first (enhanced search: POST /search/jql). */
+  /** Issues matching a JQL query (Cloud: enhanced search POST /search/jql; Data Center: POST /search). */
   async searchIssues(jql: string, maxResults = 50): Promise<JiraIssueStatus[]> {
-    const res = await this.call<{ issues?: RawIssue[] }>('POST', 'search/jql', { jql, maxResults, fields: ['status'] });
+    const res = await this.call<{ issues?: RawIssue[] }>('POST', this.isCloud ? 'search/jql' : 'search', { jql, maxResults, fields: ['status'] });
     return (res.issues ?? []).map(toStatus);
   }
 
@@ -147,6 +190,10 @@ export class JiraClient {
 
   /** Projects the credentials can create issues in. */
   async projects(): Promise<Array<{ id: string; key: string; name: string }>> {
+    if (!this.isCloud) {
+      const all = await this.call<Array<{ id: string; key: string; name: string }>>('GET', 'project');
+      return all.map(({ id, key, name }) => ({ id, key, name }));
+    }
     const out: Array<{ id: string; key: string; name: string }> = [];
     for (let startAt = 0; ; ) {
       const page = await this.call<{ values?: Array<{ id: string; key: string; name: string }>; isLast?: boolean; total?: number }>(
@@ -164,7 +211,10 @@ export class JiraClient {
 
   /** Issue types of a project, subtask types excluded (a ticket cannot be a subtask of nothing). */
   async issueTypes(projectId: string): Promise<Array<{ id: string; name: string; description: string }>> {
-    const types = await this.call<Array<{ id: string; name: string; description?: string; subtask?: boolean }>>('GET', 'issuetype/project', undefined, { projectId });
+    type T = { id: string; name: string; description?: string; subtask?: boolean };
+    const types = this.isCloud
+      ? await this.call<T[]>('GET', 'issuetype/project', undefined, { projectId })
+      : ((await this.call<{ values?: T[] }>('GET', `issue/createmeta/${encodeURIComponent(projectId)}/issuetypes`)).values ?? []);
     return types.filter((t) => !t.subtask).map((t) => ({ id: t.id, name: t.name, description: t.description ?? '' }));
   }
 
@@ -197,4 +247,12 @@ function guardedLookup(hostname: string, options: object, callback: (err: Error 
     }
     callback(null, address, family);
   });
+}
+
+/**
+ * Jira wiki markup treats many characters as formatting ([links], {code}, *bold*, |tables|…). A backslash
+ * makes each of them literal, so user values stay text on Server/Data Center as they do in ADF.
+ */
+export function escapeWiki(text: string): string {
+  return text.replace(/[\\[\]{}*_+^~?|!#\-]/g, (c) => `\\${c}`);
 }

@@ -8,7 +8,7 @@ import type { privacyRequestTicket } from '../workflows/privacy-request-ticket.j
 import type { SignalDefinition } from '@temporalio/common';
 import { conflict, notFound, Problem } from '../api/problem.js';
 import { connectionClient, viaJira } from '../connections/service.js';
-import type { ConnectionSecrets } from '../connections/secrets.js';
+import type { ConnectionKit } from '../connections/kit.js';
 
 export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
@@ -18,7 +18,6 @@ export interface ServiceSettings {
   taskQueue: string;
   pollIntervalMinutes: number;
   createMaxAttempts: number;
-  jiraTimeoutMs: number;
 }
 
 export const instanceIdFor = (requestId: string, connectionKey: string) =>
@@ -50,7 +49,7 @@ export class PrivacyRequestService {
   constructor(
     private readonly orm: Orm,
     private readonly temporal: Client,
-    private readonly secrets: ConnectionSecrets,
+    private readonly kit: ConnectionKit,
     private readonly settings: ServiceSettings,
   ) {}
 
@@ -208,7 +207,7 @@ export class PrivacyRequestService {
     }
     const instance = candidates[0]!;
     this.requireUnfinished(instance);
-    const { client } = await connectionClient(this.orm.em.fork(), this.secrets, instance.connectionKey, this.settings.jiraTimeoutMs);
+    const { client } = await connectionClient(this.orm.em.fork(), this.kit, instance.connectionKey);
     const found = await viaJira(() => client.getIssueStatus(ticketKey));
     if (!found) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`, { field: 'body.ticket_key' });
     await this.signal(instance.workflowId, linkSignal, { ticketKey: found.key }).catch(finishedIsConflict);

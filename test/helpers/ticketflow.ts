@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/api/app.js';
-import { ConnectionSecrets } from '../../src/connections/secrets.js';
+import { connectionKit } from '../../src/connections/kit.js';
+import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
@@ -41,29 +42,31 @@ export async function callbackReceiver(secret: string) {
  * The product as it runs in production, in this process: the worker (real activities) and the API on a
  * free port, against the shared Temporal dev server and the given database, on a task queue of its own.
  */
-export async function startTicketflow(orm: Orm, opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number } = {}) {
+export async function startTicketflow(
+  orm: Orm,
+  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'> } = {},
+) {
   const t = await temporalConnections();
   await registerSearchAttributes(t.connection, 'default');
   const taskQueue = uniqueName('tq');
   const secretKeys = Keyring.generateSpec('test');
-  const secrets = new ConnectionSecrets(new Keyring(secretKeys));
+  const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
+  const secrets = kit.secrets;
   const worker = await createWorker({
     connection: t.native,
     namespace: 'default',
     taskQueue,
     workflowBundle: workflowBundle(),
     orm,
-    secrets,
-    jiraTimeoutMs: 3_000,
+    kit,
     upstream: opts.upstream ?? {},
   });
   const running = worker.run();
   const app = createApp({
     orm,
     temporal: t.client,
-    secrets,
-    hostPolicy: { allowHttpHosts: [] },
-    settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3, jiraTimeoutMs: 3_000 },
+    kit,
+    settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 },
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -142,7 +145,12 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
       fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN }),
     ]);
     const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
-    ctx.tf = await startTicketflow(ctx.orm, { upstream });
+    // The first fake Jira doubles as Atlassian's API gateway and authorization server.
+    ctx.tf = await startTicketflow(ctx.orm, {
+      upstream,
+      jira: ctx.jira,
+      oauth: { clientId: 'ticketflow-test', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
+    });
     await configureConnection(ctx.tf, 'jira', ctx.jira.url);
   });
   after(async () => {

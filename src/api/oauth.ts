@@ -1,0 +1,35 @@
+import express from 'express';
+import { z } from 'zod';
+import type { Orm } from '../db/orm.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import { loadConnection } from '../connections/service.js';
+import { OAuthError } from '../connections/oauth.js';
+import { key } from './schemas.js';
+import { parse, Problem } from './problem.js';
+
+/** `/api/v1/oauth/jira`: connect a connection to Jira Cloud with OAuth 2.0 (3LO). */
+export function oauthRouter(orm: Orm, kit: ConnectionKit): express.Router {
+  const r = express.Router();
+  const oauth = () => {
+    if (!kit.oauth) throw new Problem(409, 'Conflict', 'OAuth is not configured: set JIRA_OAUTH_CLIENT_ID, JIRA_OAUTH_CLIENT_SECRET and JIRA_OAUTH_REDIRECT_URI', { state: 'oauth_not_configured' });
+    return kit.oauth;
+  };
+  const asProblem = (err: unknown): never => {
+    if (err instanceof OAuthError) throw new Problem(err.status, err.status === 502 ? 'Bad Gateway' : 'Bad Request', err.message, err.field ? { field: err.field } : {});
+    throw err;
+  };
+
+  r.post('/initiate', async (req, res) => {
+    const { connection_key } = parse(z.object({ connection_key: key }).strict(), req.body);
+    await loadConnection(orm.em.fork(), connection_key);
+    res.json({ authorization_url: await oauth().initiate(connection_key) });
+  });
+
+  r.get('/callback', async (req, res) => {
+    const q = parse(z.object({ code: z.string().min(1).max(4000), state: z.string().min(1).max(200) }).passthrough(), req.query, 'query');
+    const done = await oauth().callback(q.code, q.state).catch(asProblem);
+    res.json({ status: 'connected', connection_key: done.connectionKey, cloud_id: done.cloudId, site_url: done.siteUrl });
+  });
+
+  return r;
+}
