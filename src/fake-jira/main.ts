@@ -9,7 +9,8 @@ import { FakeJiraStore } from './store.js';
  * The fake Jira as its own process. FAKE_JIRA_PORT (0 = any free port), FAKE_JIRA_STATE_FILE (keep issues
  * across restarts), FAKE_JIRA_VALIDATE=1 (check every exchange against Atlassian's OpenAPI file; the spec
  * path defaults to ../shared/jira beside the project, JIRA_OPENAPI_SPEC overrides), FAKE_JIRA_USERNAME and
- * FAKE_JIRA_API_TOKEN (accept only these Basic credentials; by default any pass).
+ * FAKE_JIRA_API_TOKEN (accept only these Basic credentials; by default any pass), FAKE_JIRA_PAT (a Data Center
+ * personal access token), FAKE_JIRA_TOKEN_TTL_SECONDS (OAuth access token lifetime).
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const specPath = process.env.JIRA_OPENAPI_SPEC ?? resolve(here, '../../../../shared/jira/jira-cloud-platform-v3.openapi.json');
@@ -22,7 +23,13 @@ const store = new FakeJiraStore(process.env.FAKE_JIRA_STATE_FILE || undefined);
 const credentials = process.env.FAKE_JIRA_USERNAME
   ? { username: process.env.FAKE_JIRA_USERNAME, apiToken: process.env.FAKE_JIRA_API_TOKEN ?? '' }
   : undefined;
-const { app } = createFakeJira({ store, contract, credentials });
+const { app } = createFakeJira({
+  store,
+  contract,
+  credentials,
+  pat: process.env.FAKE_JIRA_PAT || undefined,
+  tokenTtlSeconds: process.env.FAKE_JIRA_TOKEN_TTL_SECONDS ? Number(process.env.FAKE_JIRA_TOKEN_TTL_SECONDS) : undefined,
+});
 const { server, url } = await listen(app, Number(process.env.FAKE_JIRA_PORT ?? 8089));
 // Parents read this line to learn the address.
 process.stdout.write(`fake Jira listening on ${url}\n`);

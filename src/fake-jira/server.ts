@@ -32,7 +32,14 @@ export interface FakeJiraOptions {
   contract?: JiraContract;
   /** When set, requests must carry Basic credentials for this user and token; otherwise any Basic credentials pass. */
   credentials?: { username: string; apiToken: string };
+  /** A Data Center personal access token accepted as Bearer */
+  pat?: string;
+  /** Lifetime of OAuth access tokens */
+  tokenTtlSeconds?: number;
 }
+
+export const FAKE_CLOUD_ID = 'fake-cloud-id';
+const GATEWAY_PREFIX = new RegExp(`^/ex/jira/[^/]+(?=/rest/api/3/)`);
 
 const PRIORITIES = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
 /** Custom fields on the fake's create screen; any other is refused, as Jira refuses fields not on the screen. */
@@ -94,17 +101,22 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   };
 
   // Request log, contract checks, faults and auth, in that order, for every Jira (non-admin) call.
+  const oauth = fakeOAuth(opts.tokenTtlSeconds ?? 3600);
+
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.path.startsWith('/_fake')) return next();
+    if (!req.path.startsWith('/rest/') && !req.path.startsWith('/ex/jira/')) return next();
+    // The gateway (api.atlassian.com/ex/jira/{cloudId}) serves the same v3 API; Data Center's v2 is outside the spec.
+    const specPath = req.path.replace(GATEWAY_PREFIX, '');
+    const contract = specPath.startsWith('/rest/api/3/') ? opts.contract : undefined;
     const entry: LoggedRequest = { seq: ++seq, at: new Date().toISOString(), method: req.method, path: req.path, status: 0, violations: [] };
     if (req.body !== undefined && Object.keys(req.body as object).length) entry.body = req.body;
     requests.push(entry);
     if (requests.length > 50_000) requests.splice(0, 10_000);
-    if (opts.contract) entry.violations.push(...opts.contract.checkRequest(req.method, req.path, req.body));
+    if (contract) entry.violations.push(...contract.checkRequest(req.method, specPath, req.body));
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       // Injected 429s and 5xx are real Jira behaviour that the spec documents globally, not per operation.
-      if (opts.contract && !entry.fault) entry.violations.push(...opts.contract.checkResponse(req.method, req.path, res.statusCode, body));
+      if (contract && !entry.fault) entry.violations.push(...contract.checkResponse(req.method, specPath, res.statusCode, body));
       return json(body);
     };
     res.on('finish', () => void (entry.status = res.statusCode));
@@ -133,9 +145,14 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     }
 
     const auth = req.get('authorization') ?? '';
-    const m = /^Basic (.+)$/i.exec(auth);
-    const [user, token] = m ? Buffer.from(m[1]!, 'base64').toString().split(/:(.*)/s) : [];
-    const ok = opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
+    const basic = /^Basic (.+)$/i.exec(auth);
+    const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
+    const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString().split(/:(.*)/s) : [];
+    const viaGateway = req.path.startsWith('/ex/jira/');
+    if (viaGateway && !req.path.startsWith(`/ex/jira/${FAKE_CLOUD_ID}/`)) return res.status(404).json({ errorMessages: ['Site not found'], errors: {} });
+    const ok = bearer
+      ? viaGateway ? oauth.validAccess(bearer) : !!opts.pat && bearer === opts.pat
+      : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
     if (!ok) return res.status(401).json({ errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} });
     next();
   });
@@ -242,6 +259,43 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   });
 
   app.use('/rest/api/3', api);
+  app.use(`/ex/jira/${FAKE_CLOUD_ID}/rest/api/3`, api);
+  // Server / Data Center: REST v2 with the same issues, plus v2's own search, project list and createmeta.
+  const v2 = express.Router();
+  v2.post('/search', (req, res, next) => {
+    req.url = '/search/jql';
+    next();
+  });
+  v2.get('/project', (req, res) => {
+    res.json(store.projects.map((p) => ({ ...p, self: `${base(req)}/rest/api/2/project/${p.id}` })));
+  });
+  v2.get('/issue/createmeta/:project/issuetypes', (req, res) => {
+    const project = store.projects.find((p) => p.key === req.params.project || p.id === req.params.project);
+    if (!project) return res.status(404).json({ errorMessages: ['No project could be found.'], errors: {} });
+    res.json({ values: ISSUE_TYPES, maxResults: ISSUE_TYPES.length, startAt: 0, total: ISSUE_TYPES.length, isLast: true });
+  });
+  v2.use(api);
+  app.use('/rest/api/2', v2);
+
+  // Atlassian's side of the site: tenant info (cloud id), and OAuth 2.0 (3LO) authorization and tokens.
+  app.get('/_edge/tenant_info', (_req, res) => void res.json({ cloudId: FAKE_CLOUD_ID }));
+  app.get('/authorize', (req, res) => {
+    const redirect = String(req.query.redirect_uri ?? '');
+    if (!redirect || req.query.response_type !== 'code' || !req.query.client_id) return res.status(400).send('invalid authorization request');
+    const url = new URL(redirect);
+    url.searchParams.set('code', oauth.issueCode());
+    url.searchParams.set('state', String(req.query.state ?? ''));
+    res.redirect(302, url.toString());
+  });
+  app.post('/oauth/token', (req, res) => {
+    const answer = oauth.token(req.body as Record<string, string>);
+    res.status(answer.status).json(answer.body);
+  });
+  app.get('/oauth/token/accessible-resources', (req, res) => {
+    const bearer = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (!bearer || !oauth.validAccess(bearer)) return res.status(401).json({ code: 401, message: 'Unauthorized' });
+    res.json([{ id: FAKE_CLOUD_ID, url: base(req), name: 'fake', scopes: ['read:jira-work', 'write:jira-work', 'read:jira-user'], avatarUrl: '' }]);
+  });
 
   // Admin API: not part of Jira, never contract-checked.
   const admin = express.Router();
@@ -275,6 +329,11 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const since = Number(req.query.since ?? 0);
     res.json(requests.filter((r) => r.seq > since));
   });
+  admin.get('/oauth', (_req, res) => void res.json(oauth.stats()));
+  admin.post('/oauth/expire', (_req, res) => {
+    oauth.expireAll();
+    res.status(204).end();
+  });
   admin.post('/reset', (_req, res) => {
     store.reset();
     faults.length = 0;
@@ -298,4 +357,58 @@ export async function listen(app: express.Express, port: number, host = '127.0.0
   });
   const addr = server.address() as AddressInfo;
   return { server, url: `http://${host}:${addr.port}` };
+}
+
+/**
+ * Atlassian's token endpoint, as strict as the real one about rotation: each refresh returns a new refresh
+ * token and retires the old one; presenting a retired one revokes every token (the user must consent again).
+ */
+function fakeOAuth(ttlSeconds: number) {
+  const codes = new Set<string>();
+  const access = new Map<string, number>();
+  const refresh = new Set<string>();
+  const retired = new Set<string>();
+  const stats = { authorizationCode: 0, refreshToken: 0, reusedRefreshTokens: 0 };
+  const random = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const issue = () => {
+    const a = `at-${random()}`;
+    const r = `rt-${random()}`;
+    access.set(a, Date.now() + ttlSeconds * 1000);
+    refresh.add(r);
+    return { status: 200, body: { access_token: a, refresh_token: r, expires_in: ttlSeconds, token_type: 'Bearer', scope: 'read:jira-work write:jira-work read:jira-user offline_access' } };
+  };
+  return {
+    issueCode() {
+      const c = `code-${random()}`;
+      codes.add(c);
+      return c;
+    },
+    validAccess: (token: string) => (access.get(token) ?? 0) > Date.now(),
+    token(body: Record<string, string>) {
+      if (!body.client_id || !body.client_secret) return { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } };
+      if (body.grant_type === 'authorization_code') {
+        stats.authorizationCode += 1;
+        if (!codes.delete(body.code ?? '')) return { status: 403, body: { error: 'invalid_grant', error_description: 'Invalid authorization code' } };
+        return issue();
+      }
+      if (body.grant_type === 'refresh_token') {
+        stats.refreshToken += 1;
+        const t = body.refresh_token ?? '';
+        if (retired.has(t)) {
+          stats.reusedRefreshTokens += 1;
+          access.clear();
+          refresh.clear();
+          return { status: 403, body: { error: 'unauthorized_client', error_description: 'refresh_token is invalid' } };
+        }
+        if (!refresh.delete(t)) return { status: 403, body: { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' } };
+        retired.add(t);
+        return issue();
+      }
+      return { status: 400, body: { error: 'unsupported_grant_type' } };
+    },
+    expireAll() {
+      for (const k of access.keys()) access.set(k, 0);
+    },
+    stats: () => ({ ...stats, liveAccessTokens: [...access.values()].filter((e) => e > Date.now()).length }),
+  };
 }

@@ -62,6 +62,8 @@ export async function fakeJira(env: Record<string, string> = {}) {
     clearFaults: () => admin.delete('faults'),
     requests: async () => (await admin.get('requests').json()) as LoggedRequest[],
     reset: () => admin.post('reset'),
+    oauthStats: async () => (await admin.get('oauth').json()) as { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; liveAccessTokens: number },
+    expireTokens: () => admin.post('oauth/expire'),
   };
 }
 export type FakeJira = Awaited<ReturnType<typeof fakeJira>>;

@@ -126,11 +126,12 @@ export interface StackContext {
   orm: Orm;
   /** the fake Jira that connection "jira" points at; accepts any credentials */
   jira: FakeJira;
-  /** a second fake Jira that accepts only bot@example.com / STRICT_TOKEN */
+  /** a second fake Jira that accepts only bot@example.com / STRICT_TOKEN, or the personal access token STRICT_PAT */
   strictJira: FakeJira;
   tf: Ticketflow;
 }
 export const STRICT_TOKEN = 'the-right-token';
+export const STRICT_PAT = 'pat-0123456789';
 
 /**
  * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
@@ -142,7 +143,7 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
     [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
       testDatabase(),
       fakeJira(),
-      fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN }),
+      fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN, FAKE_JIRA_PAT: STRICT_PAT }),
     ]);
     const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
     // The first fake Jira doubles as Atlassian's API gateway and authorization server.

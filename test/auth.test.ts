@@ -1,0 +1,130 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import got from 'got';
+import { Connection } from '../src/db/entities.js';
+import { configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
+import { eventually } from './helpers/infra.js';
+
+/** Every auth mode end to end against the fake Jira: Cloud API token, scoped token, OAuth 2.0 (3LO), Data Center PAT and Basic. */
+
+const ctx = useStack();
+const testTicket = async (key: string) => {
+  const r = await ctx.tf.http.post(`api/v1/connection/${key}/jira/test-ticket`);
+  assert.equal(r.statusCode, 201, JSON.stringify(r.body));
+  return r.body as { ticket_key: string; ticket_url: string };
+};
+const lastRequest = async (j = ctx.jira, pred: (r: { method: string; path: string }) => boolean = () => true) => (await j.requests()).filter(pred).at(-1)!;
+
+describe('Jira Cloud', () => {
+  test('scoped API token: cloud id resolved from the site when saved, calls go through the gateway', async () => {
+    await configureConnection(ctx.tf, 'scoped', ctx.jira.url, { auth_method: 'scoped_api_token' });
+    const conn = (await ctx.tf.http.get('api/v1/connection/scoped')).body as any;
+    assert.equal(conn.secrets.cloud_id, 'fake-cloud-id');
+    const t = await testTicket('scoped');
+    const req = await lastRequest(ctx.jira, (r) => r.method === 'POST' && r.path.endsWith('/issue'));
+    assert.equal(req.path, '/ex/jira/fake-cloud-id/rest/api/3/issue');
+    assert.equal(t.ticket_url, `${ctx.jira.url}/browse/${t.ticket_key}`, 'links point at the site, not the gateway');
+  });
+});
+
+describe('OAuth 2.0 (3LO)', () => {
+  const authorize = async (key: string) => {
+    const init = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: key } });
+    assert.equal(init.statusCode, 200);
+    const url = new URL((init.body as any).authorization_url);
+    assert.equal(url.searchParams.get('audience'), 'api.atlassian.com');
+    assert.equal(url.searchParams.get('scope'), 'read:jira-work write:jira-work read:jira-user offline_access');
+    // The user consents at Atlassian, which redirects back to our callback with a code and the state.
+    const consent = await got.get(url, { followRedirect: false, throwHttpErrors: false });
+    assert.equal(consent.statusCode, 302);
+    const back = new URL(consent.headers.location!);
+    assert.equal(back.pathname, '/api/v1/oauth/jira/callback');
+    return ctx.tf.http.get(`api/v1/oauth/jira/callback${back.search}`);
+  };
+
+  test('redirect round trip: tokens sealed, cloud id from accessible-resources, tickets through the gateway with Bearer', async () => {
+    await configureConnection(ctx.tf, 'oauth', ctx.jira.url, { auth_method: 'oauth2', username: undefined, api_key: undefined });
+    const before = await ctx.tf.http.get('api/v1/connection/oauth/jira/test');
+    assert.equal(before.statusCode, 409, 'not authorized yet');
+    assert.match((before.body as any).detail, /OAuth authorization/);
+
+    const cb = await authorize('oauth');
+    assert.equal(cb.statusCode, 200, JSON.stringify(cb.body));
+    assert.deepEqual(cb.body, { status: 'connected', connection_key: 'oauth', cloud_id: 'fake-cloud-id', site_url: ctx.jira.url });
+
+    const row = (await ctx.orm.em.getConnection().execute<any[]>('select secrets, credentials from connection where key = ?', ['oauth']))[0];
+    assert.equal(row.secrets.access_token, undefined);
+    assert.ok(!JSON.stringify(row).includes('at-'), 'tokens are sealed');
+    await testTicket('oauth');
+    assert.equal((await lastRequest(ctx.jira, (r) => r.path.endsWith('/issue'))).path, '/ex/jira/fake-cloud-id/rest/api/3/issue');
+  });
+
+  test('the state is single-use', async () => {
+    const init = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'oauth' } });
+    const consent = await got.get((init.body as any).authorization_url, { followRedirect: false });
+    const search = new URL(consent.headers.location!).search;
+    assert.equal((await ctx.tf.http.get(`api/v1/oauth/jira/callback${search}`)).statusCode, 200);
+    const again = await ctx.tf.http.get(`api/v1/oauth/jira/callback${search}`);
+    assert.equal(again.statusCode, 400);
+    assert.equal((again.body as any).field, 'query.state');
+  });
+
+  test('a token that expires mid-run: the 401 triggers one refresh and the call succeeds', async () => {
+    const stats0 = await ctx.jira.oauthStats();
+    await ctx.jira.expireTokens();
+    await testTicket('oauth');
+    const stats1 = await ctx.jira.oauthStats();
+    assert.equal(stats1.refreshToken - stats0.refreshToken, 1);
+  });
+
+  test('50 concurrent calls on an expired token make exactly one refresh request', async () => {
+    await ctx.jira.expireTokens();
+    // Our side also believes the token is stale, so every call takes the refresh path.
+    const em = ctx.orm.em.fork();
+    const c = await em.findOneOrFail(Connection, { key: 'oauth' });
+    ctx.tf.secrets.write(c, { ...ctx.tf.secrets.read(c), refresh_at: 0 });
+    await em.flush();
+    const stats0 = await ctx.jira.oauthStats();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => ctx.tf.http.get('api/v1/connection/oauth/jira/statuses')));
+    assert.deepEqual([...new Set(answers.map((a) => a.statusCode))], [200]);
+    const stats1 = await ctx.jira.oauthStats();
+    assert.equal(stats1.refreshToken - stats0.refreshToken, 1, 'one refresh for 50 calls');
+    assert.equal(stats1.reusedRefreshTokens, 0, 'no rotated-out refresh token was ever presented');
+  });
+
+  test('initiate for an unknown connection → 404; callback with a bad state → 400', async () => {
+    assert.equal((await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'ghost' } })).statusCode, 404);
+    assert.equal((await ctx.tf.http.get('api/v1/oauth/jira/callback?code=x&state=forged')).statusCode, 400);
+  });
+});
+
+describe('Jira Server / Data Center', () => {
+  test('personal access token (Bearer), REST v2, description in escaped wiki markup', async () => {
+    await configureConnection(ctx.tf, 'dc', ctx.strictJira.url, { auth_method: 'pat', api_key: STRICT_PAT, username: undefined, description_template: 'Policy: __POLICY_NAME__' });
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/dc/jira/test')).body as any).status, 'connected');
+    await ctx.tf.http.post('api/v1/privacy-request', { json: { id: 'pri_dc', request_type: 'access', status: 'approved', policy_name: 'x[link](http://evil) {code}' } });
+    const instance = await eventually(
+      async () => ((await ctx.tf.http.get('api/v1/privacy-request/pri_dc/jira-tickets')).body as any[]).find((i) => i.connection_key === 'dc' && i.ticket_key),
+      'the Data Center ticket',
+    );
+    const create = (await ctx.strictJira.requests()).find((r) => r.method === 'POST' && r.path === '/rest/api/2/issue' && r.status === 201)!;
+    assert.ok(create, 'created through REST v2');
+    const issue = (await ctx.strictJira.issues()).find((i) => i.key === instance.ticket_key)!;
+    assert.equal(issue.fields.description, 'Policy: x\\[link\\](http://evil) \\{code\\}');
+  });
+
+  test('escaping: user values are text in wiki markup', async () => {
+    const { escapeWiki } = await import('../src/jira/client.js');
+    assert.equal(escapeWiki('x[link](http://evil) {code} *b*'), 'x\\[link\\](http://evil) \\{code\\} \\*b\\*');
+  });
+
+  test('wrong PAT → bad_credentials; Basic user:password works', async () => {
+    await configureConnection(ctx.tf, 'dc', ctx.strictJira.url, { auth_method: 'pat', api_key: 'wrong-pat' });
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/dc/jira/test')).body as any).reason, 'bad_credentials');
+    await configureConnection(ctx.tf, 'dc', ctx.strictJira.url, { auth_method: 'basic', username: 'bot@example.com', api_key: STRICT_TOKEN });
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/dc/jira/test')).body as any).status, 'connected');
+    const projects = await ctx.tf.http.get('api/v1/connection/dc/jira/projects/PRIV/issuetypes');
+    assert.deepEqual((projects.body as any[]).map((t) => t.name).sort(), ['Bug', 'Story', 'Task']);
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'dc', name: 'dc', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+  });
+});
