@@ -7,13 +7,26 @@ export function setLogLevel(level: Level): void {
   threshold = level;
 }
 
+/** Field names whose values never reach a log line, whatever object they sit in. */
+const REDACTED = /^(authorization|api_key|apikey|password|secret|client_secret|access_token|refresh_token|token|code|data|email|phone|identity|credentials)$/i;
+
+type Sink = (level: Level, line: string) => void;
+const stdSink: Sink = (level, line) => (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');
+let sink: Sink = stdSink;
+
+/** Tests capture log lines to assert that no secret or personal data is written. */
+export function setLogSink(s: Sink | null): void {
+  sink = s ?? stdSink;
+}
+
 /** One JSON object per line, so logs can be shipped and queried as they are. */
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (order[level] < order[threshold]) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, (_k, v) =>
-    v instanceof Error ? { name: v.name, message: v.message } : v,
-  );
-  (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, (k, v) => {
+    if (k && REDACTED.test(k) && v !== null && v !== undefined) return '[redacted]';
+    return v instanceof Error ? { name: v.name, message: v.message } : v;
+  });
+  sink(level, line);
 }
 
 export const log = {

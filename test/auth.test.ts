@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { setLogLevel, setLogSink } from '../src/log.js';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { Connection } from '../src/db/entities.js';
@@ -127,4 +128,29 @@ describe('Jira Server / Data Center', () => {
     assert.deepEqual((projects.body as any[]).map((t) => t.name).sort(), ['Bug', 'Story', 'Task']);
     await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'dc', name: 'dc', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });
+});
+
+test('no secret, token, code or state reaches the logs', async () => {
+  const lines: string[] = [];
+  setLogSink((_level, line) => lines.push(line));
+  setLogLevel('debug');
+  try {
+    await configureConnection(ctx.tf, 'logged', ctx.jira.url, { api_key: 'very-secret-api-key-42' });
+    await ctx.tf.http.put('api/v1/connection/logged/secret', { json: { api_key: 'another-secret-api-key-43', username: 'private.person@example.com' } });
+    await ctx.tf.http.put('api/v1/connection/logged/secret', { json: { auth_method: 'oauth2' } });
+    const init = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'logged' } });
+    const consent = await got.get((init.body as any).authorization_url, { followRedirect: false });
+    const back = new URL(consent.headers.location!);
+    await ctx.tf.http.get(`api/v1/oauth/jira/callback${back.search}`);
+    await ctx.tf.http.post('api/v1/connection/logged/jira/test-ticket');
+    const c = await ctx.orm.em.fork().findOneOrFail(Connection, { key: 'logged' });
+    const stored = ctx.tf.secrets.read(c);
+    const secrets = ['very-secret-api-key-42', 'another-secret-api-key-43', 'private.person@example.com', back.searchParams.get('code')!, back.searchParams.get('state')!, String(stored.access_token), String(stored.refresh_token)];
+    assert.ok(lines.length >= 6, `captured ${lines.length} lines`);
+    for (const secret of secrets) assert.ok(!lines.some((l) => l.includes(secret)), `${secret.slice(0, 6)}… appears in the logs`);
+  } finally {
+    setLogSink(null);
+    setLogLevel('warn');
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'logged', name: 'l', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+  }
 });

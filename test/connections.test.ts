@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
+import { FORBIDDEN_USER, STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
 
 /** Connection discovery and checks through the API, against the fake Jira. */
 
@@ -132,6 +132,19 @@ describe('connection test', () => {
     await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: STRICT_TOKEN, project_key: 'OTHER' });
     const { body } = await get('strict/jira/test');
     assert.equal(body.reason, 'project_not_found');
+  });
+
+  test('missing permission', async () => {
+    await configureConnection(ctx.tf, 'readonly', ctx.jira.url, { username: FORBIDDEN_USER });
+    const { body } = await get('readonly/jira/test');
+    assert.equal(body.reason, 'missing_permission');
+    assert.match(body.detail, /403/);
+  });
+
+  test('timeout', async () => {
+    await ctx.jira.fault({ kind: 'slow', path: '/rest/api/3/myself', delayMs: 4_000 });
+    const { body } = await get('jira/jira/test');
+    assert.equal(body.reason, 'timeout');
   });
 
   test('host not found, connection refused', async () => {

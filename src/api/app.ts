@@ -59,6 +59,11 @@ export function createApp(deps: AppDeps) {
     const requestId = req.get('x-request-id')?.slice(0, 100) || randomUUID();
     res.set('x-request-id', requestId);
     req.log = (level, msg, fields) => log[level](msg, { requestId, method: req.method, path: req.path, ...fields });
+    const started = process.hrtime.bigint();
+    // One line per request; the query string is left out (the OAuth callback carries a code and state there).
+    res.on('finish', () =>
+      log.info('http', { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }),
+    );
     next();
   });
 

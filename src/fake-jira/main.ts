@@ -28,6 +28,7 @@ const { app } = createFakeJira({
   contract,
   credentials,
   pat: process.env.FAKE_JIRA_PAT || undefined,
+  forbiddenUser: process.env.FAKE_JIRA_FORBIDDEN_USER || undefined,
   tokenTtlSeconds: process.env.FAKE_JIRA_TOKEN_TTL_SECONDS ? Number(process.env.FAKE_JIRA_TOKEN_TTL_SECONDS) : undefined,
 });
 const { server, url } = await listen(app, Number(process.env.FAKE_JIRA_PORT ?? 8089));

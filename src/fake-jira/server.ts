@@ -36,6 +36,8 @@ export interface FakeJiraOptions {
   pat?: string;
   /** Lifetime of OAuth access tokens */
   tokenTtlSeconds?: number;
+  /** A user whose valid credentials get 403 everywhere (an account without permissions) */
+  forbiddenUser?: string;
 }
 
 export const FAKE_CLOUD_ID = 'fake-cloud-id';
@@ -154,6 +156,9 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
       ? viaGateway ? oauth.validAccess(bearer) : !!opts.pat && bearer === opts.pat
       : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
     if (!ok) return res.status(401).json({ errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} });
+    if (opts.forbiddenUser && user === opts.forbiddenUser) {
+      return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
+    }
     next();
   });
 

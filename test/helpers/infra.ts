@@ -80,6 +80,8 @@ export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutM
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
 }
 
-// Worker lifecycle chatter drowns the test report; warnings and errors still show.
+// Worker lifecycle chatter and access logs drown the test report; warnings and errors still show.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { setLogLevel } from '../../src/log.js';
 Runtime.install({ logger: new DefaultLogger('WARN') });
+setLogLevel('warn');

@@ -132,6 +132,8 @@ export interface StackContext {
 }
 export const STRICT_TOKEN = 'the-right-token';
 export const STRICT_PAT = 'pat-0123456789';
+/** valid credentials on the first fake Jira, but without any permission (403) */
+export const FORBIDDEN_USER = 'readonly@example.com';
 
 /**
  * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
@@ -142,7 +144,7 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
   before(async () => {
     [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
       testDatabase(),
-      fakeJira(),
+      fakeJira({ FAKE_JIRA_FORBIDDEN_USER: FORBIDDEN_USER }),
       fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN, FAKE_JIRA_PAT: STRICT_PAT }),
     ]);
     const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
