@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import got from 'got';
 import type { Orm } from '../db/orm.js';
-import { Connection, JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
-import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
+import { JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
+import { jiraFor, withJiraFailures } from './jira-failures.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
@@ -14,13 +14,10 @@ export interface ActivityDeps {
   upstream: { url?: string; secret?: string };
 }
 
+/** An event for the upstream system: its name and the ids and facts that go with it (never personal data). */
 export interface UpstreamEvent {
   event: string;
-  privacyRequestId: string;
-  instanceId: string;
-  connectionKey: string;
-  ticketKey: string | null;
-  taskState: string;
+  [field: string]: string | null;
 }
 
 export interface PollResult {
@@ -44,22 +41,9 @@ export function createActivities(deps: ActivityDeps) {
     const em = orm.em.fork();
     const instance = await em.findOne(JiraTicketInstance, { instanceId });
     if (!instance) throw ApplicationFailure.nonRetryable(`ticket instance ${instanceId} does not exist`, 'NotFound');
-    const [request, connection] = await Promise.all([
-      em.findOne(PrivacyRequest, { id: instance.privacyRequestId }),
-      em.findOne(Connection, { key: instance.connectionKey }),
-    ]);
+    const request = await em.findOne(PrivacyRequest, { id: instance.privacyRequestId });
     if (!request) throw ApplicationFailure.nonRetryable(`privacy request ${instance.privacyRequestId} does not exist`, 'NotFound');
-    if (!connection || connection.disabled) {
-      throw ApplicationFailure.nonRetryable(`connection ${instance.connectionKey} is missing or disabled`, 'ConnectionUnavailable');
-    }
-    const settings = deps.kit.secrets.settings(connection);
-    if ('missing' in settings) {
-      throw ApplicationFailure.nonRetryable(
-        `connection ${connection.key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${connection.key}/secret`,
-        'ConnectionNotConfigured',
-      );
-    }
-    return { instance, request, settings, client: deps.kit.connector.client(connection, settings) };
+    return { instance, request, ...(await jiraFor(em, deps.kit, instance.connectionKey)) };
   }
 
   return {
@@ -160,28 +144,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-
-/**
- * Translates Jira's answers into Temporal's retry semantics: rate limits wait for Retry-After, server faults
- * and network trouble retry with backoff, and everything else (400/401/403/404) fails at once with Jira's
- * own message, because another attempt would get the same answer.
- */
-async function withJiraFailures<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof JiraApiError) {
-      if (err.status === 429) {
-        throw ApplicationFailure.create({
-          message: err.message,
-          type: 'JiraRateLimited',
-          nextRetryDelay: `${Math.max(1, err.retryAfterSeconds ?? 10)}s`,
-        });
-      }
-      if (err.retryable) throw ApplicationFailure.retryable(err.message, 'JiraServerError');
-      throw ApplicationFailure.nonRetryable(err.message, 'JiraRejected', { status: err.status });
-    }
-    if (err instanceof JiraUnreachableError) throw ApplicationFailure.retryable(err.message, 'JiraUnreachable');
-    throw err;
-  }
-}

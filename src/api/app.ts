@@ -6,6 +6,7 @@ import type { Orm } from '../db/orm.js';
 import { connectionRouter } from './connections.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { oauthRouter } from './oauth.js';
+import { anomalyRouter } from './anomalies.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
@@ -48,6 +49,13 @@ const linkSchema = z
 
 const date = (v: string | null | undefined) => (v ? new Date(v) : null);
 
+/** Action endpoints such as refresh take no body; anything with a body must be JSON. */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) return next(new Problem(415, 'Unsupported Media Type', 'send the body as application/json', { field: 'content-type' }));
+  next();
+}
+
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
   const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
@@ -85,14 +93,7 @@ export function createApp(deps: AppDeps) {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: false }));
-  api.use((req, _res, next) => {
-    // Action endpoints such as refresh take no body; anything with a body must be JSON.
-    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.is('application/json')) {
-      return next(new Problem(415, 'Unsupported Media Type', 'send the body as application/json', { field: 'content-type' }));
-    }
-    next();
-  });
+  api.use(requireJson);
 
   api.use('/connection', connectionRouter(orm, deps.kit));
   api.use('/oauth/jira', oauthRouter(orm, deps.kit));
@@ -173,6 +174,11 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use('/api/v1', api);
+  // The anomaly API keeps the reference product's paths (no /v1), so its clients can switch as they are.
+  const anomalies = express.Router();
+  anomalies.use(express.json({ limit: '1mb' }), requireJson);
+  anomalies.use(anomalyRouter(orm, temporal, deps.kit, { taskQueue: deps.settings.taskQueue, pollIntervalMinutes: deps.settings.pollIntervalMinutes }));
+  app.use('/api', anomalies);
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -47,6 +47,8 @@ export const secretPatchSchema = z
     priority: z.string().min(1).max(255).nullable(),
     labels: z.array(template).max(20).nullable(),
     assignee_account_id: z.string().min(1).max(128).nullable(),
+    /** Anomaly links: when an anomaly becomes active again while its ticket is done, move the ticket back to "to do". */
+    reopen_on_recurrence: z.boolean(),
     custom_fields: z
       .record(z.string().regex(/^(customfield_\d+|[a-z][a-zA-Z]*)$/, 'must be a Jira field id such as customfield_10010'), z.union([template, z.array(template).max(20)]))
       .refine((f) => Object.keys(f).length <= 50, 'at most 50 fields')

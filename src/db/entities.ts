@@ -82,4 +82,51 @@ export const SubmittedData = defineEntity({
 });
 export type SubmittedData = InferEntity<typeof SubmittedData>;
 
-export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData];
+/** A data anomaly as the upstream data-quality tool knows it. */
+export const Anomaly = defineEntity({
+  name: 'Anomaly',
+  tableName: 'anomaly',
+  properties: {
+    id: p.string().primary(),
+    datastoreId: p.string().nullable(),
+    type: p.string(),
+    status: p.string(),
+    detectedAt: p.datetime().nullable(),
+    failedChecks: p.json<string[]>(),
+    url: p.string().nullable(),
+    connectionKey: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Anomaly = InferEntity<typeof Anomaly>;
+
+/** One anomaly ↔ ticket link (a long-running workflow); like ticket instances, a read model the workflow writes. */
+export const AnomalyTicketLink = defineEntity({
+  name: 'AnomalyTicketLink',
+  tableName: 'anomaly_ticket_link',
+  properties: {
+    linkId: p.string().primary(),
+    anomalyId: p.string(),
+    connectionKey: p.string(),
+    workflowId: p.string().unique(),
+    origin: p.string(),
+    ticketId: p.string().nullable(),
+    ticketKey: p.string(),
+    ticketUrl: p.string().nullable(),
+    status: p.string().nullable(),
+    statusCategory: p.string().nullable(),
+    resolution: p.string().nullable(),
+    assignee: p.string().nullable(),
+    state: p.string(),
+    lastError: p.text().nullable(),
+    lastSyncedAt: p.datetime().nullable(),
+    commentSeq: p.integer().default(0),
+    stateSeq: p.integer().default(0),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type AnomalyTicketLink = InferEntity<typeof AnomalyTicketLink>;
+
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink];

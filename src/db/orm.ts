@@ -4,6 +4,7 @@ import { entities } from './entities.js';
 import { Migration20261123000000_initial } from './migrations/Migration20261123000000_initial.js';
 import { Migration20261123010000_sealed_credentials } from './migrations/Migration20261123010000_sealed_credentials.js';
 import { Migration20261123020000_oauth_state } from './migrations/Migration20261123020000_oauth_state.js';
+import { Migration20261123030000_anomalies } from './migrations/Migration20261123030000_anomalies.js';
 
 export type Orm = MikroORM;
 
@@ -19,6 +20,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
         { name: 'Migration20261123010000_sealed_credentials', class: Migration20261123010000_sealed_credentials },
         { name: 'Migration20261123020000_oauth_state', class: Migration20261123020000_oauth_state },
+        { name: 'Migration20261123030000_anomalies', class: Migration20261123030000_anomalies },
       ],
       transactional: true,
       allOrNothing: true,

@@ -97,6 +97,8 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
         status,
         project: { id: project.id, key: project.key, name: project.name, self: `${base(req)}/rest/api/3/project/${project.id}` },
         issuetype: { id: issuetype.id, name: issuetype.name, subtask: issuetype.subtask, self: `${base(req)}/rest/api/3/issuetype/${issuetype.id}` },
+        reporter: { accountId: 'fake-account', displayName: 'ticketflow (fake Jira)' },
+        comment: { comments: [], startAt: 0, maxResults: 0, total: i.comments.length },
         ...i.extraFields,
       },
     };
@@ -242,6 +244,34 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     if (!body.body) return res.status(400).json({ errorMessages: [], errors: { comment: 'Comment body can not be empty!' } });
     const props = Object.fromEntries((body.properties ?? []).map((p) => [p.key, p.value]));
     res.status(201).json(commentJson(req, issue, store.addComment(issue, body.body, props)));
+  });
+
+  api.get('/priority', (req, res) => {
+    res.json(PRIORITIES.map((name, i) => ({ id: String(i + 1), name, self: `${base(req)}/rest/api/3/priority/${i + 1}`, statusColor: '#cccccc', description: name, iconUrl: '' })));
+  });
+
+  // Every status is reachable from every other (a permissive workflow), which is what reopening needs.
+  api.get('/issue/:key/transitions', (req, res) => {
+    const issue = store.issue(String(req.params.key));
+    if (!issue) return res.status(404).json(notFound);
+    const transitions = STATUSES.filter((st) => st.id !== issue.statusId).map((st) => ({
+      id: `t${st.id}`,
+      name: `Move to ${st.name}`,
+      hasScreen: false,
+      isAvailable: true,
+      to: { id: st.id, name: st.name, self: `${base(req)}/rest/api/3/status/${st.id}`, statusCategory: { ...STATUS_CATEGORIES[st.category], self: `${base(req)}/rest/api/3/statuscategory/${STATUS_CATEGORIES[st.category].id}` } },
+    }));
+    res.json({ transitions });
+  });
+
+  api.post('/issue/:key/transitions', (req, res) => {
+    const issue = store.issue(String(req.params.key));
+    if (!issue) return res.status(404).json(notFound);
+    const id = String((req.body as { transition?: { id?: string } }).transition?.id ?? '');
+    const target = STATUSES.find((st) => `t${st.id}` === id && st.id !== issue.statusId);
+    if (!target) return res.status(400).json({ errorMessages: [`Transition id '${id}' is not valid for this issue.`], errors: {} });
+    store.transition(issue, target.id);
+    res.status(204).end();
   });
 
   api.get('/project/search', (req, res) => {

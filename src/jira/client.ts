@@ -53,10 +53,26 @@ export interface CreatedIssue {
   url: string;
 }
 
-interface RawIssue {
+export const TICKET_FIELDS = ['summary', 'description', 'status', 'priority', 'issuetype', 'project', 'created', 'updated', 'resolutiondate', 'resolution', 'assignee', 'reporter', 'comment'];
+
+export interface RawIssue {
   id: string;
   key: string;
-  fields?: { status?: { name?: string; statusCategory?: { key?: string } } };
+  fields?: {
+    status?: { name?: string; statusCategory?: { key?: string } };
+    summary?: string;
+    description?: unknown;
+    priority?: { name?: string } | null;
+    issuetype?: { name?: string };
+    project?: { key?: string };
+    created?: string;
+    updated?: string;
+    resolutiondate?: string | null;
+    resolution?: { name?: string } | null;
+    assignee?: { displayName?: string; accountId?: string } | null;
+    reporter?: { displayName?: string } | null;
+    comment?: { total?: number };
+  };
 }
 
 /** Turns "acme.atlassian.net", "https://acme.atlassian.net/" or a full URL into a base URL. */
@@ -180,8 +196,68 @@ export class JiraClient {
 
   /** Issues matching a JQL query (Cloud: enhanced search POST /search/jql; Data Center: POST /search). */
   async searchIssues(jql: string, maxResults = 50): Promise<JiraIssueStatus[]> {
-    const res = await this.call<{ issues?: RawIssue[] }>('POST', this.isCloud ? 'search/jql' : 'search', { jql, maxResults, fields: ['status'] });
-    return (res.issues ?? []).map(toStatus);
+    return (await this.search(jql, ['status'], maxResults)).issues.map(toStatus);
+  }
+
+  /** One page of a JQL search; Cloud pages with a token, Data Center with startAt (passed as the token). */
+  async search(jql: string, fields: string[], maxResults: number, pageToken?: string): Promise<{ issues: RawIssue[]; nextPageToken?: string }> {
+    if (this.isCloud) {
+      const res = await this.call<{ issues?: RawIssue[]; nextPageToken?: string }>('POST', 'search/jql', { jql, maxResults, fields, ...(pageToken ? { nextPageToken: pageToken } : {}) });
+      return { issues: res.issues ?? [], nextPageToken: res.nextPageToken };
+    }
+    const startAt = Number(pageToken ?? 0);
+    const res = await this.call<{ issues?: RawIssue[]; total?: number }>('POST', 'search', { jql, maxResults, fields, startAt });
+    const next = startAt + (res.issues?.length ?? 0);
+    return { issues: res.issues ?? [], nextPageToken: res.total !== undefined && next < res.total ? String(next) : undefined };
+  }
+
+  /** The issue with the fields a ticket view shows, or null when it does not exist (or is not visible). */
+  async getIssue(key: string): Promise<RawIssue | null> {
+    try {
+      return await this.call<RawIssue>('GET', `issue/${encodeURIComponent(key)}`, undefined, { fields: TICKET_FIELDS.join(',') });
+    } catch (err) {
+      if (err instanceof JiraApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Comments with their entity properties (ticketflow marks each comment it posts with one). */
+  async comments(key: string): Promise<Array<{ id: string; properties: Record<string, unknown> }>> {
+    const out: Array<{ id: string; properties: Record<string, unknown> }> = [];
+    for (let startAt = 0; ; ) {
+      const page = await this.call<{ comments?: Array<{ id: string; properties?: Array<{ key: string; value: unknown }> }>; total?: number }>(
+        'GET',
+        `issue/${encodeURIComponent(key)}/comment`,
+        undefined,
+        { expand: 'properties', startAt: String(startAt), maxResults: '5000' },
+      );
+      const comments = page.comments ?? [];
+      out.push(...comments.map((c) => ({ id: c.id, properties: Object.fromEntries((c.properties ?? []).map((p) => [p.key, p.value])) })));
+      startAt += comments.length;
+      if (comments.length === 0 || startAt >= (page.total ?? 0)) return out;
+    }
+  }
+
+  async addComment(key: string, text: string, property?: { key: string; value: unknown }): Promise<string> {
+    const body: Record<string, unknown> = { body: this.richText(text) };
+    if (property) body.properties = [property];
+    return (await this.call<{ id: string }>('POST', `issue/${encodeURIComponent(key)}/comment`, body)).id;
+  }
+
+  async transitions(key: string): Promise<Array<{ id: string; name: string; toCategory: string }>> {
+    const res = await this.call<{ transitions?: Array<{ id: string; name: string; to?: { statusCategory?: { key?: string } } }> }>(
+      'GET',
+      `issue/${encodeURIComponent(key)}/transitions`,
+    );
+    return (res.transitions ?? []).map((t) => ({ id: t.id, name: t.name, toCategory: t.to?.statusCategory?.key ?? 'undefined' }));
+  }
+
+  async transition(key: string, transitionId: string): Promise<void> {
+    await this.call('POST', `issue/${encodeURIComponent(key)}/transitions`, { transition: { id: transitionId } });
+  }
+
+  async priorities(): Promise<Array<{ id: string; name: string }>> {
+    return (await this.call<Array<{ id: string; name: string }>>('GET', 'priority')).map(({ id, name }) => ({ id, name }));
   }
 
   async myself(): Promise<{ accountId: string; displayName?: string; emailAddress?: string }> {

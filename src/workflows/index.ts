@@ -1,1 +1,2 @@
 export { privacyRequestTicket } from './privacy-request-ticket.js';
+export { anomalyTicketCreate, anomalyTicketLink } from './anomaly-ticket.js';

@@ -6,5 +6,6 @@ export const JiraConnection = defineSearchAttributeKey('JiraConnection', SearchA
 export const JiraTicketKey = defineSearchAttributeKey('JiraTicketKey', SearchAttributeType.KEYWORD);
 export const JiraStatusCategory = defineSearchAttributeKey('JiraStatusCategory', SearchAttributeType.KEYWORD);
 export const TaskState = defineSearchAttributeKey('TaskState', SearchAttributeType.KEYWORD);
+export const AnomalyId = defineSearchAttributeKey('AnomalyId', SearchAttributeType.KEYWORD);
 
-export const searchAttributes = [PrivacyRequestId, JiraConnection, JiraTicketKey, JiraStatusCategory, TaskState];
+export const searchAttributes = [PrivacyRequestId, JiraConnection, JiraTicketKey, JiraStatusCategory, TaskState, AnomalyId];

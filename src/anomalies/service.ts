@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { Orm } from '../db/orm.js';
+import { Anomaly, AnomalyTicketLink, Connection } from '../db/entities.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import { connectionClient, viaJira } from '../connections/service.js';
+import { conflict, notFound, Problem } from '../api/problem.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../workflows/messages.js';
+import type { anomalyTicketCreate, anomalyTicketLink } from '../workflows/anomaly-ticket.js';
+import { AnomalyId, JiraConnection, JiraTicketKey } from '../workflows/search-attributes.js';
+import { anomalyBlock, statusComment, userComment } from './format.js';
+import { enqueueComment } from './outbox.js';
+import { ticketView } from './ticket-view.js';
+
+const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
+export const linkIdFor = (anomalyId: string, ticketKey: string) => `lnk_${hash(anomalyId, ticketKey)}`;
+
+export function linkJson(l: AnomalyTicketLink) {
+  return {
+    link_id: l.linkId,
+    anomaly_id: l.anomalyId,
+    connection_key: l.connectionKey,
+    ticket_key: l.ticketKey,
+    ticket_id: l.ticketId,
+    url: l.ticketUrl,
+    status: l.status,
+    status_category: l.statusCategory,
+    resolution: l.resolution,
+    assignee: l.assignee,
+    state: l.state,
+    origin: l.origin,
+    last_error: l.lastError,
+    last_synced_at: l.lastSyncedAt,
+    workflow_id: l.workflowId,
+    created_at: l.createdAt,
+  };
+}
+
+/**
+ * The anomaly side of the product. As for privacy requests, PostgreSQL is written first (the anomaly, the
+ * link, the comment outbox), then Temporal is told, so a 2xx is durable and a repeated call is safe.
+ */
+export class AnomalyService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly temporal: Client,
+    private readonly kit: ConnectionKit,
+    private readonly settings: { taskQueue: string; pollIntervalMinutes: number },
+  ) {}
+
+  async upsert(data: Omit<Anomaly, 'createdAt' | 'updatedAt'>): Promise<{ created: boolean; anomaly: Anomaly }> {
+    const em = this.orm.em.fork();
+    const existing = await em.findOne(Anomaly, { id: data.id });
+    if (existing) em.assign(existing, data);
+    const anomaly = existing ?? em.create(Anomaly, data);
+    await em.persist(anomaly).flush();
+    return { created: !existing, anomaly };
+  }
+
+  async get(id: string): Promise<Anomaly> {
+    const a = await this.orm.em.fork().findOne(Anomaly, { id });
+    if (!a) throw notFound('anomaly', id);
+    return a;
+  }
+
+  /** The connection to use: the one named, the anomaly's own, or the only enabled Jira connection. */
+  async connectionFor(anomaly: Anomaly | null, requested?: string): Promise<string> {
+    const key = requested ?? anomaly?.connectionKey ?? undefined;
+    const em = this.orm.em.fork();
+    if (key) {
+      const c = await em.findOne(Connection, { key });
+      if (!c) throw new Problem(422, 'Unprocessable Content', `connection ${key} does not exist`, { field: 'connection_key' });
+      if (c.disabled) throw conflict(`connection ${key} is disabled`, { field: 'connection_key', state: 'disabled' });
+      return key;
+    }
+    const all = await em.find(Connection, { connectionType: 'jira_ticket', disabled: false }, { orderBy: { key: 'asc' } });
+    if (all.length === 1) return all[0]!.key;
+    throw new Problem(422, 'Unprocessable Content', all.length ? `several Jira connections are enabled (${all.map((c) => c.key).join(', ')}); name one in connection_key` : 'no Jira connection is enabled', {
+      field: 'connection_key',
+    });
+  }
+
+  async links(anomalyId: string): Promise<AnomalyTicketLink[]> {
+    await this.get(anomalyId);
+    return this.orm.em.fork().find(AnomalyTicketLink, { anomalyId, state: { $ne: 'unlinked' } }, { orderBy: { createdAt: 'asc' } });
+  }
+
+  /** Creates a ticket for the anomaly (idempotent for an identical request) and links it. */
+  async createTicket(anomalyId: string, body: { title: string; description?: string | null; priority?: string | null; connection_key?: string }) {
+    const anomaly = await this.get(anomalyId);
+    const connectionKey = await this.connectionFor(anomaly, body.connection_key);
+    const requestKey = hash(anomalyId, connectionKey, body.title, body.description ?? '', body.priority ?? '');
+    let ticket: TicketView;
+    try {
+      ticket = await this.temporal.workflow.execute<typeof anomalyTicketCreate>('anomalyTicketCreate', {
+        workflowId: `anomaly/${anomalyId}/create/${requestKey}`,
+        taskQueue: this.settings.taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [{ anomalyId, connectionKey, title: body.title, description: body.description ?? '', priority: body.priority ?? null, label: `ticketflow-anomaly-${requestKey}` }],
+        typedSearchAttributes: [
+          { key: AnomalyId, value: anomalyId },
+          { key: JiraConnection, value: connectionKey },
+        ],
+        staticSummary: `Create a Jira ticket for anomaly ${anomalyId} via ${connectionKey}`,
+      });
+    } catch (err) {
+      throw creationProblem(err);
+    }
+    await this.ensureLink(anomalyId, connectionKey, ticket.ticket_number, 'created', ticket);
+    return { ticket, connectionKey };
+  }
+
+  /** Links an existing ticket: the anomaly's facts go to it as a comment. Linking it again changes nothing. */
+  async linkTicket(anomalyId: string, ticketKey: string, requested?: string) {
+    const anomaly = await this.get(anomalyId);
+    const connectionKey = await this.connectionFor(anomaly, requested);
+    const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
+    const issue = await viaJira(() => client.getIssue(ticketKey));
+    if (!issue) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${connectionKey}`, { field: 'body.ticket_key' });
+    return this.ensureLink(anomalyId, connectionKey, issue.key, 'linked', ticketView(client, issue), anomalyBlock(anomaly, new Date()));
+  }
+
+  private async ensureLink(anomalyId: string, connectionKey: string, ticketKey: string, origin: 'created' | 'linked', ticket: TicketView, firstComment?: string) {
+    const linkId = linkIdFor(anomalyId, ticketKey);
+    const workflowId = anomalyLinkWorkflowId(anomalyId, ticketKey);
+    const conn = this.orm.em.getConnection();
+    const [row] = await conn.execute<Array<{ link_id: string }>>(
+      `insert into anomaly_ticket_link (link_id, anomaly_id, connection_key, workflow_id, origin, ticket_id, ticket_key, ticket_url, status, status_category, state)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
+       on conflict (link_id) do update set state = 'active', updated_at = now() where anomaly_ticket_link.state = 'unlinked'
+       returning link_id`,
+      [linkId, anomalyId, connectionKey, workflowId, origin, ticket.ticket_id, ticketKey, ticket.url, ticket.status, ticket.status_category],
+    );
+    const isNew = !!row;
+    if (isNew && firstComment) await enqueueComment(this.orm, linkId, firstComment);
+    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey, pollIntervalMinutes: this.settings.pollIntervalMinutes };
+    try {
+      await this.temporal.workflow.start<typeof anomalyTicketLink>('anomalyTicketLink', {
+        workflowId,
+        taskQueue: this.settings.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: AnomalyId, value: anomalyId },
+          { key: JiraConnection, value: connectionKey },
+          { key: JiraTicketKey, value: ticketKey },
+        ],
+        staticSummary: `Jira ticket ${ticketKey} linked to anomaly ${anomalyId} via ${connectionKey}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw new Problem(503, 'Service Unavailable', `the link is stored, but its workflow could not be started (${(err as Error).message}); repeat the call`, { retryAfterSeconds: 5 });
+    }
+    const link = await this.orm.em.fork().findOneOrFail(AnomalyTicketLink, { linkId });
+    return { link, created: isNew };
+  }
+
+  async unlink(anomalyId: string, linkId: string) {
+    const link = await this.orm.em.fork().findOne(AnomalyTicketLink, { linkId, anomalyId });
+    if (!link) throw notFound('ticket link', linkId);
+    if (link.state === 'unlinked') return link;
+    await this.orm.em.getConnection().execute("update anomaly_ticket_link set state = 'unlinking', updated_at = now() where link_id = ? and state = 'active'", [linkId]);
+    await this.temporal.workflow.getHandle(link.workflowId).signal(unlinkSignal).catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
+    return link;
+  }
+
+  /** Queues the comment on every linked ticket, then wakes their workflows (a lost wake-up is healed by the next poll). */
+  private async fanOut(anomalyId: string, body: string, notify: (workflowId: string) => Promise<void>): Promise<number> {
+    const links = await this.links(anomalyId);
+    const active = links.filter((l) => l.state === 'active');
+    for (const l of active) await enqueueComment(this.orm, l.linkId, body);
+    await Promise.all(active.map((l) => notify(l.workflowId).catch(() => {})));
+    return active.length;
+  }
+
+  async statusChanged(anomalyId: string, status: string, at = new Date()) {
+    const em = this.orm.em.fork();
+    const anomaly = await em.findOne(Anomaly, { id: anomalyId });
+    if (!anomaly) throw notFound('anomaly', anomalyId);
+    anomaly.status = status;
+    await em.flush();
+    return this.fanOut(anomalyId, statusComment(status, at), (id) => this.temporal.workflow.getHandle(id).signal(anomalyStatusChangedSignal, { status }));
+  }
+
+  async comment(anomalyId: string, author: string, text: string) {
+    await this.get(anomalyId);
+    return this.fanOut(anomalyId, userComment(author, text), (id) => this.temporal.workflow.getHandle(id).signal(commentAddedSignal));
+  }
+
+  /** Search by key or summary text; Jira's search has no total, so up to 1,000 matches are read and paged here. */
+  async search(query: string, page: number, size: number, requested?: string) {
+    const connectionKey = await this.connectionFor(null, requested);
+    const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
+    const q = query.trim().replace(/["\\]/g, '');
+    const jql = /^[A-Za-z][A-Za-z0-9_]*-\d+$/.test(q) ? `key = "${q.toUpperCase()}"` : q ? `summary ~ "${q}*" ORDER BY created DESC` : 'ORDER BY created DESC';
+    const all: TicketView[] = [];
+    let token: string | undefined;
+    do {
+      const res = await viaJira(() => client.search(jql, ['summary', 'status', 'priority', 'created', 'updated', 'assignee', 'issuetype', 'project'], 100, token));
+      all.push(...res.issues.map((i) => ticketView(client, i)));
+      token = res.nextPageToken;
+    } while (token && all.length < 1000);
+    const items = all.slice((page - 1) * size, page * size).map((t) => ({
+      ticket_id: t.ticket_id,
+      ticket_number: t.ticket_number,
+      title: t.title,
+      description: t.description,
+      status: t.status,
+      priority: t.priority,
+      created_at: t.created_at,
+      updated_at: t.updated_at,
+      assigned_to: t.assigned_to,
+      url: t.url,
+    }));
+    return { items, total: all.length, page, size, pages: Math.max(1, Math.ceil(all.length / size)) };
+  }
+
+  async ticket(ticketId: string, requested?: string): Promise<TicketView> {
+    const connectionKey = await this.connectionFor(null, requested);
+    const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
+    const issue = await viaJira(() => client.getIssue(ticketId));
+    if (!issue) throw notFound('Jira ticket', ticketId);
+    return ticketView(client, issue);
+  }
+
+  async formSpecification(requested?: string) {
+    const connectionKey = await this.connectionFor(null, requested);
+    const { client, settings } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
+    const priorities = await viaJira(() => client.priorities());
+    return {
+      integration_id: connectionKey,
+      project_key: settings.projectKey,
+      issue_type: settings.issueType,
+      fields: [
+        { name: 'title', jira_field: 'summary', label: 'Summary', type: 'string', required: true, max_length: 255 },
+        { name: 'description', jira_field: 'description', label: 'Description', type: 'text', required: false },
+        { name: 'priority', jira_field: 'priority', label: 'Priority', type: 'select', required: false, options: priorities.map((p) => ({ value: p.name, label: p.name })) },
+      ],
+    };
+  }
+}
+
+/** A failed creation workflow as the API's caller should see it: Jira's refusal (with its field) or 502. */
+function creationProblem(err: unknown): Problem {
+  let cause: unknown = err;
+  while (cause instanceof WorkflowFailedError || cause instanceof ActivityFailure) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    const field = /: ([a-z_0-9]+): /i.exec(cause.message)?.[1];
+    if (cause.type === 'JiraRejected') return new Problem(422, 'Unprocessable Content', cause.message, field ? { field: `jira.fields.${field}` } : {});
+    if (cause.type === 'ConnectionUnavailable' || cause.type === 'ConnectionNotConfigured') return new Problem(409, 'Conflict', cause.message, { field: 'connection_key' });
+    return new Problem(502, 'Bad Gateway', cause.message);
+  }
+  return err instanceof Problem ? err : new Problem(502, 'Bad Gateway', (err as Error).message);
+}

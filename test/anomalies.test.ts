@@ -1,0 +1,197 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import assert from 'node:assert/strict';
+import { adfToText } from '../src/jira/adf.js';
+import { eventually } from './helpers/infra.js';
+import { callbackReceiver, configureConnection, useStack } from './helpers/ticketflow.js';
+
+/** Anomaly ↔ ticket links end to end through HTTP, against the real Temporal server and the fake Jira. */
+
+const SECRET = 'upstream-shared-secret-0123456789';
+const upstream = await callbackReceiver(SECRET);
+after(() => upstream.close());
+const ctx = useStack({ upstream: { url: upstream.url, secret: SECRET } });
+
+/** With RECORD_HISTORIES=1 (`npm run record-histories`), keeps a finished workflow's history for the replay test. */
+async function maybeRecord(workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await ctx.tf.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(fileURLToPath(new URL(`../../test/histories/${name}.json`, import.meta.url)), historyToJSON(history));
+}
+const api = () => ctx.tf.http;
+const commentsOf = async (key: string) =>
+  ((await ctx.jira.issues()).find((i) => i.key === key)?.comments ?? []).map((c: any) => adfToText(c.body));
+const links = async (id: string) => (await api().get(`api/anomalies/${id}/ticket-links`)).body as any[];
+
+const anomaly = (extra: Record<string, unknown> = {}) => ({
+  datastore_id: 1,
+  type: 'shape',
+  status: 'Active',
+  detected_at: '2025-12-21T01:48:42Z',
+  failed_checks: ['8 values in CUSTOMER_NAME were resolved to 7 distinct entities'],
+  url: 'https://dq.example.com/datastores/1/anomalies?id=1',
+  ...extra,
+});
+
+describe('creating and linking', () => {
+  test('the reference sample round-trips: create ticket request in, ticket response shape out', async () => {
+    assert.equal((await api().put('api/anomalies/1', { json: anomaly() })).statusCode, 201);
+    const r = await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: { title: 'summary of ticket', description: 'description of the ticket', priority: 'Medium' } });
+    assert.equal(r.statusCode, 201, JSON.stringify(r.body));
+    const body = r.body as any;
+    assert.deepEqual(Object.keys(body).sort(), ['anomaly_id', 'integration_id', 'message', 'ticket']);
+    assert.equal(body.anomaly_id, 1);
+    assert.equal(body.integration_id, 'jira');
+    assert.equal(body.message, `Ticket ${body.ticket.ticket_number} created and linked to anomaly 1`);
+    const t = body.ticket;
+    for (const k of ['ticket_id', 'ticket_number', 'title', 'description', 'status', 'priority', 'category', 'created_at', 'updated_at', 'resolved_at', 'url', 'metadata']) {
+      assert.ok(k in t, `ticket.${k}`);
+    }
+    assert.equal(t.title, 'summary of ticket');
+    assert.equal(t.priority, 'Medium');
+    assert.equal(t.category, 'Task');
+    assert.deepEqual(t.metadata, { project_key: 'PRIV', issue_type: 'Task' });
+    assert.match(t.description, /^description of the ticket\n---\nAnomaly linked \[.*\] Anomaly ID: 1 Status: Active Type: shape Detected: 2025-12-21 01:48:42 UTC\nFailed checks:\n- 8 values in CUSTOMER_NAME/);
+    assert.match(t.description, /View anomaly: https:\/\/dq.example.com\/datastores\/1\/anomalies\?id=1$/);
+    const l = await links('1');
+    assert.equal(l.length, 1);
+    assert.equal(l[0].ticket_key, t.ticket_number);
+    assert.equal(l[0].workflow_id, `anomaly/1/ticket/${t.ticket_number}`);
+  });
+
+  test('an identical create request (a client retry) yields the same ticket', async () => {
+    const body = { title: 'retry me', description: 'd' };
+    const a = (await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: body })).body as any;
+    const b = (await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: body })).body as any;
+    assert.equal(a.ticket.ticket_number, b.ticket.ticket_number);
+    assert.equal((await ctx.jira.issues()).filter((i) => i.fields.summary === 'retry me').length, 1);
+  });
+
+  test('link an existing ticket: anomaly block as a comment; many tickets per anomaly; linking twice is a no-op', async () => {
+    const t = (await api().post('api/v1/connection/jira/jira/test-ticket')).body as any;
+    const first = await api().post('api/anomalies/1/ticket-links', { json: { ticket_key: t.ticket_key.toLowerCase() } });
+    assert.equal(first.statusCode, 201);
+    const again = await api().post('api/anomalies/1/ticket-links', { json: { ticket_key: t.ticket_key } });
+    assert.equal(again.statusCode, 200);
+    await eventually(async () => (await commentsOf(t.ticket_key)).length === 1, 'the anomaly block comment');
+    assert.match((await commentsOf(t.ticket_key))[0]!, /^Anomaly linked \[.*\] Anomaly ID: 1/);
+    assert.equal((await links('1')).length, 3);
+  });
+
+  test('bad input: unknown anomaly, unknown ticket, empty title, disabled connection — 4xx and nothing changes', async () => {
+    assert.equal((await api().post('api/integrations/ticketing/anomalies/999/tickets', { json: { title: 'x' } })).statusCode, 404);
+    const missing = await api().post('api/anomalies/1/ticket-links', { json: { ticket_key: 'PRIV-99999' } });
+    assert.equal(missing.statusCode, 422);
+    assert.equal((missing.body as any).field, 'body.ticket_key');
+    const empty = await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: { title: '   ' } });
+    assert.equal(empty.statusCode, 422);
+    assert.equal((empty.body as any).field, 'body.title');
+    await configureConnection(ctx.tf, 'off', ctx.jira.url);
+    await api().patch('api/v1/connection', { json: [{ key: 'off', name: 'off', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+    const disabled = await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: { title: 'x', connection_key: 'off' } });
+    assert.equal(disabled.statusCode, 409);
+    assert.equal((await links('1')).length, 3);
+  });
+});
+
+describe('syncing', () => {
+  test('status changes and comments reach every linked ticket once each, in order, with the exact texts — even when Jira loses replies', async () => {
+    await api().put('api/anomalies/2', { json: anomaly() });
+    const a = ((await api().post('api/integrations/ticketing/anomalies/2/tickets', { json: { title: 'sync A' } })).body as any).ticket.ticket_number;
+    const b = ((await api().post('api/integrations/ticketing/anomalies/2/tickets', { json: { title: 'sync B' } })).body as any).ticket.ticket_number;
+    await ctx.jira.fault({ kind: 'lost_reply', method: 'POST', path: '/comment', times: 3 });
+    assert.equal((await api().post('api/anomalies/2/status', { json: { status: 'acknowledged', actor: 'ana' } })).statusCode, 202);
+    await api().post('api/anomalies/2/comments', { json: { text: 'looking into it', author: 'Ana' } });
+    await api().post('api/anomalies/2/comments', { json: { text: 'fixed upstream', author: 'Bo' } });
+    await api().post('api/anomalies/2/status', { json: { status: 'archived' } });
+    for (const key of [a, b]) {
+      const texts = await eventually(async () => {
+        const c = await commentsOf(key);
+        return c.length >= 4 ? c : null;
+      }, `four comments on ${key}`, 30_000);
+      assert.equal(texts.length, 4, JSON.stringify(texts));
+      assert.match(texts[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] Anomaly status: Acknowledged$/);
+      assert.equal(texts[1], 'Comment from Ana: looking into it');
+      assert.equal(texts[2], 'Comment from Bo: fixed upstream');
+      assert.match(texts[3]!, /\] Anomaly status: Archived$/);
+    }
+    const lost = (await ctx.jira.requests()).filter((r) => r.status === -1);
+    assert.ok(lost.length >= 1, 'replies were lost');
+    assert.equal((await ctx.jira.issues()).find((i) => i.key === a)!.fields.status.name, 'To Do', 'status changes never transition the issue');
+  });
+
+  test('two-way: the ticket\'s status, resolution and assignee show on the link; done is reported upstream', async () => {
+    const [link] = await links('2');
+    await ctx.jira.transition(link.ticket_key, 'Done');
+    await ctx.tf.client.workflow.getHandle(link.workflow_id).signal('refresh');
+    const synced = await eventually(async () => (await links('2')).find((l) => l.ticket_key === link.ticket_key && l.status_category === 'done'), 'done on the link');
+    assert.equal(synced.status, 'Done');
+    assert.equal(synced.resolution, 'Done');
+    assert.ok(synced.last_synced_at);
+    const callback = await eventually(async () => upstream.received.find((c) => c.body.event === 'anomaly_ticket.done' && c.body.ticketKey === link.ticket_key), 'the done callback');
+    assert.ok(callback.signatureValid);
+    assert.equal(callback.body.anomalyId, '2');
+    assert.equal(callback.body.resolution, 'Done');
+  });
+
+  test('reopen on recurrence (opt-in): an active anomaly moves its done ticket back to to-do, with a comment', async () => {
+    assert.equal((await api().put('api/v1/connection/jira/secret', { json: { reopen_on_recurrence: true } })).statusCode, 200);
+    const [link] = (await links('2')).filter((l) => l.status_category === 'done');
+    const before = (await commentsOf(link.ticket_key)).length;
+    await api().post('api/anomalies/2/status', { json: { status: 'active' } });
+    await eventually(async () => (await ctx.jira.issues()).find((i) => i.key === link.ticket_key)!.fields.status.statusCategory.key === 'new', 'reopened');
+    const texts = await eventually(async () => {
+      const c = await commentsOf(link.ticket_key);
+      return c.length >= before + 2 ? c : null;
+    }, 'status and reopen comments');
+    assert.match(texts[before]!, /Anomaly status: Active$/);
+    assert.match(texts[before + 1]!, /Reopened: anomaly 2 is active again\.$/);
+  });
+
+  test('unlink: the workflow ends cleanly and the ticket says so', async () => {
+    const [link] = await links('2');
+    const r = await api().delete(`api/anomalies/2/ticket-links/${link.link_id}`);
+    assert.equal(r.statusCode, 202);
+    const handle = ctx.tf.client.workflow.getHandle(link.workflow_id);
+    assert.deepEqual(await handle.result(), { state: 'unlinked' });
+    await maybeRecord(link.workflow_id, 'anomaly-link-synced-reopened-unlinked');
+    if (process.env.RECORD_HISTORIES === '1') {
+      for await (const wf of ctx.tf.client.workflow.list({ query: `WorkflowType = 'anomalyTicketCreate' AND AnomalyId = '2'` })) {
+        await maybeRecord(wf.workflowId, 'anomaly-create');
+        break;
+      }
+    }
+    assert.match((await commentsOf(link.ticket_key)).at(-1)!, /Unlinked from anomaly 2/);
+    assert.ok(!(await links('2')).some((l) => l.link_id === link.link_id));
+    assert.equal((await api().delete('api/anomalies/2/ticket-links/lnk_nope')).statusCode, 404);
+  });
+});
+
+describe('search and tickets', () => {
+  test('search by summary text with pagination, and by key', async () => {
+    for (let n = 1; n <= 5; n++) await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: { title: `pagination probe ${n}` } });
+    const p1 = (await api().get('api/integrations/ticketing/tickets/search?query=pagination&page=1&size=2')).body as any;
+    assert.equal(p1.total, 5);
+    assert.equal(p1.pages, 3);
+    assert.equal(p1.items.length, 2);
+    const p3 = (await api().get('api/integrations/ticketing/tickets/search?query=pagination&page=3&size=2')).body as any;
+    assert.equal(p3.items.length, 1);
+    const byKey = (await api().get(`api/integrations/ticketing/tickets/search?query=${p1.items[0].ticket_number}`)).body as any;
+    assert.equal(byKey.total, 1);
+    assert.deepEqual(Object.keys(byKey.items[0]).sort(), ['assigned_to', 'created_at', 'description', 'priority', 'status', 'ticket_id', 'ticket_number', 'title', 'updated_at', 'url']);
+  });
+
+  test('one ticket; form specification with Jira\'s priorities', async () => {
+    const [link] = await links('1');
+    const t = (await api().get(`api/integrations/ticketing/tickets/${link.ticket_key}`)).body as any;
+    assert.equal(t.ticket_number, link.ticket_key);
+    assert.equal((await api().get('api/integrations/ticketing/tickets/PRIV-99999')).statusCode, 404);
+    const spec = (await api().get('api/integrations/ticketing/form-specification')).body as any;
+    const fields = Object.fromEntries(spec.fields.map((f: any) => [f.name, f]));
+    assert.equal(fields.title.required, true);
+    assert.equal(fields.description.required, false);
+    assert.deepEqual(fields.priority.options.map((o: any) => o.value), ['Highest', 'High', 'Medium', 'Low', 'Lowest']);
+  });
+});
