@@ -6,7 +6,7 @@ import { Anomaly, AnomalyTicketLink, Connection } from '../db/entities.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import { conflict, notFound, Problem } from '../api/problem.js';
-import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../workflows/messages.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshSignal, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../workflows/messages.js';
 import type { anomalyTicketCreate, anomalyTicketLink } from '../workflows/anomaly-ticket.js';
 import { AnomalyId, JiraConnection, JiraTicketKey } from '../workflows/search-attributes.js';
 import { anomalyBlock, statusComment, userComment } from './format.js';
@@ -155,9 +155,21 @@ export class AnomalyService {
     return { link, created: isNew };
   }
 
-  async unlink(anomalyId: string, linkId: string) {
+  private async link(anomalyId: string, linkId: string): Promise<AnomalyTicketLink> {
     const link = await this.orm.em.fork().findOne(AnomalyTicketLink, { linkId, anomalyId });
     if (!link) throw notFound('ticket link', linkId);
+    return link;
+  }
+
+  async refresh(anomalyId: string, linkId: string) {
+    const link = await this.link(anomalyId, linkId);
+    if (link.state !== 'active') throw conflict(`ticket link ${linkId} is ${link.state}`, { state: link.state });
+    await this.temporal.workflow.getHandle(link.workflowId).signal(refreshSignal);
+    return link;
+  }
+
+  async unlink(anomalyId: string, linkId: string) {
+    const link = await this.link(anomalyId, linkId);
     if (link.state === 'unlinked') return link;
     await this.orm.em.getConnection().execute("update anomaly_ticket_link set state = 'unlinking', updated_at = now() where link_id = ? and state = 'active'", [linkId]);
     await this.temporal.workflow.getHandle(link.workflowId).signal(unlinkSignal).catch((err: unknown) => {

@@ -99,6 +99,11 @@ export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, se
     res.status(202).json({ ...linkJson(link), state: link.state === 'unlinked' ? 'unlinked' : 'unlinking' });
   });
 
+  r.post('/anomalies/:anomaly_id/ticket-links/:link_id/refresh', async (req, res) => {
+    const link = await service.refresh(anomalyId(req), String(req.params.link_id));
+    res.status(202).json({ link_id: link.linkId, refresh: 'requested' });
+  });
+
   r.post('/anomalies/:anomaly_id/status', async (req, res) => {
     const b = parse(z.object({ status: z.string().trim().min(1).max(50), actor: z.string().max(200).optional() }).strict(), req.body);
     const tickets = await service.statusChanged(anomalyId(req), b.status);
