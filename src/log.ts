@@ -8,7 +8,7 @@ export function setLogLevel(level: Level): void {
 }
 
 /** Field names whose values never reach a log line, whatever object they sit in. */
-const REDACTED = /^(authorization|api_key|apikey|password|secret|client_secret|access_token|refresh_token|token|code|data|email|phone|identity|credentials)$/i;
+const REDACTED = /^(authorization|api_key|apikey|password|secret|client_secret|webhook_secret|access_token|refresh_token|token|code|data|email|phone|identity|credentials)$/i;
 
 type Sink = (level: Level, line: string) => void;
 const stdSink: Sink = (level, line) => (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');

@@ -58,6 +58,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     settings: {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
+      webhookPollIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
       createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
     },
   });
@@ -92,6 +93,8 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
     allowHttpHosts: config.JIRA_HTTP_HOST_ALLOWLIST,
     gatewayUrl: config.JIRA_API_GATEWAY_URL,
     oauth: oauthApp(config),
+    rateLimitPerSecond: config.JIRA_RATE_LIMIT_PER_SECOND,
+    coalesceReads: config.JIRA_COALESCE_READS,
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });

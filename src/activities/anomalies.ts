@@ -5,6 +5,7 @@ import { Anomaly } from '../db/entities.js';
 import { anomalyBlock, createdDescription, reopenComment, unlinkComment } from '../anomalies/format.js';
 import { ticketView } from '../anomalies/ticket-view.js';
 import { enqueueComment } from '../anomalies/outbox.js';
+import { hasWebhooks } from '../webhooks/settings.js';
 import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView, TrackedStatusCategory } from '../workflows/messages.js';
 
 /** The entity property that marks each comment ticketflow posts, so a retried post finds the first one. */
@@ -26,6 +27,8 @@ export interface LinkPoll {
   assignee: string | null;
   /** comments accepted but not delivered yet (a lost commentAdded signal heals here) */
   pendingComments: boolean;
+  updated?: string | null;
+  webhooks?: boolean;
 }
 
 /** Activities of the anomaly ↔ ticket links; comment texts and anomaly facts are read from PostgreSQL by id. */
@@ -89,23 +92,25 @@ export function createAnomalyActivities(deps: ActivityDeps) {
     },
 
     async pollLinkedTicket(link: LinkRef): Promise<LinkPoll> {
-      const { client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
+      const { connection, client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
       const [issue, [pending]] = await Promise.all([
-        withJiraFailures(() => client.getIssue(link.ticketKey)),
+        withJiraFailures(() => kit.reads.read(connection.key, client, link.ticketKey)),
         db().execute<Array<{ n: number }>>('select count(*)::int as n from anomaly_comment where link_id = ? and delivered_at is null', [link.linkId]),
       ]);
       const pendingComments = (pending?.n ?? 0) > 0;
-      if (!issue) return { found: false, ticketId: null, ticketUrl: null, status: null, statusCategory: 'deleted', resolution: null, assignee: null, pendingComments };
-      const view = ticketView(client, issue);
+      const webhooks = hasWebhooks(kit.secrets.read(connection));
+      if (!issue) return { found: false, ticketId: null, ticketUrl: null, status: null, statusCategory: 'deleted', resolution: null, assignee: null, pendingComments, webhooks };
       return {
         found: true,
-        ticketId: view.ticket_id,
-        ticketUrl: view.url,
-        status: view.status,
-        statusCategory: view.status_category as TrackedStatusCategory,
-        resolution: issue.fields?.resolution?.name ?? null,
-        assignee: view.assigned_to,
+        ticketId: issue.id,
+        ticketUrl: client.browseUrl(issue.key),
+        status: issue.status,
+        statusCategory: issue.statusCategory,
+        resolution: issue.resolution,
+        assignee: issue.assignee,
         pendingComments,
+        updated: issue.updated,
+        webhooks,
       };
     },
 

@@ -7,6 +7,7 @@ import { jiraFor, withJiraFailures } from './jira-failures.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
+import { hasWebhooks } from '../webhooks/settings.js';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -25,6 +26,10 @@ export interface PollResult {
   status: string | null;
   statusCategory: TrackedStatusCategory | null;
   dataSubmitted: boolean;
+  /** Jira's `updated` of the ticket */
+  updated?: string | null;
+  /** the connection's webhooks report changes, so polls can be rarer (absent in older histories) */
+  webhooks?: boolean;
 }
 
 /** The label that marks the one ticket of an instance, so a retried create finds it instead of making another. */
@@ -60,14 +65,17 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */
     async pollTicket({ instanceId, ticketKey }: { instanceId: string; ticketKey: string }): Promise<PollResult> {
-      const { instance, client } = await loadInstance(instanceId);
-      const found = await withJiraFailures(() => client.getIssueStatus(ticketKey));
-      if (!found) return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted };
+      const { instance, connection, client } = await loadInstance(instanceId);
+      const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
+      const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
+      if (!found) return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
       return {
         ticket: { id: found.id, key: found.key, url: client.browseUrl(found.key) },
         status: found.status,
         statusCategory: found.statusCategory,
         dataSubmitted: instance.dataSubmitted,
+        updated: found.updated,
+        webhooks,
       };
     },
 

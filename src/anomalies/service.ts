@@ -46,7 +46,7 @@ export class AnomalyService {
     private readonly orm: Orm,
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
-    private readonly settings: { taskQueue: string; pollIntervalMinutes: number },
+    private readonly settings: { taskQueue: string; pollIntervalMinutes: number; webhookPollIntervalMinutes?: number },
   ) {}
 
   async upsert(data: Omit<Anomaly, 'createdAt' | 'updatedAt'>): Promise<{ created: boolean; anomaly: Anomaly }> {
@@ -134,7 +134,7 @@ export class AnomalyService {
     );
     const isNew = !!row;
     if (isNew && firstComment) await enqueueComment(this.orm, linkId, firstComment);
-    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey, pollIntervalMinutes: this.settings.pollIntervalMinutes };
+    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey, pollIntervalMinutes: this.settings.pollIntervalMinutes, webhookPollIntervalMinutes: this.settings.webhookPollIntervalMinutes };
     try {
       await this.temporal.workflow.start<typeof anomalyTicketLink>('anomalyTicketLink', {
         workflowId,

@@ -50,7 +50,7 @@ function anomalyJson(a: Anomaly) {
 }
 
 /** `/api/anomalies/**` and `/api/integrations/ticketing/**`, in the shapes of the reference product. */
-export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, settings: { taskQueue: string; pollIntervalMinutes: number }): express.Router {
+export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, settings: ConstructorParameters<typeof AnomalyService>[3]): express.Router {
   const service = new AnomalyService(orm, temporal, kit, settings);
   const r = express.Router();
   const anomalyId = (req: express.Request) => parse(id, req.params.anomaly_id, 'path');

@@ -7,6 +7,8 @@ import { connectionRouter } from './connections.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { oauthRouter } from './oauth.js';
 import { anomalyRouter } from './anomalies.js';
+import { webhookRouter } from './webhooks.js';
+import { JiraWebhooks } from '../webhooks/receiver.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
@@ -177,8 +179,9 @@ export function createApp(deps: AppDeps) {
   // The anomaly API keeps the reference product's paths (no /v1), so its clients can switch as they are.
   const anomalies = express.Router();
   anomalies.use(express.json({ limit: '1mb' }), requireJson);
-  anomalies.use(anomalyRouter(orm, temporal, deps.kit, { taskQueue: deps.settings.taskQueue, pollIntervalMinutes: deps.settings.pollIntervalMinutes }));
+  anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
+  app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -20,6 +20,14 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: optional(port).default(8233),
   TEMPORAL_CLI_PATH: optional(z.string()),
   JIRA_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(10),
+  /** The safety-net poll of tickets on connections whose webhooks are set up (a webhook secret, or OAuth with WEBHOOK_BASE_URL). */
+  JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(60),
+  /** Per-connection request budget of each worker; a connection's rate_limit_per_second overrides it. */
+  JIRA_RATE_LIMIT_PER_SECOND: optional(z.coerce.number().positive().max(1000)).default(10),
+  /** false: one Jira call per status read instead of bulk reads (only to measure the difference). */
+  JIRA_COALESCE_READS: optional(z.enum(['true', 'false'])).default('true').transform((v) => v === 'true'),
+  /** The public base URL of this API, for dynamic webhooks registered by OAuth connections (e.g. https://ticketflow.example.com). */
+  WEBHOOK_BASE_URL: optional(url),
   JIRA_CREATE_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(20)).default(3),
   JIRA_REQUEST_TIMEOUT_SECONDS: optional(z.coerce.number().positive().max(300)).default(30),
   UPSTREAM_CALLBACK_URL: optional(url),

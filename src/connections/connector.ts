@@ -1,13 +1,14 @@
 import got from 'got';
 import type { Connection } from '../db/entities.js';
 import { JiraClient, type JiraTarget } from '../jira/client.js';
+import type { RateGates } from '../jira/rate-gate.js';
 import type { JiraOAuth } from './oauth.js';
 import type { TicketSettings } from './settings.js';
 
 /** Builds the right Jira client for a connection's auth method and deployment. */
 export class JiraConnector {
   constructor(
-    private readonly opts: { gatewayUrl: string; timeoutMs: number; oauth?: JiraOAuth },
+    private readonly opts: { gatewayUrl: string; timeoutMs: number; oauth?: JiraOAuth; gates: RateGates },
   ) {}
 
   client(connection: Pick<Connection, 'key'>, s: TicketSettings): JiraClient {
@@ -43,7 +44,7 @@ export class JiraConnector {
         target = { siteUrl: s.siteUrl, apiBaseUrl: s.siteUrl, flavor: 'datacenter', auth: basic };
         break;
     }
-    return new JiraClient(target, this.opts.timeoutMs);
+    return new JiraClient(target, this.opts.timeoutMs, this.opts.gates.for(connection.key, s.rateLimitPerSecond));
   }
 
   /** Scoped API tokens only work through the gateway, addressed by the site's cloud id. */

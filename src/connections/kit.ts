@@ -1,4 +1,6 @@
 import type { Orm } from '../db/orm.js';
+import { IssueReads } from '../jira/issue-reads.js';
+import { RateGates } from '../jira/rate-gate.js';
 import { Keyring } from '../secrets/keyring.js';
 import { JiraConnector } from './connector.js';
 import type { HostPolicy } from './host-policy.js';
@@ -12,11 +14,23 @@ export interface ConnectionKit {
   hostPolicy: HostPolicy;
   /** absent when no OAuth app is configured */
   oauth?: JiraOAuth;
+  /** Status reads, coalesced per connection into bulk reads. */
+  reads: IssueReads;
 }
 
 export function connectionKit(
   orm: Orm,
-  opts: { secretKeys: string; jiraTimeoutMs: number; allowHttpHosts: string[]; gatewayUrl: string; oauth?: Omit<OAuthConfig, 'gatewayUrl'> },
+  opts: {
+    secretKeys: string;
+    jiraTimeoutMs: number;
+    allowHttpHosts: string[];
+    gatewayUrl: string;
+    oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
+    /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: unlimited. */
+    rateLimitPerSecond?: number | null;
+    /** false: one Jira call per status read (the uncoalesced baseline, for benchmarks). */
+    coalesceReads?: boolean;
+  },
 ): ConnectionKit {
   const secrets = new ConnectionSecrets(new Keyring(opts.secretKeys));
   const oauth = opts.oauth ? new JiraOAuth(orm, secrets, { ...opts.oauth, gatewayUrl: opts.gatewayUrl }, opts.jiraTimeoutMs) : undefined;
@@ -24,6 +38,7 @@ export function connectionKit(
     secrets,
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
-    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth }),
+    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, gates: new RateGates(opts.rateLimitPerSecond ?? null) }),
+    reads: new IssueReads({ coalesce: opts.coalesceReads ?? true, windowMs: 100, maxWaitMs: 2_000 }),
   };
 }

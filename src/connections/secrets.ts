@@ -3,7 +3,7 @@ import type { Keyring, SealedBox } from '../secrets/keyring.js';
 import { ticketSettings, type TicketSettings } from './settings.js';
 
 /** Credentials are sealed in `connection.credentials`; everything else (templates, project…) stays readable. */
-export const SENSITIVE_FIELDS = ['username', 'api_key', 'access_token', 'refresh_token'] as const;
+export const SENSITIVE_FIELDS = ['username', 'api_key', 'access_token', 'refresh_token', 'webhook_secret'] as const;
 const isSensitive = (k: string) => (SENSITIVE_FIELDS as readonly string[]).includes(k);
 
 export class ConnectionSecrets {

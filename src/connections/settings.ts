@@ -47,6 +47,10 @@ export const secretPatchSchema = z
     priority: z.string().min(1).max(255).nullable(),
     labels: z.array(template).max(20).nullable(),
     assignee_account_id: z.string().min(1).max(128).nullable(),
+    /** Signs Jira's admin webhooks (X-Hub-Signature) sent to /webhooks/jira/{connection_key}. */
+    webhook_secret: z.string().min(16, 'must be at least 16 characters').max(500),
+    /** This connection's request budget, shared by all activities of a worker (default JIRA_RATE_LIMIT_PER_SECOND). */
+    rate_limit_per_second: z.number().positive().max(1000).nullable(),
     /** Anomaly links: when an anomaly becomes active again while its ticket is done, move the ticket back to "to do". */
     reopen_on_recurrence: z.boolean(),
     custom_fields: z
@@ -79,6 +83,8 @@ export interface TicketSettings {
   assigneeAccountId?: string | null;
   /** Jira field id → template or list of templates */
   customFields?: Record<string, string | string[]> | null;
+  /** undefined: the process default */
+  rateLimitPerSecond?: number | null;
 }
 
 export const DEFAULT_SUMMARY_TEMPLATE = 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__';
@@ -117,5 +123,6 @@ export function ticketSettings(all: Record<string, unknown>): TicketSettings | {
     labels: s.labels,
     assigneeAccountId: s.assignee_account_id,
     customFields: s.custom_fields,
+    rateLimitPerSecond: s.rate_limit_per_second,
   };
 }

@@ -5,6 +5,7 @@ import { Migration20261123000000_initial } from './migrations/Migration202611230
 import { Migration20261123010000_sealed_credentials } from './migrations/Migration20261123010000_sealed_credentials.js';
 import { Migration20261123020000_oauth_state } from './migrations/Migration20261123020000_oauth_state.js';
 import { Migration20261123030000_anomalies } from './migrations/Migration20261123030000_anomalies.js';
+import { Migration20261123040000_webhooks } from './migrations/Migration20261123040000_webhooks.js';
 
 export type Orm = MikroORM;
 
@@ -21,6 +22,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261123010000_sealed_credentials', class: Migration20261123010000_sealed_credentials },
         { name: 'Migration20261123020000_oauth_state', class: Migration20261123020000_oauth_state },
         { name: 'Migration20261123030000_anomalies', class: Migration20261123030000_anomalies },
+        { name: 'Migration20261123040000_webhooks', class: Migration20261123040000_webhooks },
       ],
       transactional: true,
       allOrNothing: true,

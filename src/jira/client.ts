@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { textToAdf } from './adf.js';
 import { isForbiddenAddress } from '../connections/host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
+import type { RateGate } from './rate-gate.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
 export type JiraAuth =
@@ -94,6 +95,8 @@ export class JiraClient {
   constructor(
     readonly target: JiraTarget,
     timeoutMs = 30_000,
+    /** The connection's shared request budget; every call waits its turn here. */
+    private readonly gate?: RateGate,
   ) {
     this.version = target.flavor === 'cloud' ? '3' : '2';
     this.http = got.extend({
@@ -138,6 +141,7 @@ export class JiraClient {
     const auth = this.target.auth;
     const send = async () => {
       const token = auth.kind === 'bearer' ? await auth.token() : undefined;
+      await this.gate?.acquire();
       const headers = token ? { authorization: `Bearer ${token}` } : {};
       return { token, res: await this.http(path, { method, json, searchParams, headers, responseType: 'text' }) };
     };
@@ -161,6 +165,7 @@ export class JiraClient {
         body = res.body;
       }
     }
+    if (res.statusCode === 429) this.gate?.close(parseRetryAfter(res.headers));
     if (res.statusCode >= 400) {
       throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers), jiraFieldErrors(body));
     }
@@ -194,6 +199,23 @@ export class JiraClient {
     }
   }
 
+  /**
+   * Up to 100 issues by key or id in one call, with the given fields. Issues that are gone or not visible
+   * are simply absent (Cloud's bulk fetch leaves them out; on Data Center the JQL search is told not to
+   * fail on unknown keys).
+   */
+  async readIssues(keys: string[], fields: string[]): Promise<RawIssue[]> {
+    if (keys.length === 0) return [];
+    if (keys.length > 100) throw new RangeError('at most 100 issues per read');
+    if (this.isCloud) {
+      const res = await this.call<{ issues?: RawIssue[] }>('POST', 'issue/bulkfetch', { issueIdsOrKeys: keys, fields });
+      return res.issues ?? [];
+    }
+    const jql = `key in (${keys.map((k) => `"${k.replace(/["\\]/g, '')}"`).join(', ')})`;
+    const res = await this.call<{ issues?: RawIssue[] }>('POST', 'search', { jql, maxResults: keys.length, fields, validateQuery: false });
+    return res.issues ?? [];
+  }
+
   /** Issues matching a JQL query (Cloud: enhanced search POST /search/jql; Data Center: POST /search). */
   async searchIssues(jql: string, maxResults = 50): Promise<JiraIssueStatus[]> {
     return (await this.search(jql, ['status'], maxResults)).issues.map(toStatus);
@@ -212,9 +234,9 @@ export class JiraClient {
   }
 
   /** The issue with the fields a ticket view shows, or null when it does not exist (or is not visible). */
-  async getIssue(key: string): Promise<RawIssue | null> {
+  async getIssue(key: string, fields = TICKET_FIELDS): Promise<RawIssue | null> {
     try {
-      return await this.call<RawIssue>('GET', `issue/${encodeURIComponent(key)}`, undefined, { fields: TICKET_FIELDS.join(',') });
+      return await this.call<RawIssue>('GET', `issue/${encodeURIComponent(key)}`, undefined, { fields: fields.join(',') });
     } catch (err) {
       if (err instanceof JiraApiError && err.status === 404) return null;
       throw err;
@@ -300,15 +322,14 @@ export class JiraClient {
   }
 }
 
-function toStatus(issue: RawIssue): JiraIssueStatus {
+/** Matched on the category key, never on the localised status name; Jira's "undefined" category counts as not started. */
+export function statusCategoryOf(issue: RawIssue): StatusCategory {
   const category = issue.fields?.status?.statusCategory?.key;
-  return {
-    id: issue.id,
-    key: issue.key,
-    status: issue.fields?.status?.name ?? 'Unknown',
-    // Jira's "undefined" category (no category) is treated as not started.
-    statusCategory: category === 'done' || category === 'indeterminate' ? category : 'new',
-  };
+  return category === 'done' || category === 'indeterminate' ? category : 'new';
+}
+
+function toStatus(issue: RawIssue): JiraIssueStatus {
+  return { id: issue.id, key: issue.key, status: issue.fields?.status?.name ?? 'Unknown', statusCategory: statusCategoryOf(issue) };
 }
 
 /** DNS resolution that refuses link-local and metadata addresses at connect time (a name may change after it was saved). */

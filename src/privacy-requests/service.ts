@@ -17,6 +17,8 @@ const FINISHED_TASK_STATES = new Set(['completed', 'canceled']);
 export interface ServiceSettings {
   taskQueue: string;
   pollIntervalMinutes: number;
+  /** the safety-net interval on connections with webhooks */
+  webhookPollIntervalMinutes?: number;
   createMaxAttempts: number;
 }
 
@@ -96,6 +98,7 @@ export class PrivacyRequestService {
         connectionKey: c.key,
         instanceId,
         pollIntervalMinutes: this.settings.pollIntervalMinutes,
+        webhookPollIntervalMinutes: this.settings.webhookPollIntervalMinutes,
         createMaxAttempts: this.settings.createMaxAttempts,
       };
       try {

@@ -6,13 +6,16 @@ import {
   commentAddedSignal,
   linkStateQuery,
   refreshSignal,
+  ticketChangedSignal,
   unlinkSignal,
   type AnomalyLinkInput,
   type AnomalyLinkState,
   type AnomalyTicketCreateInput,
+  type TicketChange,
   type TicketView,
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey } from './search-attributes.js';
+import { isNewer, untilNextPoll } from './polling.js';
 
 const MAX_HISTORY_EVENTS = 2_000;
 const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
@@ -73,6 +76,11 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
   let wake = true; // deliver and poll at once on start
   let reopenWanted = false;
   let unlinkRequested = false;
+  let pushed: TicketChange | null = null;
+  let webhooks = false;
+  setHandler(ticketChangedSignal, (change) => {
+    if (change.ticketKey.toUpperCase() === input.ticketKey.toUpperCase() && isNewer(change, s.updated)) pushed = change;
+  });
   setHandler(commentAddedSignal, () => void (wake = true));
   setHandler(refreshSignal, () => void (wake = true));
   setHandler(anomalyStatusChangedSignal, ({ status }) => {
@@ -111,10 +119,20 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
     }
     wake = false;
     await deliverComments(link);
-    const seen = await pollLinkedTicket(link);
-    ticketRef = { id: seen.ticketId, url: seen.ticketUrl };
-    Object.assign(s, { status: seen.status, statusCategory: seen.statusCategory, resolution: seen.resolution, assignee: seen.assignee });
-    s.lastError = seen.found ? null : `ticket ${input.ticketKey} no longer exists in Jira`;
+    let pendingComments = false;
+    if (pushed) {
+      const { status, statusCategory, resolution = s.resolution, assignee = s.assignee, updated = s.updated } = pushed;
+      Object.assign(s, { status: statusCategory === 'deleted' ? null : status, statusCategory, resolution, assignee, updated });
+      pushed = null;
+    } else {
+      const seen = await pollLinkedTicket(link);
+      ticketRef = { id: seen.ticketId, url: seen.ticketUrl };
+      pendingComments = seen.pendingComments;
+      webhooks = seen.webhooks ?? false;
+      Object.assign(s, { status: seen.status, statusCategory: seen.statusCategory, resolution: seen.resolution, assignee: seen.assignee });
+      if (seen.updated !== undefined) s.updated = seen.updated;
+    }
+    s.lastError = s.statusCategory === 'deleted' ? `ticket ${input.ticketKey} no longer exists in Jira` : null;
     if (reopenWanted) {
       reopenWanted = false;
       if (s.statusCategory === 'done') {
@@ -137,11 +155,14 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
       });
       await record();
     }
-    if (!wake && !seen.pendingComments) {
-      await condition(() => wake || unlinkRequested, `${input.pollIntervalMinutes} minutes`, { summary: `Next Jira poll of ${input.ticketKey}` });
+    if (!wake && !pendingComments) {
+      const interval = webhooks ? (input.webhookPollIntervalMinutes ?? input.pollIntervalMinutes) : input.pollIntervalMinutes;
+      await condition(() => wake || unlinkRequested || !!pushed, untilNextPoll(interval, input.connectionKey), {
+        summary: `Next Jira poll of ${input.ticketKey}`,
+      });
     }
     const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? MAX_HISTORY_EVENTS)) && !unlinkRequested && !wake && !reopenWanted) {
+    if ((info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? MAX_HISTORY_EVENTS)) && !unlinkRequested && !wake && !reopenWanted && !pushed) {
       await continueAsNew<typeof anomalyTicketLink>({ ...input, state: s });
     }
   }

@@ -32,6 +32,8 @@ export interface InstanceState {
   lastError: string | null;
   /** Increases with every recorded change, so the read model in PostgreSQL never goes backwards. */
   seq: number;
+  /** Jira's `updated` of the ticket as last seen, to drop webhook news older than what we hold. */
+  updated?: string | null;
 }
 
 export interface PrivacyRequestTicketInput {
@@ -40,6 +42,8 @@ export interface PrivacyRequestTicketInput {
   instanceId: string;
   /** Minutes between Jira polls; a workflow input so a running workflow keeps its own schedule. */
   pollIntervalMinutes: number;
+  /** The longer safety-net interval once the connection's webhooks report changes (absent: pollIntervalMinutes). */
+  webhookPollIntervalMinutes?: number;
   createMaxAttempts: number;
   /** Continue-as-new once history has this many events (default 2,000); tests lower it. */
   historyLimit?: number;
@@ -60,6 +64,21 @@ export interface CloseSignal {
   reason: string;
 }
 
+/**
+ * News of a ticket from a Jira webhook (the API verifies and fans it out): applied without another Jira call.
+ * Operators may send it too, e.g. {"ticketKey": "PRIV-12", "status": "Done", "statusCategory": "done"}.
+ */
+export interface TicketChange {
+  ticketKey: string;
+  status: string | null;
+  statusCategory: TrackedStatusCategory;
+  resolution?: string | null;
+  assignee?: string | null;
+  /** Jira's `updated` of the issue at the time of the event */
+  updated?: string | null;
+}
+
+export const ticketChangedSignal = defineSignal<[TicketChange]>('ticketChanged');
 export const submitDataSignal = defineSignal('submitData');
 export const refreshSignal = defineSignal('refresh');
 export const retrySignal = defineSignal('retry');
@@ -111,6 +130,7 @@ export interface AnomalyLinkState {
   doneNotified: boolean;
   lastError: string | null;
   seq: number;
+  updated?: string | null;
 }
 
 export interface AnomalyLinkInput {
@@ -119,6 +139,7 @@ export interface AnomalyLinkInput {
   connectionKey: string;
   ticketKey: string;
   pollIntervalMinutes: number;
+  webhookPollIntervalMinutes?: number;
   historyLimit?: number;
   state?: AnomalyLinkState;
 }

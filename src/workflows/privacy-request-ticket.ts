@@ -18,11 +18,14 @@ import {
   retrySignal,
   stateQuery,
   submitDataSignal,
+  ticketChangedSignal,
   type InstanceState,
+  type TicketChange,
   type PrivacyRequestTicketInput,
   type PrivacyRequestTicketResult,
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey, TaskState } from './search-attributes.js';
+import { isNewer, untilNextPoll } from './polling.js';
 
 /** Continue-as-new well before Temporal's limits; a ticket may stay open for a year of polls. */
 const MAX_HISTORY_EVENTS = 2_000;
@@ -64,7 +67,12 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   let retryRequested = false;
   let linkRequested: string | null = null;
   let closeReason: string | null = null;
+  let pushed: TicketChange | null = null;
+  let webhooks = false;
 
+  setHandler(ticketChangedSignal, (change) => {
+    if (s.ticket && change.ticketKey.toUpperCase() === s.ticket.key.toUpperCase() && isNewer(change, s.updated)) pushed = change;
+  });
   setHandler(submitDataSignal, () => void (s.dataSubmitted = true));
   setHandler(refreshSignal, () => void (refreshRequested = true));
   setHandler(retrySignal, () => void (retryRequested = true));
@@ -110,14 +118,23 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     if (!s.ticket) return;
     const seen = await pollTicket({ instanceId, ticketKey: s.ticket.key });
     s.dataSubmitted ||= seen.dataSubmitted;
+    webhooks = seen.webhooks ?? false;
     if (seen.ticket) {
       s.ticket = seen.ticket;
       s.status = seen.status;
       s.statusCategory = seen.statusCategory;
+      if (seen.updated !== undefined) s.updated = seen.updated;
     } else {
       s.status = null;
       s.statusCategory = 'deleted';
     }
+  }
+
+  /** What a webhook told us replaces a poll. */
+  function apply(change: TicketChange): void {
+    s.status = change.statusCategory === 'deleted' ? null : change.status;
+    s.statusCategory = change.statusCategory;
+    if (change.updated) s.updated = change.updated;
   }
 
   /** The completion table of the manual-task product, applied to the latest poll. */
@@ -170,7 +187,9 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
 
     if (s.ticket) {
       const before = s.taskState;
-      await poll();
+      if (pushed) apply(pushed);
+      else await poll();
+      pushed = null;
       evaluate();
       await record();
       if (s.taskState === 'completed') {
@@ -181,9 +200,10 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       }
       if (s.taskState === 'failed' && before !== 'failed') await notify('ticket.failed');
       const dataBefore = s.dataSubmitted;
+      const interval = webhooks ? (input.webhookPollIntervalMinutes ?? pollIntervalMinutes) : pollIntervalMinutes;
       await condition(
-        () => refreshRequested || !!linkRequested || !!closeReason || s.dataSubmitted !== dataBefore,
-        `${pollIntervalMinutes} minutes`,
+        () => refreshRequested || !!linkRequested || !!closeReason || s.dataSubmitted !== dataBefore || !!pushed,
+        untilNextPoll(interval, input.connectionKey),
         { summary: `Next Jira poll of ${s.ticket.key}` },
       );
       refreshRequested = false;
