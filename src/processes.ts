@@ -37,6 +37,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     orm,
     kit,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
+    webhookBaseUrl: config.WEBHOOK_BASE_URL,
   });
   const running = worker.run();
   return {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { createAnomalyActivities } from './activities/anomalies.js';
+import { createWebhookActivities } from './activities/webhooks.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 
@@ -20,7 +21,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
-    activities: { ...createActivities(deps), ...createAnomalyActivities(deps) },
+    activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps) },
   });
 }
 

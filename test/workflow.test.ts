@@ -15,6 +15,7 @@ import {
   retrySignal,
   stateQuery,
   submitDataSignal,
+  ticketChangedSignal,
   type InstanceState,
   type PrivacyRequestTicketInput,
 } from '../src/workflows/messages.js';
@@ -151,6 +152,49 @@ describe('privacy-request ticket workflow: the completion table', () => {
       assert.equal((await h.result()).taskState, 'canceled');
     });
     assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'canceled']);
+  });
+});
+
+describe('privacy-request ticket workflow: webhooks and aligned polls', () => {
+  test('ticketChanged (a webhook) moves the state without reading Jira; older news is dropped', async () => {
+    const world = new MockWorld();
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      const polls = world.polls.length;
+      // Jira (the mock) still says "new": only the signal can make it done.
+      await h.signal(ticketChangedSignal, { ticketKey: 'priv-1', status: 'Done', statusCategory: 'done', updated: '2026-01-02T10:00:00.000+0000' });
+      await until(world, (s) => s?.taskState === 'waiting_for_data', 'waiting_for_data from the webhook');
+      assert.equal(world.lastState?.status, 'Done');
+      await h.signal(ticketChangedSignal, { ticketKey: 'PRIV-1', status: 'To Do', statusCategory: 'new', updated: '2026-01-01T10:00:00.000+0000' });
+      await h.signal(ticketChangedSignal, { ticketKey: 'OTHER-9', status: 'To Do', statusCategory: 'new' });
+      assert.equal((await h.query(stateQuery)).taskState, 'waiting_for_data', 'stale or foreign news changes nothing');
+      assert.equal(world.polls.length, polls, 'no Jira read for webhook news');
+      await h.signal(submitDataSignal);
+      world.tickets.set('PRIV-1', 'done');
+      assert.equal((await h.result()).taskState, 'completed');
+    }, {}, 'webhook-done');
+  });
+
+  test('polls fire on the interval boundaries (plus the connection offset), so a connection polls together', async () => {
+    const world = new MockWorld();
+    const period = 10 * 60_000;
+    await withWorkflow(world, async (h) => {
+      await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      await env.sleep('45 minutes');
+      const history = await h.fetchHistory();
+      const fires = (history.events ?? []).flatMap((e) => {
+        const t = e.timerStartedEventAttributes;
+        if (!t) return [];
+        const startedAt = Number(e.eventTime!.seconds) * 1000 + Math.floor(e.eventTime!.nanos! / 1e6);
+        return [startedAt + Number(t.startToFireTimeout!.seconds) * 1000 + Math.floor((t.startToFireTimeout!.nanos ?? 0) / 1e6)];
+      });
+      assert.ok(fires.length >= 4, `${fires.length} poll timers`);
+      const phases = new Set(fires.map((f) => Math.round((f % period) / 1000)));
+      assert.equal(phases.size, 1, `every timer fires at the same phase of the interval: ${[...phases].join(', ')} s`);
+      assert.ok([...phases][0]! < 60, 'the per-connection offset is under a minute');
+      await h.signal(closeSignal, { reason: 'canceled' });
+      await h.result();
+    });
   });
 });
 

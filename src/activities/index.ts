@@ -13,6 +13,8 @@ export interface ActivityDeps {
   orm: Orm;
   kit: ConnectionKit;
   upstream: { url?: string; secret?: string };
+  /** Public base URL of the API, where OAuth connections' dynamic webhooks deliver */
+  webhookBaseUrl?: string;
 }
 
 /** An event for the upstream system: its name and the ids and facts that go with it (never personal data). */

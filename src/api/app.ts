@@ -8,6 +8,8 @@ import type { ConnectionKit } from '../connections/kit.js';
 import { oauthRouter } from './oauth.js';
 import { anomalyRouter } from './anomalies.js';
 import { webhookRouter } from './webhooks.js';
+import type { jiraWebhookKeepAlive } from '../workflows/jira-webhooks.js';
+import { jiraWebhooksWorkflowId } from '../workflows/messages.js';
 import { JiraWebhooks } from '../webhooks/receiver.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
@@ -98,7 +100,18 @@ export function createApp(deps: AppDeps) {
   api.use(requireJson);
 
   api.use('/connection', connectionRouter(orm, deps.kit));
-  api.use('/oauth/jira', oauthRouter(orm, deps.kit));
+  api.use(
+    '/oauth/jira',
+    oauthRouter(orm, deps.kit, async (connectionKey) => {
+      await temporal.workflow.start<typeof jiraWebhookKeepAlive>('jiraWebhookKeepAlive', {
+        workflowId: jiraWebhooksWorkflowId(connectionKey),
+        taskQueue: deps.settings.taskQueue,
+        args: [{ connectionKey }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `Keeps the Jira webhooks of connection ${connectionKey} alive`,
+      });
+    }),
+  );
 
   const requestJson = async (requestId: string) => {
     const r = await service.get(requestId);

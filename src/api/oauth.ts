@@ -8,7 +8,7 @@ import { key } from './schemas.js';
 import { parse, Problem } from './problem.js';
 
 /** `/api/v1/oauth/jira`: connect a connection to Jira Cloud with OAuth 2.0 (3LO). */
-export function oauthRouter(orm: Orm, kit: ConnectionKit): express.Router {
+export function oauthRouter(orm: Orm, kit: ConnectionKit, onConnected: (connectionKey: string) => Promise<void>): express.Router {
   const r = express.Router();
   const oauth = () => {
     if (!kit.oauth) throw new Problem(409, 'Conflict', 'OAuth is not configured: set JIRA_OAUTH_CLIENT_ID, JIRA_OAUTH_CLIENT_SECRET and JIRA_OAUTH_REDIRECT_URI', { state: 'oauth_not_configured' });
@@ -28,6 +28,7 @@ export function oauthRouter(orm: Orm, kit: ConnectionKit): express.Router {
   r.get('/callback', async (req, res) => {
     const q = parse(z.object({ code: z.string().min(1).max(4000), state: z.string().min(1).max(200) }).passthrough(), req.query, 'query');
     const done = await oauth().callback(q.code, q.state).catch(asProblem);
+    await onConnected(done.connectionKey).catch((err: unknown) => req.log?.('warn', 'could not start the webhook keep-alive; polling still tracks tickets', { err }));
     res.json({ status: 'connected', connection_key: done.connectionKey, cloud_id: done.cloudId, site_url: done.siteUrl });
   });
 

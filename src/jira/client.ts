@@ -278,6 +278,24 @@ export class JiraClient {
     await this.call('POST', `issue/${encodeURIComponent(key)}/transitions`, { transition: { id: transitionId } });
   }
 
+  /** Dynamic webhooks (OAuth apps only); Jira expires them after 30 days unless refreshed. */
+  async registerWebhooks(url: string, jqlFilter: string, events: string[]): Promise<number[]> {
+    const res = await this.call<{ webhookRegistrationResult?: Array<{ createdWebhookId?: number; errors?: string[] }> }>('POST', 'webhook', {
+      url,
+      webhooks: [{ events, jqlFilter }],
+    });
+    const results = res.webhookRegistrationResult ?? [];
+    const errors = results.flatMap((r) => r.errors ?? []);
+    if (errors.length) throw new JiraApiError(400, `POST /rest/api/${this.version}/webhook`, errors, undefined, {});
+    return results.flatMap((r) => (r.createdWebhookId === undefined ? [] : [r.createdWebhookId]));
+  }
+
+  /** Extends the webhooks' life; returns their new expiry. */
+  async refreshWebhooks(ids: number[]): Promise<string> {
+    const res = await this.call<{ expirationDate?: string }>('PUT', 'webhook/refresh', { webhookIds: ids });
+    return res.expirationDate ?? new Date(Date.now() + 30 * 86_400_000).toISOString();
+  }
+
   async priorities(): Promise<Array<{ id: string; name: string }>> {
     return (await this.call<Array<{ id: string; name: string }>>('GET', 'priority')).map(({ id, name }) => ({ id, name }));
   }

@@ -1,2 +1,3 @@
 export { privacyRequestTicket } from './privacy-request-ticket.js';
 export { anomalyTicketCreate, anomalyTicketLink } from './anomaly-ticket.js';
+export { jiraWebhookKeepAlive } from './jira-webhooks.js';

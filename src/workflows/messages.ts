@@ -156,3 +156,8 @@ export const unlinkSignal = defineSignal('unlink');
 export const linkStateQuery = defineQuery<AnomalyLinkState>('linkState');
 
 export const anomalyLinkWorkflowId = (anomalyId: string, ticketKey: string) => `anomaly/${anomalyId}/ticket/${ticketKey}`;
+
+// ---- Dynamic webhooks of OAuth connections ----------------------------------------------------------------
+
+export const stopWebhooksSignal = defineSignal('stopWebhooks');
+export const jiraWebhooksWorkflowId = (connectionKey: string) => `jira-webhooks/${connectionKey}`;

@@ -1,0 +1,142 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JiraClient } from '../src/jira/client.js';
+import { JiraApiError } from '../src/jira/errors.js';
+import { IssueReads } from '../src/jira/issue-reads.js';
+import { RateGate } from '../src/jira/rate-gate.js';
+import { eventually } from './helpers/infra.js';
+import { approvedRequest, useStack } from './helpers/ticketflow.js';
+
+/** Webhooks, coalesced reads and the rate gate: the mechanisms behind the real-time and scale goals. */
+
+const ctx = useStack();
+const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
+const api = () => ctx.tf.http;
+const jiraClient = (gate?: RateGate) =>
+  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000, gate);
+const jiraCalls = async (since: number, pathEnd?: string) =>
+  (await ctx.jira.requests()).filter((r) => r.seq > since && (!pathEnd || r.path.endsWith(pathEnd)));
+const lastSeq = async () => (await ctx.jira.requests()).at(-1)?.seq ?? 0;
+
+function issueEvent(issue: { id: string; key: string }, status: { name: string; category: 'new' | 'indeterminate' | 'done' }, extra: Record<string, unknown> = {}) {
+  return {
+    timestamp: Date.now(),
+    webhookEvent: 'jira:issue_updated',
+    issue_event_type_name: 'issue_generic',
+    issue: {
+      id: issue.id,
+      key: issue.key,
+      self: `${ctx.jira.url}/rest/api/2/issue/${issue.id}`,
+      fields: { status: { id: '1', name: status.name, statusCategory: { id: 3, key: status.category, name: status.name } }, updated: new Date().toISOString() },
+    },
+    changelog: { items: [{ field: 'status', fromString: 'To Do', toString: status.name }] },
+    ...extra,
+  };
+}
+
+/** Posts a delivery as Jira does: raw JSON, X-Hub-Signature over those bytes, a delivery identifier. */
+function deliver(payload: unknown, opts: { secret?: string; id?: string; path?: string } = {}) {
+  const body = JSON.stringify(payload);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-atlassian-webhook-identifier': opts.id ?? randomUUID() };
+  if (opts.secret !== undefined) headers['x-hub-signature'] = `sha256=${createHmac('sha256', opts.secret).update(body).digest('hex')}`;
+  return api().post(opts.path ?? 'webhooks/jira/jira', { body, headers });
+}
+
+async function openTicket(requestId: string) {
+  assert.equal((await api().post('api/v1/privacy-request', { json: approvedRequest(requestId) })).statusCode, 201);
+  return eventually(async () => ((await api().get(`api/v1/privacy-request/${requestId}/jira-tickets`)).body as any[]).find((i) => i.task_state === 'open' && i.ticket_id), 'ticket open');
+}
+const ticketOf = async (requestId: string) => ((await api().get(`api/v1/privacy-request/${requestId}/jira-tickets`)).body as any[])[0];
+
+describe('Jira webhooks', () => {
+  test('a signed delivery moves the ticket without calling Jira; a bad or missing signature changes nothing; a duplicate applies once', async () => {
+    assert.equal((await api().put('api/v1/connection/jira/secret', { json: { webhook_secret: WEBHOOK_SECRET } })).statusCode, 200);
+    const open = await openTicket('pri_wh_1');
+    const issue = { id: open.ticket_id, key: open.ticket_key };
+    const done = issueEvent(issue, { name: 'Done', category: 'done' });
+
+    for (const secret of ['not-the-secret-0123456789', undefined]) {
+      const refused = await deliver(done, { secret });
+      assert.equal(refused.statusCode, 401);
+      assert.match(String(refused.headers['content-type']), /problem\+json/);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await ticketOf('pri_wh_1')).status_category, 'new', 'refused deliveries change nothing');
+
+    const before = await lastSeq();
+    const id = randomUUID();
+    const applied = await deliver(done, { secret: WEBHOOK_SECRET, id });
+    assert.equal(applied.statusCode, 202);
+    assert.deepEqual(applied.body, { status: 'applied', signalled: 1 });
+    const moved = await eventually(async () => ((await ticketOf('pri_wh_1')).status === 'Done' ? ticketOf('pri_wh_1') : null), 'status from the webhook');
+    assert.equal(moved.task_state, 'waiting_for_data');
+    assert.deepEqual(await jiraCalls(before), [], 'no Jira call: the delivery carried the status');
+
+    const again = await deliver(done, { secret: WEBHOOK_SECRET, id });
+    assert.equal(again.statusCode, 200);
+    assert.deepEqual(again.body, { status: 'duplicate' });
+    const history = await ctx.tf.client.workflow.getHandle(open.workflow_id).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'ticketChanged');
+    assert.equal(signals.length, 1, 'Jira retrying a delivery signals once');
+  });
+
+  test('without a connection in the path the signature finds the connection; unknown issues are accepted and ignored', async () => {
+    const open = await openTicket('pri_wh_2');
+    const progress = issueEvent({ id: open.ticket_id, key: open.ticket_key }, { name: 'In Progress', category: 'indeterminate' });
+    assert.equal((await deliver(progress, { secret: WEBHOOK_SECRET, path: 'webhooks/jira' })).statusCode, 202);
+    await eventually(async () => (await ticketOf('pri_wh_2')).status_category === 'indeterminate', 'in progress via /webhooks/jira');
+
+    const unknown = await deliver(issueEvent({ id: '999999', key: 'PRIV-999999' }, { name: 'Done', category: 'done' }), { secret: WEBHOOK_SECRET });
+    assert.equal(unknown.statusCode, 202);
+    assert.equal((unknown.body as any).status, 'ignored');
+    assert.equal((await deliver({ nope: true }, { secret: WEBHOOK_SECRET, path: 'webhooks/jira/no_such_connection' })).statusCode, 404);
+  });
+
+  test('a deletion event marks the ticket deleted (failed until data or a replacement arrives)', async () => {
+    const open = await openTicket('pri_wh_3');
+    const deleted = { timestamp: Date.now(), webhookEvent: 'jira:issue_deleted', issue: { id: open.ticket_id, key: open.ticket_key, self: `${ctx.jira.url}/rest/api/2/issue/${open.ticket_id}`, fields: {} } };
+    assert.equal((await deliver(deleted, { secret: WEBHOOK_SECRET })).statusCode, 202);
+    const failed = await eventually(async () => ((await ticketOf('pri_wh_3')).task_state === 'failed' ? ticketOf('pri_wh_3') : null), 'failed');
+    assert.equal(failed.status_category, 'deleted');
+  });
+});
+
+describe('coalesced reads', () => {
+  test('250 concurrent reads on one connection cost 3 bulk calls; a deleted issue is confirmed by one GET and reads as gone', async () => {
+    const client = jiraClient();
+    const created = [];
+    for (let i = 0; i < 250; i++) created.push(await client.createIssue({ projectKey: 'PRIV', issueType: 'Task', summary: `bulk ${i}` }));
+    await ctx.jira.transition(created[7]!.key, 'Done');
+    await ctx.jira.remove(created[9]!.key);
+    const reads = new IssueReads({ coalesce: true, windowMs: 100, maxWaitMs: 2_000 });
+    const before = await lastSeq();
+    const seen = await Promise.all(created.map((c) => reads.read('jira', client, c.key)));
+    const calls = await jiraCalls(before);
+    assert.equal(calls.filter((c) => c.path.endsWith('/issue/bulkfetch')).length, 3);
+    assert.deepEqual(calls.filter((c) => !c.path.endsWith('/issue/bulkfetch')).map((c) => `${c.method} ${c.path}`), [`GET /rest/api/3/issue/${created[9]!.key}`]);
+    assert.deepEqual(calls.flatMap((c) => c.violations), [], 'requests and responses match the OpenAPI description');
+    assert.equal(seen[9], null);
+    assert.equal(seen[7]?.statusCategory, 'done');
+    assert.equal(seen.filter((s) => s?.statusCategory === 'new').length, 248);
+    assert.deepEqual(seen.map((s) => s?.key ?? null), created.map((c, i) => (i === 9 ? null : c.key)), 'each read gets its own issue');
+  });
+});
+
+describe('rate gate', () => {
+  test('after a 429 no call is sent before Retry-After; a 10/s budget is never exceeded in any second', async () => {
+    const gate = new RateGate(10);
+    const client = jiraClient(gate);
+    await ctx.jira.fault({ kind: '429', path: '/myself', times: 1, retryAfterSeconds: 2 });
+    const before = await lastSeq();
+    await assert.rejects(client.myself(), (e: unknown) => e instanceof JiraApiError && e.status === 429);
+    await Promise.all(Array.from({ length: 25 }, () => client.myself()));
+    const calls = await jiraCalls(before, '/myself');
+    assert.equal(calls.length, 26);
+    const at = calls.map((c) => Date.parse(c.at));
+    assert.ok(at[1]! - at[0]! >= 2_000, `the first call after the 429 waited ${at[1]! - at[0]!} ms (Retry-After: 2)`);
+    const busiest = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1_000).length));
+    assert.ok(busiest <= 10, `at most 10 calls in any second (saw ${busiest})`);
+    await ctx.jira.clearFaults();
+  });
+});
