@@ -38,6 +38,11 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     kit,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
     webhookBaseUrl: config.WEBHOOK_BASE_URL,
+    tuning: {
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    },
   });
   const running = worker.run();
   return {

@@ -12,6 +12,7 @@ export interface WorkerDeps extends ActivityDeps {
   taskQueue: string;
   /** A prebuilt bundle (tests build one and share it); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number };
 }
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
@@ -21,6 +22,10 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...deps.tuning,
+    // Aligned poll timers fire together: enough pollers to drain a cycle's tasks quickly.
+    maxConcurrentActivityTaskPolls: 8,
+    maxConcurrentWorkflowTaskPolls: 8,
     activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps) },
   });
 }
