@@ -6,6 +6,7 @@ import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from './processes.js';
 import type { ConnectionSecrets } from './connections/secrets.js';
 import { Keyring } from './secrets/keyring.js';
+import { ApiTokens } from './auth/tokens.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { Orm } from './db/orm.js';
@@ -81,6 +82,7 @@ try {
     await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
   }
 
+  const tokenFile = await ensureDevToken(orm);
   const worker = await startWorker(config, orm, temporalAddress, kit);
   stops.push(() => worker.stop());
   const api = await startApi(config, orm, temporalAddress, kit);
@@ -88,6 +90,7 @@ try {
 
   say('ready:');
   say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz)`);
+  say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
   say('  Ctrl-C stops everything; the README has a walkthrough.');
@@ -139,6 +142,16 @@ async function ensureDemoConnection(orm: Orm, secrets: ConnectionSecrets, fakeUr
     em.persist(demo);
   }
   await em.flush();
+}
+
+/** An admin API token for the walkthrough, kept beside the data (mode 0600); made anew if the database lost it. */
+async function ensureDevToken(orm: Orm): Promise<string> {
+  const file = join(dataDir, 'api-token');
+  const tokens = new ApiTokens(orm);
+  if (existsSync(file) && (await tokens.verify(readFileSync(file, 'utf8').trim()))) return file;
+  const { token } = await tokens.create('npm start (local admin)', ['admin']);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return file;
 }
 
 /** Without SECRET_KEYS, the dev stack keeps a generated key beside its data (mode 0600), and says so. */

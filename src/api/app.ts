@@ -8,6 +8,8 @@ import type { ConnectionKit } from '../connections/kit.js';
 import { oauthRouter } from './oauth.js';
 import { anomalyRouter } from './anomalies.js';
 import { webhookRouter } from './webhooks.js';
+import { authenticate } from './auth.js';
+import { ApiTokens } from '../auth/tokens.js';
 import type { jiraWebhookKeepAlive } from '../workflows/jira-webhooks.js';
 import { jiraWebhooksWorkflowId } from '../workflows/messages.js';
 import { JiraWebhooks } from '../webhooks/receiver.js';
@@ -21,6 +23,7 @@ export interface AppDeps {
   temporal: Client;
   kit: ConnectionKit;
   settings: ServiceSettings;
+  tokens?: ApiTokens;
 }
 
 const REQUEST_STATUSES = [
@@ -94,6 +97,9 @@ export function createApp(deps: AppDeps) {
     if (!ready) res.set('retry-after', '5');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
+
+  // Everything under /api needs a token; health, webhooks (signed) and the codec (its own check) are outside.
+  app.use('/api', authenticate(deps.tokens ?? new ApiTokens(orm)));
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: false }));

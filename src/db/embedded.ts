@@ -46,11 +46,11 @@ export async function startEmbeddedPostgres(dir: string, port: number, opts: { p
   } catch {
     // already exists: the cluster was kept from an earlier run
   }
-  return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/ticketflow`,
-    stop: () => pg.stop(),
-  };
+  return { url: embeddedPostgresUrl(port), stop: () => pg.stop() };
 }
+
+/** Where the dev stack's PostgreSQL listens (tools such as `npm run token` reach it while `npm start` runs). */
+export const embeddedPostgresUrl = (port: number) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/ticketflow`;
 
 /**
  * As root, PostgreSQL runs as an unprivileged user that must be able to reach its directory. Under a private

@@ -6,6 +6,7 @@ import { Migration20261123010000_sealed_credentials } from './migrations/Migrati
 import { Migration20261123020000_oauth_state } from './migrations/Migration20261123020000_oauth_state.js';
 import { Migration20261123030000_anomalies } from './migrations/Migration20261123030000_anomalies.js';
 import { Migration20261123040000_webhooks } from './migrations/Migration20261123040000_webhooks.js';
+import { Migration20261123050000_api_tokens } from './migrations/Migration20261123050000_api_tokens.js';
 
 export type Orm = MikroORM;
 
@@ -23,8 +24,11 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261123020000_oauth_state', class: Migration20261123020000_oauth_state },
         { name: 'Migration20261123030000_anomalies', class: Migration20261123030000_anomalies },
         { name: 'Migration20261123040000_webhooks', class: Migration20261123040000_webhooks },
+        { name: 'Migration20261123050000_api_tokens', class: Migration20261123050000_api_tokens },
       ],
       transactional: true,
+      // Migrations are written by hand; a snapshot file per database would only litter the working directory.
+      snapshot: false,
       allOrNothing: true,
     },
     debug: false,

@@ -6,6 +6,7 @@ import { createApp } from '../../src/api/app.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
+import { ApiTokens } from '../../src/auth/tokens.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
@@ -72,10 +73,18 @@ export async function startTicketflow(
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const http = got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json' });
+  const tokens = new ApiTokens(orm);
+  const { token } = await tokens.create('tests', ['admin']);
+  /** The API without credentials; `http` is the same with an admin token. */
+  const client = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
+  const anonymous = client({});
+  const http = client({ authorization: `Bearer ${token}` });
   return {
     base,
     http,
+    anonymous,
+    tokens,
+    app,
     client: t.client,
     taskQueue,
     secrets,

@@ -1,0 +1,67 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import got from 'got';
+import { useStack } from './helpers/ticketflow.js';
+
+/** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
+
+const ctx = useStack();
+
+/** Routes that answer without a token, each for a reason (health probes, signed webhooks, the OAuth redirect). */
+const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /webhooks/jira', 'POST /webhooks/jira/:connectionKey', 'GET /api/v1/oauth/jira/callback']);
+
+interface RouteEntry {
+  method: string;
+  path: string;
+}
+
+/** Walks Express's router tree: every route with its full path. */
+function routesOf(stack: any[], prefix = ''): RouteEntry[] {
+  return stack.flatMap((layer: any): RouteEntry[] => {
+    const paths: string[] = Array.isArray(layer.rawPath) ? layer.rawPath : [layer.rawPath ?? ''];
+    if (layer.route) {
+      return paths.flatMap((p) => Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: `${prefix}${p}` })));
+    }
+    if (layer.handle?.stack) return paths.flatMap((p) => routesOf(layer.handle.stack, `${prefix}${p === '/' ? '' : p}`));
+    return [];
+  });
+}
+
+describe('API tokens', () => {
+  test('no route escapes authentication: every route but the open ones answers 401 problem+json without a token', async () => {
+    const routes = routesOf((ctx.tf.app as any).router.stack);
+    assert.ok(routes.length >= 30, `found ${routes.length} routes`);
+    const escaped: string[] = [];
+    for (const r of routes) {
+      const id = `${r.method} ${r.path}`;
+      if (OPEN.has(id)) continue;
+      const url = r.path.replace(/:(\w+)/g, 'x1');
+      const res = await ctx.tf.anonymous(url.replace(/^\//, ''), { method: r.method as 'GET', json: r.method === 'GET' ? undefined : {} });
+      if (res.statusCode !== 401 || !/problem\+json/.test(String(res.headers['content-type']))) escaped.push(`${id} → ${res.statusCode}`);
+    }
+    assert.deepEqual(escaped, []);
+  });
+
+  test('invalid, revoked and under-scoped tokens are refused; scopes nest (admin ⊇ write ⊇ read)', async () => {
+    const as = (token: string) => got.extend({ prefixUrl: ctx.tf.base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers: { authorization: `Bearer ${token}` } });
+    const read = (await ctx.tf.tokens.create('reader', ['read'])).token;
+    const write = (await ctx.tf.tokens.create('fides', ['write'])).token;
+    const admin = (await ctx.tf.tokens.create('ops', ['admin'])).token;
+
+    assert.equal((await as('tf_000000000000_' + 'A'.repeat(43)).get('api/v1/connection')).statusCode, 401);
+    assert.equal((await as(read.slice(0, -1) + (read.endsWith('A') ? 'B' : 'A')).get('api/anomalies/1/ticket-links')).statusCode, 401, 'a wrong secret for a real id');
+
+    const readOnly = await as(read).post('api/v1/privacy-request', { json: { id: 'pri_scope' } });
+    assert.equal(readOnly.statusCode, 403);
+    assert.equal((readOnly.body as any).required_scope, 'write');
+    assert.equal((await as(read).get('api/v1/privacy-request/none')).statusCode, 404, 'read may read');
+    assert.equal((await as(write).get('api/v1/connection')).statusCode, 403, 'connections need admin');
+    assert.equal((await as(write).put('api/anomalies/scope-1', { json: { type: 'shape', status: 'Active' } })).statusCode, 201);
+    assert.equal((await as(admin).get('api/v1/connection')).statusCode, 200);
+
+    const { token: doomed, id } = await ctx.tf.tokens.create('doomed', ['read']);
+    assert.ok(await ctx.tf.tokens.revoke(id));
+    assert.equal((await as(doomed).get('api/v1/privacy-request/none')).statusCode, 401, 'revoked');
+    assert.equal((await ctx.tf.anonymous.get('healthz')).statusCode, 200, 'health stays open');
+  });
+});
