@@ -10,13 +10,25 @@ import { FakeJiraStore } from './store.js';
  * across restarts), FAKE_JIRA_VALIDATE=1 (check every exchange against Atlassian's OpenAPI file; the spec
  * path defaults to ../shared/jira beside the project, JIRA_OPENAPI_SPEC overrides), FAKE_JIRA_USERNAME and
  * FAKE_JIRA_API_TOKEN (accept only these Basic credentials; by default any pass), FAKE_JIRA_PAT (a Data Center
- * personal access token), FAKE_JIRA_TOKEN_TTL_SECONDS (OAuth access token lifetime).
+ * personal access token), FAKE_JIRA_TOKEN_TTL_SECONDS (OAuth access token lifetime), FAKE_JIRA_OAUTH_CLIENT_SECRET
+ * (sign dynamic webhook deliveries with the OAuth app's secret; unset: they carry no Authorization header),
+ * FAKE_JIRA_WEBHOOK_RETRIES and FAKE_JIRA_WEBHOOK_BACKOFF_MS (retries of a failed delivery, default 3, and the
+ * first wait, default 200 ms, doubling).
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const specPath = process.env.JIRA_OPENAPI_SPEC ?? resolve(here, '../../../../shared/jira/jira-cloud-platform-v3.openapi.json');
 if (process.env.FAKE_JIRA_VALIDATE === '1' && !existsSync(specPath)) {
   process.stderr.write(`fake Jira: the Jira OpenAPI file is not at ${specPath}; set JIRA_OPENAPI_SPEC to its path or unset FAKE_JIRA_VALIDATE\n`);
   process.exit(2);
+}
+function numberFrom(name: string): number | undefined {
+  const v = process.env[name];
+  if (!v) return undefined;
+  if (!Number.isFinite(Number(v)) || Number(v) < 0) {
+    process.stderr.write(`fake Jira: ${name} must be a non-negative number, not ${v}\n`);
+    process.exit(2);
+  }
+  return Number(v);
 }
 const contract = process.env.FAKE_JIRA_VALIDATE === '1' ? new JiraContract(specPath) : undefined;
 const store = new FakeJiraStore(process.env.FAKE_JIRA_STATE_FILE || undefined);
@@ -29,11 +41,18 @@ const { app } = createFakeJira({
   credentials,
   pat: process.env.FAKE_JIRA_PAT || undefined,
   forbiddenUser: process.env.FAKE_JIRA_FORBIDDEN_USER || undefined,
-  tokenTtlSeconds: process.env.FAKE_JIRA_TOKEN_TTL_SECONDS ? Number(process.env.FAKE_JIRA_TOKEN_TTL_SECONDS) : undefined,
+  tokenTtlSeconds: numberFrom('FAKE_JIRA_TOKEN_TTL_SECONDS'),
+  webhooks: {
+    retries: numberFrom('FAKE_JIRA_WEBHOOK_RETRIES'),
+    backoffMs: numberFrom('FAKE_JIRA_WEBHOOK_BACKOFF_MS'),
+    clientSecret: process.env.FAKE_JIRA_OAUTH_CLIENT_SECRET || undefined,
+  },
 });
 const { server, url } = await listen(app, Number(process.env.FAKE_JIRA_PORT ?? 8089));
 // Parents read this line to learn the address.
 process.stdout.write(`fake Jira listening on ${url}\n`);
+// State-file writes are debounced: the last changes are written on the way out.
+process.on('exit', () => store.flush());
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

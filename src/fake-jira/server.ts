@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { compileJql } from './jql.js';
 import type { JiraContract } from './openapi.js';
-import { FakeJiraStore, ISSUE_TYPES, STATUSES, STATUS_CATEGORIES, type FakeIssue, type CategoryKey } from './store.js';
+import { FakeJiraStore, ISSUE_TYPES, STATUSES, STATUS_CATEGORIES, type FakeComment, type FakeIssue, type CategoryKey } from './store.js';
+import { JiraTraffic, endpointOf } from './traffic.js';
+import { FakeWebhooks, JIRA_WEBHOOK_EVENTS, type FiredEvent, type WebhookOptions } from './webhooks.js';
 
 /** A fault an admin queues; it applies to the next `times` matching requests. */
 export interface Fault {
@@ -24,6 +26,8 @@ export interface LoggedRequest {
   status: number;
   body?: unknown;
   fault?: Fault['kind'];
+  /** refused by the rate limit switch (POST /_fake/rate-limit) */
+  rateLimited?: true;
   violations: string[];
 }
 
@@ -38,6 +42,8 @@ export interface FakeJiraOptions {
   tokenTtlSeconds?: number;
   /** A user whose valid credentials get 403 everywhere (an account without permissions) */
   forbiddenUser?: string;
+  /** Outgoing webhook deliveries: retries, backoff, timeout, and the OAuth app's client secret to sign dynamic ones */
+  webhooks?: WebhookOptions;
 }
 
 export const FAKE_CLOUD_ID = 'fake-cloud-id';
@@ -48,6 +54,58 @@ const PRIORITIES = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
 const CUSTOM_FIELDS = ['customfield_10010', 'customfield_10011'];
 
 const notFound = { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} };
+const RESOLUTION_DONE = { id: '10000', name: 'Done' };
+const MAX_BULK_FETCH = 100;
+
+interface FakeUser {
+  accountId: string;
+  displayName: string;
+}
+/** Whoever calls the REST API (the product) acts as this account, */
+const API_USER: FakeUser = { accountId: 'fake-account', displayName: 'ticketflow (fake Jira)' };
+/** and the admin API stands for a person working in Jira's UI, so webhook receivers can tell the two apart. */
+const UI_USER: FakeUser = { accountId: 'fake-human', displayName: 'Jira User' };
+
+interface ChangeItem {
+  field: string;
+  fieldtype: 'jira';
+  fieldId: string;
+  from: string | null;
+  fromString: string | null;
+  to: string | null;
+  toString: string | null;
+}
+const change = (field: string, from: { id: string; name: string } | null, to: { id: string; name: string } | null): ChangeItem => ({
+  field,
+  fieldtype: 'jira',
+  fieldId: field,
+  from: from?.id ?? null,
+  fromString: from?.name ?? null,
+  to: to?.id ?? null,
+  toString: to?.name ?? null,
+});
+
+/** Jira's `fields` list: names to include, `*all` or `*navigable` for every field, `-name` to leave one out. */
+function selectFields<T extends { fields: Record<string, unknown> }>(issue: T, wanted: string[] | undefined): T {
+  const names = (wanted ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+  const include = new Set(names.filter((f) => !/^[-*]/.test(f)));
+  const exclude = new Set(names.filter((f) => f.startsWith('-')).map((f) => f.slice(1)));
+  const every = !include.size || names.includes('*all') || names.includes('*navigable');
+  return { ...issue, fields: Object.fromEntries(Object.entries(issue.fields).filter(([k]) => (every || include.has(k)) && !exclude.has(k))) };
+}
+
+/** The log keeps bodies for tests to read; long lists (a bulk fetch's 100 keys) are cut so 50,000 entries stay small. */
+function loggable(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) && v.length > 10 ? [...v.slice(0, 10), `… ${v.length - 10} more`] : v]));
+}
+
+const jiraError = (res: Response, status: number, message: string) => res.status(status).json({ errorMessages: [message], errors: {} });
+const tooManyRequests = (res: Response, retryAfterSeconds: number) => {
+  res.set('Retry-After', String(retryAfterSeconds));
+  return jiraError(res, 429, 'Rate limit exceeded.');
+};
+const noRoute = (req: Request, res: Response) => void jiraError(res, 404, `No fake Jira route for ${req.method} ${req.path}`);
 
 /**
  * A small Jira Cloud (REST v3) for tests and demos: the calls the product makes, plus an admin API under
@@ -93,18 +151,103 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
         created: i.created,
         updated: i.updated,
         resolutiondate: i.resolutiondate,
-        resolution: i.resolutiondate ? { id: '10000', name: 'Done' } : null,
+        resolution: i.resolutiondate ? RESOLUTION_DONE : null,
         status,
         project: { id: project.id, key: project.key, name: project.name, self: `${base(req)}/rest/api/3/project/${project.id}` },
         issuetype: { id: issuetype.id, name: issuetype.name, subtask: issuetype.subtask, self: `${base(req)}/rest/api/3/issuetype/${issuetype.id}` },
-        reporter: { accountId: 'fake-account', displayName: 'ticketflow (fake Jira)' },
+        reporter: { ...API_USER },
+        assignee: null,
         comment: { comments: [], startAt: 0, maxResults: 0, total: i.comments.length },
         ...i.extraFields,
       },
     };
   };
 
-  // Request log, contract checks, faults and auth, in that order, for every Jira (non-admin) call.
+  const commentJson = (req: Request, issue: FakeIssue, c: FakeComment) => ({
+    id: c.id,
+    self: `${base(req)}/rest/api/3/issue/${issue.id}/comment/${c.id}`,
+    body: c.body,
+    created: c.created,
+    updated: c.updated,
+    author: { accountId: 'fake-account', displayName: 'ticketflow' },
+    properties: Object.entries(c.properties).map(([key, value]) => ({ key, value })),
+  });
+  const userJson = (req: Request, u: FakeUser) => ({
+    self: `${base(req)}/rest/api/3/user?accountId=${u.accountId}`,
+    ...u,
+    active: true,
+    timeZone: 'UTC',
+    accountType: 'atlassian',
+  });
+
+  const hooks = new FakeWebhooks(opts.webhooks);
+  let changelogId = 30_000;
+  /** Tells the webhooks, in the shape of Jira Cloud's payload (see port-jira-integration.md in shared/reference). */
+  const notify = (req: Request, event: FiredEvent, issue: FakeIssue, by: FakeUser, detail: { typeName?: string; changes?: ChangeItem[]; comment?: FakeComment } = {}) =>
+    hooks.dispatch(event, issue, (detail.changes ?? []).map((c) => c.fieldId), () => ({
+      timestamp: Date.now(),
+      webhookEvent: event,
+      ...(detail.typeName ? { issue_event_type_name: detail.typeName } : {}),
+      user: userJson(req, by),
+      issue: issueJson(req, issue),
+      ...(detail.changes ? { changelog: { id: String(changelogId++), items: detail.changes } } : {}),
+      ...(detail.comment ? { comment: commentJson(req, issue, detail.comment) } : {}),
+    }));
+
+  /** A move into or out of Done changes the resolution too, and Jira's changelog says so. */
+  const transition = (req: Request, issue: FakeIssue, statusId: string, by: FakeUser, tell = true) => {
+    const resolution = (i: FakeIssue) => (i.resolutiondate ? RESOLUTION_DONE : null);
+    const [fromStatus, fromResolution] = [statusOf(issue), resolution(issue)];
+    store.transition(issue, statusId);
+    if (!tell || fromStatus.id === issue.statusId) return;
+    const changes = [change('status', fromStatus, statusOf(issue))];
+    if (fromResolution !== resolution(issue)) changes.push(change('resolution', fromResolution, resolution(issue)));
+    notify(req, 'jira:issue_updated', issue, by, { typeName: 'issue_generic', changes });
+  };
+
+  /** Jira's create validation, for the REST API and the admin API alike. */
+  const createIssue = (req: Request, res: Response, by: FakeUser) => {
+    const fields = ((req.body as { fields?: Record<string, unknown> }).fields ?? {}) as Record<string, any>;
+    const errors: Record<string, string> = {};
+    const project = store.projects.find((p) => p.key === fields.project?.key || p.id === fields.project?.id);
+    if (!project) errors.project = 'valid project is required';
+    const issueType = ISSUE_TYPES.find((t) => t.name === fields.issuetype?.name || t.id === fields.issuetype?.id);
+    if (!issueType) errors.issuetype = 'Specify an issue type';
+    if (typeof fields.summary !== 'string' || !fields.summary.trim()) errors.summary = 'You must specify a summary of the issue.';
+    else if (fields.summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
+    else if (/[\r\n]/.test(fields.summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
+    if (fields.duedate !== undefined && fields.duedate !== null && !/^\d{4}-\d{2}-\d{2}$/.test(String(fields.duedate))) errors.duedate = 'Error parsing date string';
+    const labels = (fields.labels ?? []) as unknown[];
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || /\s/.test(l))) errors.labels = 'Labels cannot contain spaces.';
+    if (fields.priority !== undefined && !PRIORITIES.includes(fields.priority?.name)) errors.priority = 'Specify a valid priority';
+    for (const id of Object.keys(fields).filter((f) => f.startsWith('customfield_') && !CUSTOM_FIELDS.includes(f))) {
+      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+    }
+    if (Object.keys(errors).length) return res.status(400).json({ errorMessages: [], errors });
+    const { project: _p, issuetype: _t, summary, description, labels: _l, duedate, ...extraFields } = fields;
+    const issue = store.createIssue({
+      projectKey: project!.key,
+      issueTypeId: issueType!.id,
+      summary,
+      description: description ?? null,
+      labels: labels as string[],
+      duedate: duedate ?? null,
+      extraFields,
+    });
+    notify(req, 'jira:issue_created', issue, by, { typeName: 'issue_created' });
+    res.status(201).json({ id: issue.id, key: issue.key, self: `${base(req)}/rest/api/3/issue/${issue.id}` });
+  };
+
+  /** Issues matching JQL in created order (or reversed), and the issue keys it names that do not exist. */
+  const runJql = (jql: string) => {
+    const q = compileJql(jql);
+    const issues = store.candidates({ labels: q.labels, keys: q.keyClauses[0] }).filter(q.filter);
+    if (q.order === 'DESC') issues.reverse();
+    return { issues, unknownKeys: q.keyClauses.flat().filter((k) => !store.issue(k)) };
+  };
+
+  const traffic = new JiraTraffic();
+  // Request log, counting and the rate limit, contract checks, faults and auth, in that order, for every Jira (non-admin) call.
   const oauth = fakeOAuth(opts.tokenTtlSeconds ?? 3600);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -113,26 +256,27 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const specPath = req.path.replace(GATEWAY_PREFIX, '');
     const contract = specPath.startsWith('/rest/api/3/') ? opts.contract : undefined;
     const entry: LoggedRequest = { seq: ++seq, at: new Date().toISOString(), method: req.method, path: req.path, status: 0, violations: [] };
-    if (req.body !== undefined && Object.keys(req.body as object).length) entry.body = req.body;
+    if (req.body !== undefined && Object.keys(req.body as object).length) entry.body = loggable(req.body);
     requests.push(entry);
     if (requests.length > 50_000) requests.splice(0, 10_000);
     if (contract) entry.violations.push(...contract.checkRequest(req.method, specPath, req.body));
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       // Injected 429s and 5xx are real Jira behaviour that the spec documents globally, not per operation.
-      if (contract && !entry.fault) entry.violations.push(...contract.checkResponse(req.method, specPath, res.statusCode, body));
+      if (contract && !entry.fault && !entry.rateLimited) entry.violations.push(...contract.checkResponse(req.method, specPath, res.statusCode, body));
       return json(body);
     };
     res.on('finish', () => void (entry.status = res.statusCode));
+    if (!traffic.admit(endpointOf(req.method, specPath))) {
+      entry.rateLimited = true;
+      return tooManyRequests(res, 1);
+    }
 
     const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === req.method) && (!f.path || req.path.includes(f.path)));
     if (fault) {
       fault.left -= 1;
       entry.fault = fault.kind;
-      if (fault.kind === '429') {
-        res.status(429).set('Retry-After', String(fault.retryAfterSeconds ?? 1));
-        return res.json({ errorMessages: ['Rate limit exceeded.'], errors: {} });
-      }
+      if (fault.kind === '429') return tooManyRequests(res, fault.retryAfterSeconds ?? 1);
       if (fault.kind === '500' || fault.kind === '503') {
         return res.status(Number(fault.kind)).json({ errorMessages: ['Internal server error'], errors: {} });
       }
@@ -161,40 +305,23 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     if (opts.forbiddenUser && user === opts.forbiddenUser) {
       return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
     }
+    // Only an OAuth 2.0 app (Bearer through the gateway) may manage dynamic webhooks; they belong to its client id.
+    if (bearer && viaGateway) res.locals.oauthClientId = oauth.clientOf(bearer);
     next();
   });
 
   const api = express.Router();
 
-  api.post('/issue', (req, res) => {
-    const fields = ((req.body as { fields?: Record<string, unknown> }).fields ?? {}) as Record<string, any>;
-    const errors: Record<string, string> = {};
-    const project = store.projects.find((p) => p.key === fields.project?.key || p.id === fields.project?.id);
-    if (!project) errors.project = 'valid project is required';
-    const issueType = ISSUE_TYPES.find((t) => t.name === fields.issuetype?.name || t.id === fields.issuetype?.id);
-    if (!issueType) errors.issuetype = 'Specify an issue type';
-    if (typeof fields.summary !== 'string' || !fields.summary.trim()) errors.summary = 'You must specify a summary of the issue.';
-    else if (fields.summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
-    else if (/[\r\n]/.test(fields.summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
-    if (fields.duedate !== undefined && fields.duedate !== null && !/^\d{4}-\d{2}-\d{2}$/.test(String(fields.duedate))) errors.duedate = 'Error parsing date string';
-    const labels = (fields.labels ?? []) as unknown[];
-    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || /\s/.test(l))) errors.labels = 'Labels cannot contain spaces.';
-    if (fields.priority !== undefined && !PRIORITIES.includes(fields.priority?.name)) errors.priority = 'Specify a valid priority';
-    for (const id of Object.keys(fields).filter((f) => f.startsWith('customfield_') && !CUSTOM_FIELDS.includes(f))) {
-      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
-    }
-    if (Object.keys(errors).length) return res.status(400).json({ errorMessages: [], errors });
-    const { project: _p, issuetype: _t, summary, description, labels: _l, duedate, ...extraFields } = fields;
-    const issue = store.createIssue({
-      projectKey: project!.key,
-      issueTypeId: issueType!.id,
-      summary,
-      description: description ?? null,
-      labels: labels as string[],
-      duedate: duedate ?? null,
-      extraFields,
-    });
-    res.status(201).json({ id: issue.id, key: issue.key, self: `${base(req)}/rest/api/3/issue/${issue.id}` });
+  api.post('/issue', (req, res) => void createIssue(req, res, API_USER));
+
+  // Issues that do not exist (or are not visible) are left out silently; issueErrors is for retriable failures only.
+  api.post('/issue/bulkfetch', (req, res) => {
+    const body = req.body as { issueIdsOrKeys?: unknown; fields?: string[] };
+    const ids = body.issueIdsOrKeys;
+    if (!Array.isArray(ids) || !ids.length) return jiraError(res, 400, 'At least one issue ID or key must be provided.');
+    if (ids.length > MAX_BULK_FETCH) return jiraError(res, 400, `A maximum of ${MAX_BULK_FETCH} issues can be fetched at once; ${ids.length} were requested.`);
+    const issues = store.candidates({ labels: [], keys: ids.map(String) });
+    res.json({ issues: issues.map((i) => selectFields(issueJson(req, i), body.fields)), issueErrors: [] });
   });
 
   api.get('/issue/:key', (req, res) => {
@@ -205,29 +332,17 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
 
   api.post('/search/jql', (req, res) => {
     const body = req.body as { jql?: string; maxResults?: number; nextPageToken?: string };
-    let q;
+    let all;
     try {
-      q = compileJql(body.jql ?? '');
+      all = runJql(body.jql ?? '').issues;
     } catch (err) {
-      return res.status(400).json({ errorMessages: [(err as Error).message], errors: {} });
+      return jiraError(res, 400, (err as Error).message);
     }
-    const all = store.issues.filter(q.filter);
-    if (q.order === 'DESC') all.reverse();
     const start = Number(body.nextPageToken ?? 0) || 0;
     const max = Math.min(Math.max(body.maxResults ?? 50, 1), 5000);
     const page = all.slice(start, start + max);
     const isLast = start + max >= all.length;
     res.json({ issues: page.map((i) => issueJson(req, i)), isLast, ...(isLast ? {} : { nextPageToken: String(start + max) }) });
-  });
-
-  const commentJson = (req: Request, issue: FakeIssue, c: FakeIssue['comments'][number]) => ({
-    id: c.id,
-    self: `${base(req)}/rest/api/3/issue/${issue.id}/comment/${c.id}`,
-    body: c.body,
-    created: c.created,
-    updated: c.updated,
-    author: { accountId: 'fake-account', displayName: 'ticketflow' },
-    properties: Object.entries(c.properties).map(([key, value]) => ({ key, value })),
   });
 
   api.get('/issue/:key/comment', (req, res) => {
@@ -243,7 +358,22 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const body = req.body as { body?: unknown; properties?: Array<{ key: string; value: unknown }> };
     if (!body.body) return res.status(400).json({ errorMessages: [], errors: { comment: 'Comment body can not be empty!' } });
     const props = Object.fromEntries((body.properties ?? []).map((p) => [p.key, p.value]));
-    res.status(201).json(commentJson(req, issue, store.addComment(issue, body.body, props)));
+    const comment = store.addComment(issue, body.body, props);
+    // Jira sends both: the comment event, and an issue update of type issue_commented (no changelog).
+    notify(req, 'comment_created', issue, API_USER, { comment });
+    notify(req, 'jira:issue_updated', issue, API_USER, { typeName: 'issue_commented', comment });
+    res.status(201).json(commentJson(req, issue, comment));
+  });
+
+  api.put('/issue/:key/assignee', (req, res) => {
+    const issue = store.issue(String(req.params.key));
+    if (!issue) return res.status(404).json(notFound);
+    const accountId = (req.body as { accountId?: string | null }).accountId ?? null;
+    const from = (issue.extraFields.assignee as { accountId?: string } | null | undefined)?.accountId ?? null;
+    store.assign(issue, accountId);
+    const who = (id: string | null) => (id ? { id, name: [API_USER, UI_USER].find((u) => u.accountId === id)?.displayName ?? id } : null);
+    notify(req, 'jira:issue_updated', issue, API_USER, { typeName: 'issue_assigned', changes: [change('assignee', who(from), who(accountId))] });
+    res.status(204).end();
   });
 
   api.get('/priority', (req, res) => {
@@ -270,7 +400,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const id = String((req.body as { transition?: { id?: string } }).transition?.id ?? '');
     const target = STATUSES.find((st) => `t${st.id}` === id && st.id !== issue.statusId);
     if (!target) return res.status(400).json({ errorMessages: [`Transition id '${id}' is not valid for this issue.`], errors: {} });
-    store.transition(issue, target.id);
+    transition(req, issue, target.id, API_USER);
     res.status(204).end();
   });
 
@@ -293,13 +423,77 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.json({ accountId: 'fake-account', accountType: 'atlassian', active: true, displayName: 'ticketflow (fake Jira)', self: `${base(req)}/rest/api/3/user?accountId=fake-account`, timeZone: 'UTC' });
   });
 
+  // Dynamic webhooks (OAuth 2.0 apps only; Jira answers anyone else 403).
+  const callingApp = (res: Response): string | undefined => {
+    const clientId = res.locals.oauthClientId as string | undefined;
+    if (clientId === undefined) jiraError(res, 403, 'Only Connect and OAuth 2.0 apps can use this operation.');
+    return clientId;
+  };
+  const webhookIds = (req: Request, res: Response): number[] | undefined => {
+    const ids = (req.body as { webhookIds?: unknown }).webhookIds;
+    if (Array.isArray(ids) && ids.every((id) => Number.isInteger(id))) return ids as number[];
+    jiraError(res, 400, 'webhookIds must be a list of webhook IDs.');
+  };
+
+  api.post('/webhook', (req, res) => {
+    const clientId = callingApp(res);
+    if (clientId === undefined) return;
+    const body = req.body as { url?: unknown; webhooks?: unknown };
+    if (typeof body.url !== 'string' || !/^https?:\/\//.test(body.url)) return jiraError(res, 400, 'A valid webhook URL must be specified.');
+    if (!Array.isArray(body.webhooks) || !body.webhooks.length) return jiraError(res, 400, 'At least one webhook must be specified.');
+    res.json({ webhookRegistrationResult: hooks.register(clientId, body.url, body.webhooks) });
+  });
+
+  api.get('/webhook', (req, res) => {
+    const clientId = callingApp(res);
+    if (clientId === undefined) return;
+    const all = hooks.ownedBy(clientId);
+    const startAt = Math.max(Number(req.query.startAt ?? 0) || 0, 0);
+    const maxResults = Math.min(Math.max(Number(req.query.maxResults ?? 100) || 100, 1), 100);
+    const values = all.slice(startAt, startAt + maxResults);
+    const isLast = startAt + maxResults >= all.length;
+    const page = (at: number) => `${base(req)}${req.baseUrl}/webhook?startAt=${at}&maxResults=${maxResults}`;
+    res.json({ self: page(startAt), ...(isLast ? {} : { nextPage: page(startAt + maxResults) }), startAt, maxResults, total: all.length, isLast, values });
+  });
+
+  api.delete('/webhook', (req, res) => {
+    const clientId = callingApp(res);
+    const ids = clientId === undefined ? undefined : webhookIds(req, res);
+    if (!ids) return;
+    hooks.remove(clientId!, ids);
+    res.status(202).end();
+  });
+
+  api.put('/webhook/refresh', (req, res) => {
+    const clientId = callingApp(res);
+    const ids = clientId === undefined ? undefined : webhookIds(req, res);
+    if (!ids) return;
+    res.json({ expirationDate: hooks.refresh(clientId!, ids) });
+  });
+
   app.use('/rest/api/3', api);
   app.use(`/ex/jira/${FAKE_CLOUD_ID}/rest/api/3`, api);
   // Server / Data Center: REST v2 with the same issues, plus v2's own search, project list and createmeta.
   const v2 = express.Router();
-  v2.post('/search', (req, res, next) => {
-    req.url = '/search/jql';
-    next();
+  // Cloud-only operations: a Data Center client must not get away with calling them.
+  v2.use(['/issue/bulkfetch', '/webhook'], noRoute);
+  v2.post('/search', (req, res) => {
+    const body = req.body as { jql?: string; startAt?: number; maxResults?: number; validateQuery?: boolean | string };
+    // Data Center refuses a query naming an issue that does not exist, unless the caller turns validation off
+    // (as it must when it looks up a batch of keys, some of which may have been deleted).
+    const validate = ![false, 'false', 'warn', 'none'].includes(body.validateQuery as never);
+    let found;
+    try {
+      found = runJql(body.jql ?? '');
+    } catch (err) {
+      return jiraError(res, 400, (err as Error).message);
+    }
+    const unknown = found.unknownKeys.map((k) => `An issue with key '${k}' does not exist for field 'key'.`);
+    if (validate && unknown.length) return res.status(400).json({ errorMessages: unknown, errors: {} });
+    const startAt = Math.max(Number(body.startAt ?? 0) || 0, 0);
+    const maxResults = Math.min(Math.max(Number(body.maxResults ?? 50) || 50, 1), 1000);
+    const issues = found.issues.slice(startAt, startAt + maxResults).map((i) => issueJson(req, i));
+    res.json({ expand: 'names,schema', startAt, maxResults, total: found.issues.length, issues, ...(unknown.length ? { warningMessages: unknown } : {}) });
   });
   v2.get('/project', (req, res) => {
     res.json(store.projects.map((p) => ({ ...p, self: `${base(req)}/rest/api/2/project/${p.id}` })));
@@ -335,20 +529,57 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   // Admin API: not part of Jira, never contract-checked.
   const admin = express.Router();
   admin.get('/issues', (req, res) => void res.json(store.issues.map((i) => ({ ...issueJson(req, i), comments: i.comments }))));
+  // Changes made here stand for a person in Jira's UI: they fire webhooks as that user.
+  admin.post('/issues', (req, res) => void createIssue(req, res, UI_USER));
   admin.post('/issues/:key/transition', (req, res) => {
     const issue = store.issue(String(req.params.key));
     if (!issue) return res.status(404).json({ error: 'no such issue' });
-    const want = req.body as { status?: string; statusCategory?: CategoryKey };
+    // webhook: false lets a benchmark move issues and send its own deliveries.
+    const want = req.body as { status?: string; statusCategory?: CategoryKey; webhook?: boolean };
     const status = STATUSES.find((s) => (want.status ? s.name.toLowerCase() === want.status.toLowerCase() : s.category === want.statusCategory));
     if (!status) return res.status(400).json({ error: `unknown status; use one of ${STATUSES.map((s) => s.name).join(', ')}` });
-    store.transition(issue, status.id);
+    transition(req, issue, status.id, UI_USER, want.webhook !== false);
     res.json(issueJson(req, issue));
   });
   admin.delete('/issues/:key', (req, res) => {
     const issue = store.issue(String(req.params.key));
     if (!issue) return res.status(404).json({ error: 'no such issue' });
+    notify(req, 'jira:issue_deleted', issue, UI_USER, { typeName: 'issue_deleted' });
     store.deleteIssue(issue);
     res.status(204).end();
+  });
+  admin.post('/webhooks', (req, res) => {
+    const body = req.body as { url?: unknown; secret?: unknown; events?: unknown; jqlFilter?: unknown };
+    if (typeof body.url !== 'string' || !/^https?:\/\//.test(body.url)) return res.status(400).json({ error: 'url must be an http(s) URL' });
+    const events = body.events as string[] | undefined;
+    if (events !== undefined && (!Array.isArray(events) || events.some((e) => !(JIRA_WEBHOOK_EVENTS as readonly string[]).includes(e)))) {
+      return res.status(400).json({ error: `events must be a list of ${JIRA_WEBHOOK_EVENTS.join(', ')}` });
+    }
+    const id = hooks.addAdmin({ url: body.url, secret: typeof body.secret === 'string' ? body.secret : undefined, events, jqlFilter: typeof body.jqlFilter === 'string' ? body.jqlFilter : undefined });
+    res.status(201).json({ id });
+  });
+  admin.get('/webhooks', (_req, res) => void res.json(hooks.list()));
+  admin.get('/webhooks/deliveries', (req, res) => void res.json(hooks.deliveries(Number(req.query.since ?? 0))));
+  admin.post('/webhooks/expire', (_req, res) => void res.json({ expired: hooks.expireDynamic() }));
+  admin.delete('/webhooks', (_req, res) => {
+    hooks.removeAdmin();
+    res.status(204).end();
+  });
+  admin.delete('/webhooks/:id', (req, res) => {
+    if (!hooks.removeAdmin(Number(req.params.id))) return res.status(404).json({ error: 'no such admin webhook' });
+    res.status(204).end();
+  });
+  admin.get('/stats', (_req, res) => void res.json(traffic.stats()));
+  admin.post('/stats/reset', (_req, res) => {
+    traffic.resetStats();
+    res.status(204).end();
+  });
+  admin.get('/rate-limit', (_req, res) => void res.json({ perSecond: traffic.rateLimit }));
+  admin.post('/rate-limit', (req, res) => {
+    const perSecond = (req.body as { perSecond?: unknown }).perSecond ?? null;
+    if (perSecond !== null && !(Number.isInteger(perSecond) && (perSecond as number) > 0)) return res.status(400).json({ error: 'perSecond must be a positive integer or null' });
+    traffic.setRateLimit(perSecond as number | null);
+    res.json({ perSecond });
   });
   admin.post('/faults', (req, res) => {
     const f = req.body as Fault;
@@ -373,13 +604,14 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     store.reset();
     faults.length = 0;
     requests.length = 0;
+    hooks.reset();
+    traffic.resetStats();
+    traffic.setRateLimit(null);
     res.status(204).end();
   });
   app.use('/_fake', admin);
 
-  app.use((req: Request, res: Response) => {
-    res.status(404).json({ errorMessages: [`No fake Jira route for ${req.method} ${req.path}`], errors: {} });
-  });
+  app.use(noRoute);
 
   return { app, store };
 }
@@ -400,16 +632,18 @@ export async function listen(app: express.Express, port: number, host = '127.0.0
  */
 function fakeOAuth(ttlSeconds: number) {
   const codes = new Set<string>();
-  const access = new Map<string, number>();
-  const refresh = new Set<string>();
+  /** access token → expiry and the client id it was issued to (the app that owns what it registers) */
+  const access = new Map<string, { expiresAt: number; clientId: string }>();
+  /** refresh token → client id */
+  const refresh = new Map<string, string>();
   const retired = new Set<string>();
   const stats = { authorizationCode: 0, refreshToken: 0, reusedRefreshTokens: 0 };
   const random = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
-  const issue = () => {
+  const issue = (clientId: string) => {
     const a = `at-${random()}`;
     const r = `rt-${random()}`;
-    access.set(a, Date.now() + ttlSeconds * 1000);
-    refresh.add(r);
+    access.set(a, { expiresAt: Date.now() + ttlSeconds * 1000, clientId });
+    refresh.set(r, clientId);
     return { status: 200, body: { access_token: a, refresh_token: r, expires_in: ttlSeconds, token_type: 'Bearer', scope: 'read:jira-work write:jira-work read:jira-user offline_access' } };
   };
   return {
@@ -418,13 +652,14 @@ function fakeOAuth(ttlSeconds: number) {
       codes.add(c);
       return c;
     },
-    validAccess: (token: string) => (access.get(token) ?? 0) > Date.now(),
+    validAccess: (token: string) => (access.get(token)?.expiresAt ?? 0) > Date.now(),
+    clientOf: (token: string) => access.get(token)?.clientId,
     token(body: Record<string, string>) {
       if (!body.client_id || !body.client_secret) return { status: 401, body: { error: 'access_denied', error_description: 'Unauthorized' } };
       if (body.grant_type === 'authorization_code') {
         stats.authorizationCode += 1;
         if (!codes.delete(body.code ?? '')) return { status: 403, body: { error: 'invalid_grant', error_description: 'Invalid authorization code' } };
-        return issue();
+        return issue(body.client_id);
       }
       if (body.grant_type === 'refresh_token') {
         stats.refreshToken += 1;
@@ -435,15 +670,17 @@ function fakeOAuth(ttlSeconds: number) {
           refresh.clear();
           return { status: 403, body: { error: 'unauthorized_client', error_description: 'refresh_token is invalid' } };
         }
-        if (!refresh.delete(t)) return { status: 403, body: { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' } };
+        const clientId = refresh.get(t);
+        if (clientId === undefined) return { status: 403, body: { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' } };
+        refresh.delete(t);
         retired.add(t);
-        return issue();
+        return issue(clientId);
       }
       return { status: 400, body: { error: 'unsupported_grant_type' } };
     },
     expireAll() {
-      for (const k of access.keys()) access.set(k, 0);
+      for (const a of access.values()) a.expiresAt = 0;
     },
-    stats: () => ({ ...stats, liveAccessTokens: [...access.values()].filter((e) => e > Date.now()).length }),
+    stats: () => ({ ...stats, liveAccessTokens: [...access.values()].filter((a) => a.expiresAt > Date.now()).length }),
   };
 }

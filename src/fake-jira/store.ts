@@ -71,10 +71,19 @@ const initial = (): State => ({
   issues: [],
 });
 
-/** In-memory Jira data; optionally written to a file after each change so a demo survives restarts. */
+/** Serialising the whole state costs O(issues); at benchmark scale a write per change would dominate. */
+const SAVE_DELAY_MS = 500;
+
+/**
+ * In-memory Jira data, indexed by key, id and label so lookups stay O(1) at benchmark scale; optionally
+ * written to a file (debounced, and on flush) so a demo survives restarts.
+ */
 export class FakeJiraStore {
   private state: State;
   private readonly byKey = new Map<string, FakeIssue>();
+  /** Sets keep insertion order, which is creation order: searches by label come out sorted by created. */
+  private readonly byLabel = new Map<string, Set<FakeIssue>>();
+  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly file?: string) {
     this.state = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as State) : initial();
@@ -83,13 +92,31 @@ export class FakeJiraStore {
 
   private reindex(): void {
     this.byKey.clear();
-    for (const i of this.state.issues) {
-      this.byKey.set(i.key, i);
-      this.byKey.set(i.id, i);
+    this.byLabel.clear();
+    for (const i of this.state.issues) this.index(i);
+  }
+
+  private index(i: FakeIssue): void {
+    this.byKey.set(i.key, i);
+    this.byKey.set(i.id, i);
+    for (const l of i.labels) {
+      let set = this.byLabel.get(l);
+      if (!set) this.byLabel.set(l, (set = new Set()));
+      set.add(i);
     }
   }
 
   private save(): void {
+    if (!this.file || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
+    // A pending write must not keep a finished process alive; main flushes on the way out.
+    this.saveTimer.unref();
+  }
+
+  /** Writes pending changes now (call on exit). */
+  flush(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     if (!this.file) return;
     writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state));
     renameSync(`${this.file}.tmp`, this.file);
@@ -113,6 +140,20 @@ export class FakeJiraStore {
     return this.byKey.get(idOrKey.toUpperCase()) ?? this.byKey.get(idOrKey);
   }
 
+  /**
+   * The issues a query can only match, in creation order: those with every given label and, when keys are
+   * given, among those keys. Without either, all issues.
+   */
+  candidates(narrow: { labels: string[]; keys?: string[] }): FakeIssue[] {
+    if (narrow.keys) {
+      const found = new Set(narrow.keys.map((k) => this.issue(k)).filter((i): i is FakeIssue => !!i));
+      return [...found].filter((i) => narrow.labels.every((l) => i.labels.includes(l))).sort(byCreation);
+    }
+    if (!narrow.labels.length) return this.state.issues;
+    const sets = narrow.labels.map((l) => this.byLabel.get(l) ?? new Set<FakeIssue>()).sort((a, b) => a.size - b.size);
+    return [...sets[0]!].filter((i) => sets.every((s) => s.has(i)));
+  }
+
   createIssue(fields: Omit<FakeIssue, 'id' | 'key' | 'statusId' | 'created' | 'updated' | 'resolutiondate' | 'comments'>): FakeIssue {
     const n = (this.state.counters[fields.projectKey] ?? 0) + 1;
     this.state.counters[fields.projectKey] = n;
@@ -128,8 +169,7 @@ export class FakeJiraStore {
       comments: [],
     };
     this.state.issues.push(issue);
-    this.byKey.set(issue.key, issue);
-    this.byKey.set(issue.id, issue);
+    this.index(issue);
     this.save();
     return issue;
   }
@@ -139,6 +179,13 @@ export class FakeJiraStore {
     issue.statusId = status.id;
     issue.updated = new Date().toISOString();
     issue.resolutiondate = status.category === 'done' ? issue.updated : null;
+    this.save();
+  }
+
+  /** The assignee lives among the extra fields because that is where a create puts it, as sent. */
+  assign(issue: FakeIssue, accountId: string | null): void {
+    issue.extraFields.assignee = accountId ? { accountId } : null;
+    issue.updated = new Date().toISOString();
     this.save();
   }
 
@@ -155,6 +202,9 @@ export class FakeJiraStore {
     this.state.issues = this.state.issues.filter((i) => i !== issue);
     this.byKey.delete(issue.key);
     this.byKey.delete(issue.id);
+    for (const l of issue.labels) this.byLabel.get(l)?.delete(issue);
     this.save();
   }
 }
+
+const byCreation = (a: FakeIssue, b: FakeIssue) => Number(a.id) - Number(b.id);

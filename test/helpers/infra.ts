@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { openDatabase, type Orm } from '../../src/db/orm.js';
 import { startFakeJiraProcess } from '../../src/dev/fake-jira-process.js';
 import type { Fault, LoggedRequest } from '../../src/fake-jira/server.js';
+import type { Delivery } from '../../src/fake-jira/webhooks.js';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -55,8 +56,11 @@ export async function fakeJira(env: Record<string, string> = {}) {
   return {
     url: proc.url,
     stop: proc.stop,
+    /** Creates an issue as a person in Jira's UI would (webhooks fire; not counted as an API call) */
+    create: async (fields: Record<string, unknown>) => (await admin.post('issues', { json: { fields } }).json()) as { id: string; key: string },
     issues: async () => (await admin.get('issues').json()) as Array<{ key: string; fields: Record<string, any>; comments: unknown[] }>,
-    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done') => admin.post(`issues/${key}/transition`, { json: { status } }).json(),
+    /** webhook: false moves the issue without telling the webhooks */
+    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done', opts: { webhook?: boolean } = {}) => admin.post(`issues/${key}/transition`, { json: { status, ...opts } }).json(),
     remove: (key: string) => admin.delete(`issues/${key}`),
     fault: (f: Fault) => admin.post('faults', { json: f }).json(),
     clearFaults: () => admin.delete('faults'),
@@ -64,6 +68,14 @@ export async function fakeJira(env: Record<string, string> = {}) {
     reset: () => admin.post('reset'),
     oauthStats: async () => (await admin.get('oauth').json()) as { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; liveAccessTokens: number },
     expireTokens: () => admin.post('oauth/expire'),
+    addWebhook: async (hook: { url: string; secret?: string; events?: string[]; jqlFilter?: string }) => ((await admin.post('webhooks', { json: hook }).json()) as { id: number }).id,
+    webhooks: async () => (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean }>,
+    removeWebhooks: () => admin.delete('webhooks'),
+    expireWebhooks: () => admin.post('webhooks/expire'),
+    deliveries: async (since = 0) => (await admin.get('webhooks/deliveries', { searchParams: { since } }).json()) as Delivery[],
+    stats: async () => (await admin.get('stats').json()) as { total: number; byEndpoint: Record<string, number>; maxPerSecond: number; rejected429: number; since: string },
+    resetStats: () => admin.post('stats/reset'),
+    rateLimit: (perSecond: number | null) => admin.post('rate-limit', { json: { perSecond } }),
   };
 }
 export type FakeJira = Awaited<ReturnType<typeof fakeJira>>;
