@@ -8,7 +8,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.url({ protocol: /^https?$/ });
 
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: optional(port).default(3000),
   DATA_DIR: optional(z.string()).default('.data'),
   DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/ })),
