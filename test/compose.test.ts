@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { parse } from 'yaml';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,17 +18,9 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 /** Set by the compose file although the config schema does not know them (yet): read by code still to come. */
 const ALLOWED_OUTSIDE_SCHEMA = ['PAYLOAD_KEYS'];
 
-// require, not import: `yaml` is not a dependency yet. This keeps the build independent of it, and NODE_PATH
-// can supply it in the meantime.
 function parseYaml(text: string): any {
-  let yaml: { parse(src: string, options: { merge: boolean }): unknown };
-  try {
-    yaml = createRequire(import.meta.url)('yaml');
-  } catch {
-    throw new Error('the YAML parser is missing: add the devDependency "yaml" (npm install --save-dev yaml)');
-  }
   // Compose honours YAML merge keys (<<), which YAML 1.2 leaves out by default.
-  return yaml.parse(text, { merge: true });
+  return parse(text, { merge: true });
 }
 
 /** Compose's variable substitution: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}. */
