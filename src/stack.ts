@@ -6,6 +6,7 @@ import { registerSearchAttributes } from './temporal/search-attributes.js';
 import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from './processes.js';
 import type { ConnectionSecrets } from './connections/secrets.js';
 import { Keyring } from './secrets/keyring.js';
+import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { Orm } from './db/orm.js';
@@ -36,6 +37,7 @@ onSignals(async () => {
 });
 
 try {
+  const codec = new PayloadEncryptionCodec(config.PAYLOAD_KEYS ?? localPayloadKeys());
   let temporalAddress = config.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const executable = await temporalCliExecutable();
@@ -49,6 +51,8 @@ try {
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         searchAttributes,
+        // The UI asks the API's codec endpoint to decrypt payloads (PAYLOAD_KEYS) for display.
+        extraArgs: ['--ui-codec-endpoint', `http://localhost:${config.PORT}/codec`],
       },
     });
     stops.push(() => env.teardown());
@@ -81,14 +85,15 @@ try {
     await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
   }
 
-  const worker = await startWorker(config, orm, temporalAddress, kit);
+  const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   stops.push(() => worker.stop());
-  const api = await startApi(config, orm, temporalAddress, kit);
+  const api = await startApi(config, orm, temporalAddress, kit, codec);
   stops.push(() => api.stop());
 
   say('ready:');
   say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz)`);
-  if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}`);
+  if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
+  else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
   say('  Ctrl-C stops everything; the README has a walkthrough.');
   worker.running.catch(async (err: Error) => {
@@ -147,6 +152,16 @@ function localSecretKeys(): string {
   if (!existsSync(file)) {
     writeFileSync(file, Keyring.generateSpec(), { mode: 0o600 });
     say(`SECRET_KEYS is not set: generated a key for connection credentials in ${file} (set SECRET_KEYS in production)`);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Without PAYLOAD_KEYS, the dev stack keeps a generated key for Temporal payloads beside its data (mode 0600), and says so. */
+function localPayloadKeys(): string {
+  const file = join(dataDir, 'payload-keys');
+  if (!existsSync(file)) {
+    writeFileSync(file, PayloadEncryptionCodec.generateSpec(), { mode: 0o600 });
+    say(`PAYLOAD_KEYS is not set: generated a key for Temporal payload encryption in ${file} (set PAYLOAD_KEYS in production; the worker and the API need the same one)`);
   }
   return readFileSync(file, 'utf8').trim();
 }

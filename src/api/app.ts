@@ -15,12 +15,17 @@ import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
+import { codecRouter, type CodecRouterOptions } from './codec.js';
+import type { PayloadCodec } from '@temporalio/common';
 
 export interface AppDeps {
   orm: Orm;
   temporal: Client;
   kit: ConnectionKit;
   settings: ServiceSettings;
+  /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
+  codec?: PayloadCodec;
+  codecEndpoint?: CodecRouterOptions;
 }
 
 const REQUEST_STATUSES = [
@@ -195,6 +200,7 @@ export function createApp(deps: AppDeps) {
   anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
   app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
+  if (deps.codec) app.use('/codec', codecRouter(deps.codec, deps.codecEndpoint));
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -6,6 +6,8 @@ import { createApp } from '../../src/api/app.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
+import { Client } from '@temporalio/client';
+import { PayloadEncryptionCodec } from '../../src/temporal/codec.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
@@ -52,6 +54,10 @@ export async function startTicketflow(
   const secretKeys = Keyring.generateSpec('test');
   const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
   const secrets = kit.secrets;
+  // Payloads are encrypted as in production, with keys of this test file's own.
+  const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
+  const codec = new PayloadEncryptionCodec(payloadKeys);
+  const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
   const worker = await createWorker({
     connection: t.native,
     namespace: 'default',
@@ -60,13 +66,15 @@ export async function startTicketflow(
     orm,
     kit,
     upstream: opts.upstream ?? {},
+    dataConverter: { payloadCodecs: [codec] },
   });
   const running = worker.run();
   const app = createApp({
     orm,
-    temporal: t.client,
+    temporal: client,
     kit,
     settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 },
+    codec,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -76,10 +84,12 @@ export async function startTicketflow(
   return {
     base,
     http,
-    client: t.client,
+    client,
     taskQueue,
     secrets,
     secretKeys,
+    codec,
+    payloadKeys,
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       worker.shutdown();
