@@ -91,8 +91,8 @@ describe('payload codec', () => {
 /** Every payload of a history, with where it sits (search attributes and headers are not run through codecs). */
 function payloadsOf(node: unknown, path: string[] = [], out: Array<{ path: string; payload: Payload }> = []) {
   if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return out;
-  if (node instanceof PayloadMessage) {
-    out.push({ path: path.join('.'), payload: node });
+  if ((node as { $type?: { fullName?: string } }).$type?.fullName === '.temporal.api.common.v1.Payload') {
+    out.push({ path: path.join('.'), payload: node as Payload });
     return out;
   }
   for (const [k, v] of Object.entries(node)) payloadsOf(v, [...path, k], out);

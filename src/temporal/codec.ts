@@ -21,6 +21,10 @@ export class PayloadCodecError extends Error {
   override name = 'PayloadCodecError';
 }
 
+/** A decoded `temporal.api.common.v1.Payload` message (the proto root is reflection-based: no instanceof). */
+const isPayloadMessage = (node: object): node is Payload =>
+  (node as { $type?: { fullName?: string } }).$type?.fullName === '.temporal.api.common.v1.Payload';
+
 export const isEncrypted = (p: Payload): boolean => {
   const encoding = p.metadata?.encoding;
   return !!encoding && fromUtf8.decode(encoding) === ENCRYPTED_ENCODING;
@@ -112,11 +116,11 @@ export async function decodeHistory(history: proto.temporal.api.history.v1.IHist
   const walk = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
     if (Array.isArray(node)) {
-      node.forEach((child, i) => (child instanceof PayloadMessage ? found.push({ holder: node, key: i, payload: child }) : walk(child)));
+      node.forEach((child, i) => (child && typeof child === 'object' && isPayloadMessage(child) ? found.push({ holder: node, key: i, payload: child }) : walk(child)));
       return;
     }
     for (const [key, child] of Object.entries(node)) {
-      if (child instanceof PayloadMessage) found.push({ holder: node as Record<string, unknown>, key, payload: child });
+      if (child && typeof child === 'object' && isPayloadMessage(child)) found.push({ holder: node as Record<string, unknown>, key, payload: child });
       else walk(child);
     }
   };
