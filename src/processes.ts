@@ -1,9 +1,10 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { loadConfig, ConfigError, oauthApp, type Config } from './config/index.js';
+import { loadConfig, ConfigError, oauthApp, temporalUiOrigins, type Config } from './config/index.js';
 import { openDatabase, type Orm } from './db/orm.js';
 import { resealConnections } from './connections/service.js';
 import { connectionKit, type ConnectionKit } from './connections/kit.js';
 import { connectTemporal } from './temporal/client.js';
+import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { createWorker } from './worker.js';
 import { createApp } from './api/app.js';
 import { log, setLogLevel } from './log.js';
@@ -28,7 +29,7 @@ export function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
   Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : 'WARN') });
 }
 
-export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit) {
+export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createWorker({
     connection,
@@ -38,6 +39,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     kit,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
     webhookBaseUrl: config.WEBHOOK_BASE_URL,
+    dataConverter: { payloadCodecs: [codec] },
     tuning: {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -55,8 +57,8 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   };
 }
 
-export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit) {
-  const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE);
+export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
+  const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
   const app = createApp({
     orm,
     temporal,
@@ -67,6 +69,8 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
       webhookPollIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
       createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
     },
+    codec,
+    codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -80,14 +84,14 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   };
 }
 
-function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string; secretKeys: string } {
-  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS || !config.SECRET_KEYS) {
+function requireEnv(config: Config): { databaseUrl: string; temporalAddress: string; secretKeys: string; payloadKeys: string } {
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS || !config.SECRET_KEYS || !config.PAYLOAD_KEYS) {
     process.stderr.write(
-      'DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEYS must be set to run this process alone (SECRET_KEYS: "kid:$(openssl rand -base64 32)"); `npm start` runs the whole stack with embedded services.\n',
+      'DATABASE_URL, TEMPORAL_ADDRESS, SECRET_KEYS and PAYLOAD_KEYS must be set to run this process alone (SECRET_KEYS and PAYLOAD_KEYS are separate key sets, each "kid:$(openssl rand -base64 32)"; the worker and the API need the same PAYLOAD_KEYS); `npm start` runs the whole stack with embedded services.\n',
     );
     process.exit(2);
   }
-  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secretKeys: config.SECRET_KEYS };
+  return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secretKeys: config.SECRET_KEYS, payloadKeys: config.PAYLOAD_KEYS };
 }
 
 /** Opens the database, migrates it, builds the connection kit, and re-seals credentials left in clear or under a retired key. */
@@ -125,11 +129,12 @@ function onSignals(stop: () => Promise<void>): void {
 /** `node dist/src/worker.js`: the worker alone, against an existing PostgreSQL and Temporal cluster. */
 export async function runWorkerProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress, secretKeys } = requireEnv(config);
+  const { databaseUrl, temporalAddress, secretKeys, payloadKeys } = requireEnv(config);
   installTemporalRuntime(config.LOG_LEVEL);
   const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
-  const worker = await startWorker(config, orm, temporalAddress, kit);
-  log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const codec = new PayloadEncryptionCodec(payloadKeys);
+  const worker = await startWorker(config, orm, temporalAddress, kit, codec);
+  log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid });
   onSignals(async () => {
     await worker.stop();
     await orm.close();
@@ -140,10 +145,11 @@ export async function runWorkerProcess(): Promise<void> {
 /** `node dist/src/api/main.js`: the API alone. */
 export async function runApiProcess(): Promise<void> {
   const config = configOrExit();
-  const { databaseUrl, temporalAddress, secretKeys } = requireEnv(config);
+  const { databaseUrl, temporalAddress, secretKeys, payloadKeys } = requireEnv(config);
   const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
-  const api = await startApi(config, orm, temporalAddress, kit);
-  log.info('API listening', { port: config.PORT });
+  const codec = new PayloadEncryptionCodec(payloadKeys);
+  const api = await startApi(config, orm, temporalAddress, kit, codec);
+  log.info('API listening', { port: config.PORT, payloadKey: codec.activeKid });
   onSignals(async () => {
     await api.stop();
     await orm.close();

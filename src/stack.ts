@@ -7,6 +7,7 @@ import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, start
 import type { ConnectionSecrets } from './connections/secrets.js';
 import { Keyring } from './secrets/keyring.js';
 import { ApiTokens } from './auth/tokens.js';
+import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { temporalCliExecutable } from './devtools/temporal-tools.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { Orm } from './db/orm.js';
@@ -22,6 +23,8 @@ import { startFakeJiraProcess, type FakeJiraProcess } from './dev/fake-jira-proc
 const say = (msg: string) => process.stderr.write(`[ticketflow] ${msg}\n`);
 export const DEMO_CONNECTION = 'jira_demo';
 
+// Everything listens on this machine for one user: the Temporal UI may read decrypted payloads without a token.
+process.env.CODEC_AUTH ||= 'none';
 const config = configOrExit();
 const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
@@ -37,6 +40,7 @@ onSignals(async () => {
 });
 
 try {
+  const codec = new PayloadEncryptionCodec(config.PAYLOAD_KEYS ?? localPayloadKeys());
   let temporalAddress = config.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const executable = await temporalCliExecutable();
@@ -50,6 +54,8 @@ try {
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         searchAttributes,
+        // The UI asks the API's codec endpoint to decrypt payloads (PAYLOAD_KEYS) for display.
+        extraArgs: ['--ui-codec-endpoint', `http://localhost:${config.PORT}/codec`],
       },
     });
     stops.push(() => env.teardown());
@@ -83,15 +89,16 @@ try {
   }
 
   const tokenFile = await ensureDevToken(orm);
-  const worker = await startWorker(config, orm, temporalAddress, kit);
+  const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   stops.push(() => worker.stop());
-  const api = await startApi(config, orm, temporalAddress, kit);
+  const api = await startApi(config, orm, temporalAddress, kit, codec);
   stops.push(() => api.stop());
 
   say('ready:');
   say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz)`);
   say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
-  if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}`);
+  if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
+  else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
   say('  Ctrl-C stops everything; the README has a walkthrough.');
   worker.running.catch(async (err: Error) => {
@@ -160,6 +167,16 @@ function localSecretKeys(): string {
   if (!existsSync(file)) {
     writeFileSync(file, Keyring.generateSpec(), { mode: 0o600 });
     say(`SECRET_KEYS is not set: generated a key for connection credentials in ${file} (set SECRET_KEYS in production)`);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Without PAYLOAD_KEYS, the dev stack keeps a generated key for Temporal payloads beside its data (mode 0600), and says so. */
+function localPayloadKeys(): string {
+  const file = join(dataDir, 'payload-keys');
+  if (!existsSync(file)) {
+    writeFileSync(file, PayloadEncryptionCodec.generateSpec(), { mode: 0o600 });
+    say(`PAYLOAD_KEYS is not set: generated a key for Temporal payload encryption in ${file} (set PAYLOAD_KEYS in production; the worker and the API need the same one)`);
   }
   return readFileSync(file, 'utf8').trim();
 }

@@ -13,6 +13,8 @@ export interface WorkerDeps extends ActivityDeps {
   /** A prebuilt bundle (tests build one and share it); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number };
+  /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
@@ -23,6 +25,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     ...deps.tuning,
+    ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
     // Aligned poll timers fire together: enough pollers to drain a cycle's tasks quickly.
     maxConcurrentActivityTaskPolls: 8,
     maxConcurrentWorkflowTaskPolls: 8,

@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import assert from 'node:assert/strict';
 import { adfToText } from '../src/jira/adf.js';
+import { decodeHistory } from '../src/temporal/codec.js';
 import { eventually } from './helpers/infra.js';
 import { callbackReceiver, configureConnection, useStack } from './helpers/ticketflow.js';
 
@@ -17,7 +18,8 @@ const ctx = useStack({ upstream: { url: upstream.url, secret: SECRET } });
 /** With RECORD_HISTORIES=1 (`npm run record-histories`), keeps a finished workflow's history for the replay test. */
 async function maybeRecord(workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await ctx.tf.client.workflow.getHandle(workflowId).fetchHistory();
+  // Stored decrypted: the replay test has no payload keys (they are made per test run).
+  const history = await decodeHistory(await ctx.tf.client.workflow.getHandle(workflowId).fetchHistory(), ctx.tf.codec);
   writeFileSync(fileURLToPath(new URL(`../../test/histories/${name}.json`, import.meta.url)), historyToJSON(history));
 }
 const api = () => ctx.tf.http;

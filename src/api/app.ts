@@ -8,8 +8,8 @@ import type { ConnectionKit } from '../connections/kit.js';
 import { oauthRouter } from './oauth.js';
 import { anomalyRouter } from './anomalies.js';
 import { webhookRouter } from './webhooks.js';
-import { authenticate } from './auth.js';
-import { ApiTokens } from '../auth/tokens.js';
+import { authenticate, tokenFrom } from './auth.js';
+import { ApiTokens, grants } from '../auth/tokens.js';
 import type { jiraWebhookKeepAlive } from '../workflows/jira-webhooks.js';
 import { jiraWebhooksWorkflowId } from '../workflows/messages.js';
 import { JiraWebhooks } from '../webhooks/receiver.js';
@@ -17,6 +17,8 @@ import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
+import { codecRouter, type CodecRouterOptions } from './codec.js';
+import type { PayloadCodec } from '@temporalio/common';
 
 export interface AppDeps {
   orm: Orm;
@@ -24,6 +26,9 @@ export interface AppDeps {
   kit: ConnectionKit;
   settings: ServiceSettings;
   tokens?: ApiTokens;
+  /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
+  codec?: PayloadCodec;
+  codecEndpoint?: CodecRouterOptions;
 }
 
 const REQUEST_STATUSES = [
@@ -99,7 +104,8 @@ export function createApp(deps: AppDeps) {
   });
 
   // Everything under /api needs a token; health, webhooks (signed) and the codec (its own check) are outside.
-  app.use('/api', authenticate(deps.tokens ?? new ApiTokens(orm)));
+  const tokens = deps.tokens ?? new ApiTokens(orm);
+  app.use('/api', authenticate(tokens));
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: false }));
@@ -201,6 +207,12 @@ export function createApp(deps: AppDeps) {
   anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
   app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
+  // Decrypting history is an operator's read: a token with scope read, unless the deployment says otherwise.
+  const operator = async (req: Request) => {
+    const token = await tokenFrom(tokens, req);
+    return !!token && grants(token.scopes, 'read');
+  };
+  if (deps.codec) app.use('/codec', codecRouter(deps.codec, { authorize: operator, ...deps.codecEndpoint }));
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

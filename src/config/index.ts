@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Keyring } from '../secrets/keyring.js';
+import { Keyring, parseKeySpec } from '../secrets/keyring.js';
 
 /** A variable that is unset and a variable set to the empty string mean the same thing: "use the default". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -45,6 +45,23 @@ export const envSchema = z.object({
       ctx.addIssue({ code: 'custom', message: (e as Error).message });
     }
   })),
+  /**
+   * "kid:base64key[,kid:base64key…]": encrypts every Temporal payload (AES-256-GCM), a key set separate from
+   * SECRET_KEYS. The first key encrypts, all decrypt (rotation). Worker and API need the same set. `npm start` makes one if unset.
+   */
+  PAYLOAD_KEYS: optional(z.string().superRefine((v, ctx) => {
+    try {
+      parseKeySpec(v, 'PAYLOAD_KEYS');
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  })),
+  /** Origins of the Temporal UI allowed to call the codec endpoint (/codec), comma-separated; default: the dev server UI on TEMPORAL_UI_PORT. */
+  /** token: the codec endpoint needs an API token with scope read; none: open (only where the API is not reachable by others) */
+  CODEC_AUTH: optional(z.enum(['token', 'none'])).default('token'),
+  TEMPORAL_UI_ORIGIN: optional(z.string())
+    .transform((v) => (v ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin must be scheme://host[:port], e.g. http://localhost:8233'))),
   /** Hosts a connection may reach over plain http (loopback always may), comma-separated. */
   JIRA_HTTP_HOST_ALLOWLIST: optional(z.string()).transform((v) => (v ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   JIRA_OAUTH_CLIENT_ID: optional(z.string()),
@@ -60,6 +77,8 @@ export const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
+const SECRET_VARIABLES = new Set(['SECRET_KEYS', 'PAYLOAD_KEYS', 'UPSTREAM_CALLBACK_SECRET', 'JIRA_OAUTH_CLIENT_SECRET']);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -71,7 +90,12 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      // Key material is never echoed: a half-right key set would otherwise end up in the logs.
+      const got = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(env[name])}`;
+      return `  ${i.path.join('.')}: ${i.message} (${got})`;
+    });
     throw new ConfigError(`Invalid configuration; fix these environment variables:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
@@ -88,6 +112,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return config;
+}
+
+/** The origins allowed to call the codec endpoint from the Temporal UI. */
+export function temporalUiOrigins(config: Config): string[] {
+  return config.TEMPORAL_UI_ORIGIN.length
+    ? config.TEMPORAL_UI_ORIGIN
+    : [`http://localhost:${config.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`];
 }
 
 /** The OAuth app settings, when all three variables are set. */

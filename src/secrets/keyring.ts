@@ -14,6 +14,26 @@ export class KeyringError extends Error {
 }
 
 /**
+ * Parses a key set "kid:base64key[,kid:base64key…]" (32-byte AES-256 keys; the first is the active one).
+ * `variable` names the setting in errors, so an operator knows which one to fix. Shared by SECRET_KEYS
+ * (credentials at rest) and PAYLOAD_KEYS (Temporal payloads), which are separate key sets.
+ */
+export function parseKeySpec(spec: string, variable: string): { keys: Map<string, Buffer>; activeKid: string } {
+  const entries = spec.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const [kid, b64] = part.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!kid || !/^[A-Za-z0-9_.-]{1,32}$/.test(kid) || key.length !== 32) {
+      throw new KeyringError(`${variable} must be "kid:base64key[,kid:base64key…]" with 32-byte keys (make one with: openssl rand -base64 32)`);
+    }
+    return [kid, key] as const;
+  });
+  if (entries.length === 0) throw new KeyringError(`${variable} is empty`);
+  const keys = new Map(entries);
+  if (keys.size !== entries.length) throw new KeyringError(`${variable} names a key id more than once; every kid must be unique`);
+  return { keys, activeKid: entries[0]![0] };
+}
+
+/**
  * Keys for secrets at rest, from `SECRET_KEYS` = "kid:base64key[,kid:base64key…]". The first key encrypts;
  * every key decrypts, so a new key can be put first while old rows are still readable (and re-sealed).
  */
@@ -22,17 +42,9 @@ export class Keyring {
   readonly activeKid: string;
 
   constructor(spec: string) {
-    const entries = spec.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-      const [kid, b64] = part.split(':');
-      const key = Buffer.from(b64 ?? '', 'base64');
-      if (!kid || !/^[A-Za-z0-9_.-]{1,32}$/.test(kid) || key.length !== 32) {
-        throw new KeyringError('SECRET_KEYS must be "kid:base64key[,kid:base64key…]" with 32-byte keys (make one with: openssl rand -base64 32)');
-      }
-      return [kid, key] as const;
-    });
-    if (entries.length === 0) throw new KeyringError('SECRET_KEYS is empty');
-    this.keys = new Map(entries);
-    this.activeKid = entries[0]![0];
+    const parsed = parseKeySpec(spec, 'SECRET_KEYS');
+    this.keys = parsed.keys;
+    this.activeKid = parsed.activeKid;
   }
 
   static generateSpec(kid = `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {

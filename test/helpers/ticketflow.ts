@@ -7,6 +7,8 @@ import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
 import { ApiTokens } from '../../src/auth/tokens.js';
+import { Client } from '@temporalio/client';
+import { PayloadEncryptionCodec } from '../../src/temporal/codec.js';
 import { createWorker } from '../../src/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
@@ -53,6 +55,10 @@ export async function startTicketflow(
   const secretKeys = Keyring.generateSpec('test');
   const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
   const secrets = kit.secrets;
+  // Payloads are encrypted as in production, with keys of this test file's own.
+  const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
+  const codec = new PayloadEncryptionCodec(payloadKeys);
+  const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
   const worker = await createWorker({
     connection: t.native,
     namespace: 'default',
@@ -61,13 +67,15 @@ export async function startTicketflow(
     orm,
     kit,
     upstream: opts.upstream ?? {},
+    dataConverter: { payloadCodecs: [codec] },
   });
   const running = worker.run();
   const app = createApp({
     orm,
-    temporal: t.client,
+    temporal: client,
     kit,
     settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 },
+    codec,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -76,19 +84,21 @@ export async function startTicketflow(
   const tokens = new ApiTokens(orm);
   const { token } = await tokens.create('tests', ['admin']);
   /** The API without credentials; `http` is the same with an admin token. */
-  const client = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
-  const anonymous = client({});
-  const http = client({ authorization: `Bearer ${token}` });
+  const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
+  const anonymous = httpWith({});
+  const http = httpWith({ authorization: `Bearer ${token}` });
   return {
     base,
     http,
     anonymous,
     tokens,
     app,
-    client: t.client,
+    client,
     taskQueue,
     secrets,
     secretKeys,
+    codec,
+    payloadKeys,
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       worker.shutdown();
