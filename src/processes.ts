@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { metricsText } from './metrics.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError, oauthApp, temporalUiOrigins, type Config } from './config/index.js';
 import { openDatabase, type Orm } from './db/orm.js';
@@ -25,8 +27,17 @@ export function configOrExit(): Config {
   }
 }
 
-export function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
-  Runtime.install({ logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : 'WARN') });
+/**
+ * The SDK's logger, and its Prometheus exporter on loopback (port WORKER_METRICS_PORT + 1) when metrics are
+ * on: our /metrics appends what it exports. Returns that exporter's URL.
+ */
+export function installTemporalRuntime(config: Config): string | undefined {
+  const port = config.METRICS !== 'off' && config.WORKER_METRICS_PORT ? config.WORKER_METRICS_PORT + 1 : undefined;
+  Runtime.install({
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'),
+    ...(port ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } } : {}),
+  });
+  return port ? `http://127.0.0.1:${port}/metrics` : undefined;
 }
 
 export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
@@ -57,7 +68,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   };
 }
 
-export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
+export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec, sdkMetricsUrl?: string) {
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
   const app = createApp({
     orm,
@@ -70,6 +81,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
       createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
     },
     codec,
+    metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -130,13 +142,16 @@ function onSignals(stop: () => Promise<void>): void {
 export async function runWorkerProcess(): Promise<void> {
   const config = configOrExit();
   const { databaseUrl, temporalAddress, secretKeys, payloadKeys } = requireEnv(config);
-  installTemporalRuntime(config.LOG_LEVEL);
+  const sdkMetricsUrl = installTemporalRuntime(config);
   const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
-  log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid });
+  const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
+  log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null });
   onSignals(async () => {
+    // In-flight activities finish (or time out) before the process exits; nothing new is polled.
     await worker.stop();
+    metricsServer?.close();
     await orm.close();
   });
   await worker.running;
@@ -154,6 +169,18 @@ export async function runApiProcess(): Promise<void> {
     await api.stop();
     await orm.close();
   });
+}
+
+/** A worker has no API: it serves /metrics (its own and the SDK's) on a port of its own. */
+function serveWorkerMetrics(port: number, sdkMetricsUrl: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    metricsText(sdkMetricsUrl).then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
 }
 
 export { onSignals };

@@ -28,7 +28,7 @@ process.env.CODEC_AUTH ||= 'none';
 const config = configOrExit();
 const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
-installTemporalRuntime(config.LOG_LEVEL);
+const sdkMetricsUrl = installTemporalRuntime(config);
 const stops: Array<() => Promise<unknown>> = [];
 const stopAll = async () => {
   for (const stop of stops.reverse()) await stop().catch((e: Error) => say(`while stopping: ${e.message}`));
@@ -91,7 +91,7 @@ try {
   const tokenFile = await ensureDevToken(orm);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   stops.push(() => worker.stop());
-  const api = await startApi(config, orm, temporalAddress, kit, codec);
+  const api = await startApi(config, orm, temporalAddress, kit, codec, sdkMetricsUrl);
   stops.push(() => api.stop());
 
   say('ready:');

@@ -14,7 +14,7 @@ const ctx = useStack();
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
 const api = () => ctx.tf.http;
 const jiraClient = (gate?: RateGate) =>
-  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000, gate);
+  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000, { gate });
 const jiraCalls = async (since: number, pathEnd?: string) =>
   (await ctx.jira.requests()).filter((r) => r.seq > since && (!pathEnd || r.path.endsWith(pathEnd)));
 const lastSeq = async () => (await ctx.jira.requests()).at(-1)?.seq ?? 0;
@@ -138,5 +138,21 @@ describe('rate gate', () => {
     const busiest = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1_000).length));
     assert.ok(busiest <= 10, `at most 10 calls in any second (saw ${busiest})`);
     await ctx.jira.clearFaults();
+  });
+});
+
+describe('metrics', () => {
+  test('/metrics (open, Prometheus text) counts HTTP requests by route template, Jira calls by connection and endpoint, tickets, webhook outcomes', async () => {
+    const res = await ctx.tf.anonymous.get('metrics', { responseType: 'text' });
+    assert.equal(res.statusCode, 200);
+    const text = res.body;
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/ticketflow_http_requests_total\{route="\/api\/v1\/privacy-request",method="POST",status="201"\} (\d+)/) >= 3, 'approvals counted under their route template');
+    assert.doesNotMatch(text, /route="[^"]*pri_wh_1/, 'no ids in labels');
+    assert.ok(value(/ticketflow_tickets_created_total\{connection="jira",kind="privacy_request"\} (\d+)/) >= 3);
+    assert.ok(value(/ticketflow_jira_calls_total\{connection="jira",endpoint="POST \/rest\/api\/3\/issue",status="201"\} (\d+)/) >= 3);
+    assert.ok(value(/ticketflow_webhook_deliveries_total\{outcome="duplicate"\} (\d+)/) >= 1);
+    assert.ok(value(/ticketflow_webhook_deliveries_total\{outcome="refused_401"\} (\d+)/) >= 2);
+    assert.match(text, /ticketflow_status_read_batch_size_bucket/);
   });
 });

@@ -6,6 +6,7 @@ import { anomalyBlock, createdDescription, reopenComment, unlinkComment } from '
 import { ticketView } from '../anomalies/ticket-view.js';
 import { enqueueComment } from '../anomalies/outbox.js';
 import { hasWebhooks } from '../webhooks/settings.js';
+import { countCreation } from '../metrics.js';
 import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView, TrackedStatusCategory } from '../workflows/messages.js';
 
 /** The entity property that marks each comment ticketflow posts, so a retried post finds the first one. */
@@ -43,7 +44,8 @@ export function createAnomalyActivities(deps: ActivityDeps) {
       const anomaly = await em.findOne(Anomaly, { id: input.anomalyId });
       if (!anomaly) throw ApplicationFailure.nonRetryable(`anomaly ${input.anomalyId} does not exist`, 'NotFound');
       const { settings, client } = await jiraFor(em, kit, input.connectionKey);
-      return withJiraFailures(async () => {
+      return countCreation(input.connectionKey, 'anomaly', () =>
+        withJiraFailures(async () => {
         const [existing] = await client.searchIssues(`labels = "${input.label}" ORDER BY created ASC`, 1);
         const key =
           existing?.key ??
@@ -60,7 +62,8 @@ export function createAnomalyActivities(deps: ActivityDeps) {
         const issue = await client.getIssue(key);
         if (!issue) throw ApplicationFailure.retryable(`ticket ${key} not readable yet`, 'NotYetVisible');
         return ticketView(client, issue);
-      });
+        }),
+      );
     },
 
     /**

@@ -8,6 +8,7 @@ import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 import { hasWebhooks } from '../webhooks/settings.js';
+import { countCreation } from '../metrics.js';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -56,13 +57,15 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Creates the instance's ticket, or returns the one an earlier attempt created (its reply may have been lost). */
     async createTicket({ instanceId }: { instanceId: string }): Promise<TicketRef> {
-      const { request, settings, client } = await loadInstance(instanceId);
+      const { request, settings, client, connection } = await loadInstance(instanceId);
       const label = idempotencyLabel(instanceId);
-      return withJiraFailures(async () => {
-        const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
-        if (existing) return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
-        return client.createIssue(issueInputFor(settings, request, { label }));
-      });
+      return countCreation(connection.key, 'privacy_request', () =>
+        withJiraFailures(async () => {
+          const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
+          if (existing) return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
+          return client.createIssue(issueInputFor(settings, request, { label }));
+        }),
+      );
     },
 
     /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */

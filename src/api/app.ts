@@ -16,6 +16,7 @@ import { JiraWebhooks } from '../webhooks/receiver.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
+import { metrics, metricsText } from '../metrics.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
 import type { PayloadCodec } from '@temporalio/common';
@@ -26,6 +27,8 @@ export interface AppDeps {
   kit: ConnectionKit;
   settings: ServiceSettings;
   tokens?: ApiTokens;
+  /** /metrics: open (default), behind a read token, or off; with the Temporal SDK's metrics appended when they are exported here */
+  metrics?: { mode: 'open' | 'token' | 'off'; sdkMetricsUrl?: string };
   /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
   codec?: PayloadCodec;
   codecEndpoint?: CodecRouterOptions;
@@ -71,6 +74,7 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
   const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
+  const tokens = deps.tokens ?? new ApiTokens(orm);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -81,12 +85,26 @@ export function createApp(deps: AppDeps) {
     req.log = (level, msg, fields) => log[level](msg, { requestId, method: req.method, path: req.path, ...fields });
     const started = process.hrtime.bigint();
     // One line per request; the query string is left out (the OAuth callback carries a code and state there).
-    res.on('finish', () =>
-      log.info('http', { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }),
-    );
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info('http', { requestId, method: req.method, path: req.path, status: res.statusCode, ms });
+      // The route template, not the path: ids would make a label per request.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      metrics.httpRequests.inc({ route, method: req.method, status: res.statusCode });
+      metrics.httpDuration.observe({ route, method: req.method }, ms / 1000);
+    });
     next();
   });
 
+  if (deps.metrics?.mode !== 'off') {
+    app.get('/metrics', async (req, res, next) => {
+      if (deps.metrics?.mode === 'token') {
+        const token = await tokenFrom(tokens, req);
+        if (!token || !grants(token.scopes, 'read')) return next(new Problem(401, 'Unauthorized', 'metrics need a token with scope read (METRICS=token)', { field: 'header.authorization' }));
+      }
+      res.type('text/plain; version=0.0.4').send(await metricsText(deps.metrics?.sdkMetricsUrl));
+    });
+  }
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
@@ -104,7 +122,6 @@ export function createApp(deps: AppDeps) {
   });
 
   // Everything under /api needs a token; health, webhooks (signed) and the codec (its own check) are outside.
-  const tokens = deps.tokens ?? new ApiTokens(orm);
   app.use('/api', authenticate(tokens));
 
   const api = express.Router();

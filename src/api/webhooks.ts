@@ -1,6 +1,7 @@
 import express from 'express';
 import { JiraWebhooks, WebhookError } from '../webhooks/receiver.js';
 import { Problem } from './problem.js';
+import { metrics } from '../metrics.js';
 
 const TITLES = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' } as const;
 
@@ -15,10 +16,12 @@ export function webhookRouter(webhooks: JiraWebhooks): express.Router {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
       const outcome = await webhooks.receive(body, req.headers, req.params.connectionKey as string | undefined);
+      metrics.webhookDeliveries.inc({ outcome: outcome.kind });
       if (Math.random() < 0.001) void webhooks.prune().catch(() => {});
       if (outcome.kind === 'duplicate') return void res.status(200).json({ status: 'duplicate' });
       res.status(202).json(outcome.kind === 'applied' ? { status: 'applied', signalled: outcome.signalled } : { status: 'ignored', reason: outcome.reason });
     } catch (err) {
+      metrics.webhookDeliveries.inc({ outcome: err instanceof WebhookError ? `refused_${err.status}` : 'failed' });
       if (err instanceof WebhookError) throw new Problem(err.status, TITLES[err.status], err.message, { field: err.status === 401 ? 'header.x-hub-signature' : err.status === 404 ? 'path.connection_key' : 'body' });
       req.log?.('warn', 'webhook not applied; Jira will retry it', { err });
       throw new Problem(503, 'Service Unavailable', 'the delivery could not be applied now; it was not recorded, so a retry will be', { retryAfterSeconds: 10 });

@@ -58,6 +58,10 @@ export const envSchema = z.object({
   })),
   /** Origins of the Temporal UI allowed to call the codec endpoint (/codec), comma-separated; default: the dev server UI on TEMPORAL_UI_PORT. */
   /** token: the codec endpoint needs an API token with scope read; none: open (only where the API is not reachable by others) */
+  /** /metrics: open (scrapers reach it without a token), token (scope read), or off */
+  METRICS: optional(z.enum(['open', 'token', 'off'])).default('open'),
+  /** A standalone worker serves /metrics (its own and the Temporal SDK's) on this port; 0: none */
+  WORKER_METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)).default(9464),
   CODEC_AUTH: optional(z.enum(['token', 'none'])).default('token'),
   TEMPORAL_UI_ORIGIN: optional(z.string())
     .transform((v) => (v ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))

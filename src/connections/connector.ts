@@ -44,7 +44,7 @@ export class JiraConnector {
         target = { siteUrl: s.siteUrl, apiBaseUrl: s.siteUrl, flavor: 'datacenter', auth: basic };
         break;
     }
-    return new JiraClient(target, this.opts.timeoutMs, this.opts.gates.for(connection.key, s.rateLimitPerSecond));
+    return new JiraClient(target, this.opts.timeoutMs, { gate: this.opts.gates.for(connection.key, s.rateLimitPerSecond), connectionKey: connection.key });
   }
 
   /** Scoped API tokens only work through the gateway, addressed by the site's cloud id. */

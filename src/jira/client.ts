@@ -5,6 +5,7 @@ import { textToAdf } from './adf.js';
 import { isForbiddenAddress } from '../connections/host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
 import type { RateGate } from './rate-gate.js';
+import { metrics } from '../metrics.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
 export type JiraAuth =
@@ -95,8 +96,12 @@ export class JiraClient {
   constructor(
     readonly target: JiraTarget,
     timeoutMs = 30_000,
-    /** The connection's shared request budget; every call waits its turn here. */
-    private readonly gate?: RateGate,
+    private readonly opts: {
+      /** The connection's shared request budget; every call waits its turn here. */
+      gate?: RateGate;
+      /** names the connection in metrics */
+      connectionKey?: string;
+    } = {},
   ) {
     this.version = target.flavor === 'cloud' ? '3' : '2';
     this.http = got.extend({
@@ -141,7 +146,7 @@ export class JiraClient {
     const auth = this.target.auth;
     const send = async () => {
       const token = auth.kind === 'bearer' ? await auth.token() : undefined;
-      await this.gate?.acquire();
+      await this.opts.gate?.acquire();
       const headers = token ? { authorization: `Bearer ${token}` } : {};
       return { token, res: await this.http(path, { method, json, searchParams, headers, responseType: 'text' }) };
     };
@@ -155,6 +160,7 @@ export class JiraClient {
       res = sent.res;
     } catch (err) {
       const code = err instanceof RequestError ? err.code : undefined;
+      metrics.jiraCalls.inc({ connection: this.opts.connectionKey ?? 'none', endpoint, status: 0 });
       throw new JiraUnreachableError(endpoint, code ? `${code}: ${(err as Error).message}` : String(err), code);
     }
     let body: unknown = undefined;
@@ -165,7 +171,12 @@ export class JiraClient {
         body = res.body;
       }
     }
-    if (res.statusCode === 429) this.gate?.close(parseRetryAfter(res.headers));
+    const connection = this.opts.connectionKey ?? 'none';
+    metrics.jiraCalls.inc({ connection, endpoint, status: res.statusCode });
+    if (res.statusCode === 429) {
+      metrics.jiraRateLimited.inc({ connection });
+      this.opts.gate?.close(parseRetryAfter(res.headers));
+    }
     if (res.statusCode >= 400) {
       throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers), jiraFieldErrors(body));
     }

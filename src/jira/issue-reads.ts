@@ -1,3 +1,4 @@
+import { metrics } from '../metrics.js';
 import { statusCategoryOf, type JiraClient, type RawIssue, type StatusCategory } from './client.js';
 
 /** What tracking needs of an issue: enough for privacy-request instances and anomaly links alike. */
@@ -73,6 +74,8 @@ export class IssueReads {
   private async flush(connectionKey: string, batch: Batch): Promise<void> {
     if (this.open.get(connectionKey) === batch) this.open.delete(connectionKey);
     const keys = [...batch.waiters.keys()];
+    metrics.statusReadBatches.observe({ connection: connectionKey }, keys.length);
+    const timer = metrics.statusReadSeconds.startTimer({ connection: connectionKey });
     try {
       const found = new Map<string, IssueSnapshot>();
       for (const issue of await batch.client.readIssues(keys, SNAPSHOT_FIELDS)) {
@@ -96,6 +99,8 @@ export class IssueReads {
       for (const [k, waiters] of batch.waiters) waiters.forEach((w) => w.resolve(found.get(k)!));
     } catch (err) {
       for (const list of batch.waiters.values()) list.forEach((w) => w.reject(err));
+    } finally {
+      timer();
     }
   }
 }

@@ -1,0 +1,71 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics. Labels carry connection keys, routes and statuses, never ids of
+ * requests or people, so their number stays small.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'ticketflow_process_' });
+
+export const metrics = {
+  httpRequests: new Counter({
+    name: 'ticketflow_http_requests_total',
+    help: 'HTTP requests by route template, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  }),
+  httpDuration: new Histogram({
+    name: 'ticketflow_http_request_duration_seconds',
+    help: 'HTTP request duration by route template',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  }),
+  ticketsCreated: new Counter({ name: 'ticketflow_tickets_created_total', help: 'Jira tickets created (or found after a lost reply)', labelNames: ['connection', 'kind'] as const, registers: [registry] }),
+  ticketCreationFailures: new Counter({ name: 'ticketflow_ticket_creation_failures_total', help: 'Failed ticket creation attempts', labelNames: ['connection', 'kind'] as const, registers: [registry] }),
+  jiraCalls: new Counter({
+    name: 'ticketflow_jira_calls_total',
+    help: 'Calls to Jira by connection, endpoint template and HTTP status (0: no answer)',
+    labelNames: ['connection', 'endpoint', 'status'] as const,
+    registers: [registry],
+  }),
+  jiraRateLimited: new Counter({ name: 'ticketflow_jira_rate_limited_total', help: 'Jira answers 429', labelNames: ['connection'] as const, registers: [registry] }),
+  statusReadBatches: new Histogram({
+    name: 'ticketflow_status_read_batch_size',
+    help: 'Tickets per coalesced status read (one Jira call each)',
+    labelNames: ['connection'] as const,
+    buckets: [1, 5, 10, 25, 50, 75, 100],
+    registers: [registry],
+  }),
+  statusReadSeconds: new Histogram({
+    name: 'ticketflow_status_read_batch_seconds',
+    help: 'Duration of one coalesced status read, from the first request joining it to the answer',
+    labelNames: ['connection'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  }),
+  webhookDeliveries: new Counter({ name: 'ticketflow_webhook_deliveries_total', help: 'Jira webhook deliveries by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+};
+
+/** Prometheus text for this process, followed by the Temporal SDK's own metrics when its exporter runs here. */
+export async function metricsText(sdkMetricsUrl?: string): Promise<string> {
+  const own = await registry.metrics();
+  if (!sdkMetricsUrl) return own;
+  const sdk = await fetch(sdkMetricsUrl, { signal: AbortSignal.timeout(2_000) }).then(
+    (r) => r.text(),
+    () => '# Temporal SDK metrics unavailable\n',
+  );
+  return `${own}\n${sdk}`;
+}
+
+/** Counts a ticket creation attempt's outcome. */
+export async function countCreation<T>(connection: string, kind: 'privacy_request' | 'anomaly', attempt: () => Promise<T>): Promise<T> {
+  try {
+    const result = await attempt();
+    metrics.ticketsCreated.inc({ connection, kind });
+    return result;
+  } catch (err) {
+    metrics.ticketCreationFailures.inc({ connection, kind });
+    throw err;
+  }
+}
