@@ -2,13 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
+import { operations } from '../src/api/openapi.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 
 const ctx = useStack();
 
 /** Routes that answer without a token, each for a reason (health probes, signed webhooks, the OAuth redirect). */
-const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /webhooks/jira', 'POST /webhooks/jira/:connectionKey', 'GET /api/v1/oauth/jira/callback']);
+const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/init.js', 'POST /webhooks/jira', 'POST /webhooks/jira/:connectionKey', 'GET /api/v1/oauth/jira/callback']);
 
 interface RouteEntry {
   method: string;
@@ -20,7 +21,8 @@ function routesOf(stack: any[], prefix = ''): RouteEntry[] {
   return stack.flatMap((layer: any): RouteEntry[] => {
     const paths: string[] = Array.isArray(layer.rawPath) ? layer.rawPath : [layer.rawPath ?? ''];
     if (layer.route) {
-      return paths.flatMap((p) => Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: `${prefix}${p}` })));
+      // A router's '/' route answers at the mount path itself.
+      return paths.flatMap((p) => Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: `${prefix}${p}`.replace(/(.)\/$/, '$1') })));
     }
     if (layer.handle?.stack) return paths.flatMap((p) => routesOf(layer.handle.stack, `${prefix}${p === '/' ? '' : p}`));
     return [];
@@ -63,5 +65,29 @@ describe('API tokens', () => {
     assert.ok(await ctx.tf.tokens.revoke(id));
     assert.equal((await as(doomed).get('api/v1/privacy-request/none')).statusCode, 401, 'revoked');
     assert.equal((await ctx.tf.anonymous.get('healthz')).statusCode, 200, 'health stays open');
+  });
+});
+
+describe('OpenAPI document', () => {
+  test('lists exactly the routes Express serves, with request schemas from the same zod schemas the handlers parse', async () => {
+    const served = routesOf((ctx.tf.app as any).router.stack).map((r) => `${r.method} ${r.path}`).filter((r) => !/^GET \/(openapi\.json|docs)/.test(r));
+    const documented = operations().map((o) => `${o.method.toUpperCase()} ${o.path}`);
+    assert.deepEqual([...served].sort(), [...documented].sort());
+
+    const res = await ctx.tf.anonymous.get('openapi.json');
+    assert.equal(res.statusCode, 200);
+    const doc = res.body as any;
+    assert.equal(doc.openapi, '3.1.0');
+    const create = doc.paths['/api/v1/privacy-request'].post;
+    assert.deepEqual(create.security, [{ bearer: ['write'] }]);
+    const body = create.requestBody.content['application/json'].schema;
+    assert.equal(body.additionalProperties, false, 'unknown fields are refused, and the document says so');
+    assert.deepEqual(body.properties.request_type.enum, ['access', 'erasure', 'consent', 'update']);
+    assert.ok(doc.paths['/api/v1/connection/{key}/secret'].put.security[0].bearer.includes('admin'));
+    assert.deepEqual(doc.paths['/healthz'].get.security, []);
+
+    const page = await ctx.tf.anonymous.get('docs', { responseType: 'text' });
+    assert.match(page.body, /swagger-ui-bundle\.js/);
+    assert.equal((await ctx.tf.anonymous.get('docs/assets/swagger-ui-bundle.js', { responseType: 'text' })).statusCode, 200);
   });
 });

@@ -10,7 +10,7 @@ import { parse } from './problem.js';
 
 const issueKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*-\d+$/, 'must be a Jira issue key such as SCRUM-40').transform((k) => k.toUpperCase());
 
-const anomalySchema = z
+export const anomalySchema = z
   .object({
     datastore_id: z.union([z.string().max(200), z.number().int()]).transform(String).nullish(),
     type: z.string().min(1).max(100),
@@ -22,7 +22,7 @@ const anomalySchema = z
   })
   .strict();
 
-const createTicketSchema = z
+export const createTicketSchema = z
   .object({
     title: z.string().trim().min(1, 'must not be empty').max(255),
     description: z.string().max(30_000).nullish(),
@@ -30,6 +30,19 @@ const createTicketSchema = z
     connection_key: key.optional(),
   })
   .strict();
+
+export const linkTicketSchema = z.object({ ticket_key: issueKey, connection_key: key.optional() }).strict();
+export const anomalyStatusSchema = z.object({ status: z.string().trim().min(1).max(50), actor: z.string().max(200).optional() }).strict();
+export const anomalyCommentSchema = z.object({ text: z.string().trim().min(1, 'must not be empty').max(10_000), author: z.string().trim().min(1).max(200) }).strict();
+export const ticketSearchQuery = z
+  .object({
+    query: z.string().max(200).default(''),
+    page: z.coerce.number().int().min(1).default(1),
+    size: z.coerce.number().int().min(1).max(100).default(50),
+    connection_key: key.optional(),
+  })
+  .strict();
+export const connectionQuery = z.object({ connection_key: key.optional() }).strict();
 
 /** The id as the upstream sent it: numbers stay numbers in answers (the reference product's ids are numeric). */
 const asGiven = (v: string) => (/^\d{1,15}$/.test(v) ? Number(v) : v);
@@ -89,7 +102,7 @@ export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, se
   });
 
   r.post('/anomalies/:anomaly_id/ticket-links', async (req, res) => {
-    const b = parse(z.object({ ticket_key: issueKey, connection_key: key.optional() }).strict(), req.body);
+    const b = parse(linkTicketSchema, req.body);
     const { link, created } = await service.linkTicket(anomalyId(req), b.ticket_key, b.connection_key);
     res.status(created ? 201 : 200).json(linkJson(link));
   });
@@ -105,38 +118,29 @@ export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, se
   });
 
   r.post('/anomalies/:anomaly_id/status', async (req, res) => {
-    const b = parse(z.object({ status: z.string().trim().min(1).max(50), actor: z.string().max(200).optional() }).strict(), req.body);
+    const b = parse(anomalyStatusSchema, req.body);
     const tickets = await service.statusChanged(anomalyId(req), b.status);
     res.status(202).json({ anomaly_id: asGiven(anomalyId(req)), status: b.status, tickets_notified: tickets });
   });
 
   r.post('/anomalies/:anomaly_id/comments', async (req, res) => {
-    const b = parse(z.object({ text: z.string().trim().min(1, 'must not be empty').max(10_000), author: z.string().trim().min(1).max(200) }).strict(), req.body);
+    const b = parse(anomalyCommentSchema, req.body);
     const tickets = await service.comment(anomalyId(req), b.author, b.text);
     res.status(202).json({ anomaly_id: asGiven(anomalyId(req)), tickets_notified: tickets });
   });
 
   r.get('/integrations/ticketing/tickets/search', async (req, res) => {
-    const q = parse(
-      z.object({
-        query: z.string().max(200).default(''),
-        page: z.coerce.number().int().min(1).default(1),
-        size: z.coerce.number().int().min(1).max(100).default(50),
-        connection_key: key.optional(),
-      }).strict(),
-      req.query,
-      'query',
-    );
+    const q = parse(ticketSearchQuery, req.query, 'query');
     res.json(await service.search(q.query, q.page, q.size, q.connection_key));
   });
 
   r.get('/integrations/ticketing/tickets/:ticket_id', async (req, res) => {
-    const q = parse(z.object({ connection_key: key.optional() }).strict(), req.query, 'query');
+    const q = parse(connectionQuery, req.query, 'query');
     res.json(await service.ticket(parse(z.string().regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, 'must be an issue id or key'), req.params.ticket_id, 'path'), q.connection_key));
   });
 
   r.get('/integrations/ticketing/form-specification', async (req, res) => {
-    const q = parse(z.object({ connection_key: key.optional() }).strict(), req.query, 'query');
+    const q = parse(connectionQuery, req.query, 'query');
     res.json(await service.formSpecification(q.connection_key));
   });
 

@@ -17,6 +17,9 @@ import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { log } from '../log.js';
 import { metrics, metricsText } from '../metrics.js';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { DOCS_INIT, DOCS_PAGE, openApiDocument } from './openapi.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
 import type { PayloadCodec } from '@temporalio/common';
@@ -39,7 +42,7 @@ const REQUEST_STATUSES = [
   'pending_external', 'requires_input', 'awaiting_email_send', 'complete', 'error', 'canceled', 'denied',
 ] as const;
 
-const privacyRequestSchema = z
+export const privacyRequestSchema = z
   .object({
     id,
     request_type: z.enum(['access', 'erasure', 'consent', 'update']),
@@ -56,9 +59,9 @@ const privacyRequestSchema = z
   })
   .strict();
 
-const statusPatchSchema = z.object({ status: z.enum(REQUEST_STATUSES) }).strict();
-const submitDataSchema = z.object({ data: z.record(z.string(), z.unknown()) }).strict();
-const linkSchema = z
+export const statusPatchSchema = z.object({ status: z.enum(REQUEST_STATUSES) }).strict();
+export const submitDataSchema = z.object({ data: z.record(z.string(), z.unknown()) }).strict();
+export const linkSchema = z
   .object({ ticket_key: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*-\d+$/, 'must be a Jira issue key such as PRIV-456'), connection_key: key.optional() })
   .strict();
 
@@ -105,6 +108,10 @@ export function createApp(deps: AppDeps) {
       res.type('text/plain; version=0.0.4').send(await metricsText(deps.metrics?.sdkMetricsUrl));
     });
   }
+  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
+  app.get('/docs', (_req, res) => void res.type('html').send(DOCS_PAGE));
+  app.get('/docs/init.js', (_req, res) => void res.type('js').send(DOCS_INIT));
+  app.use('/docs/assets', express.static(dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')), { index: false }));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};

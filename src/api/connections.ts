@@ -13,7 +13,7 @@ import { TEMPLATE_VARIABLES } from '../tickets/template.js';
 import { key } from './schemas.js';
 import { notFound, parse, Problem } from './problem.js';
 
-const connectionSchema = z
+export const connectionSchema = z
   .object({
     key,
     name: z.string().min(1).max(200),
@@ -24,7 +24,7 @@ const connectionSchema = z
   })
   .strict();
 
-const previewSchema = secretPatchSchema
+export const previewSchema = secretPatchSchema
   .pick({ summary_template: true, description_template: true, due_date_config: true })
   .extend({ privacy_request_id: z.string().min(1).max(128).optional() })
   .strict();

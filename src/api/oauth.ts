@@ -8,6 +8,9 @@ import { key } from './schemas.js';
 import { parse, Problem } from './problem.js';
 
 /** `/api/v1/oauth/jira`: connect a connection to Jira Cloud with OAuth 2.0 (3LO). */
+export const oauthInitiateSchema = z.object({ connection_key: key }).strict();
+export const oauthCallbackQuery = z.object({ code: z.string().min(1).max(4000), state: z.string().min(1).max(200) }).passthrough();
+
 export function oauthRouter(orm: Orm, kit: ConnectionKit, onConnected: (connectionKey: string) => Promise<void>): express.Router {
   const r = express.Router();
   const oauth = () => {
@@ -20,13 +23,13 @@ export function oauthRouter(orm: Orm, kit: ConnectionKit, onConnected: (connecti
   };
 
   r.post('/initiate', async (req, res) => {
-    const { connection_key } = parse(z.object({ connection_key: key }).strict(), req.body);
+    const { connection_key } = parse(oauthInitiateSchema, req.body);
     await loadConnection(orm.em.fork(), connection_key);
     res.json({ authorization_url: await oauth().initiate(connection_key) });
   });
 
   r.get('/callback', async (req, res) => {
-    const q = parse(z.object({ code: z.string().min(1).max(4000), state: z.string().min(1).max(200) }).passthrough(), req.query, 'query');
+    const q = parse(oauthCallbackQuery, req.query, 'query');
     const done = await oauth().callback(q.code, q.state).catch(asProblem);
     await onConnected(done.connectionKey).catch((err: unknown) => req.log?.('warn', 'could not start the webhook keep-alive; polling still tracks tickets', { err }));
     res.json({ status: 'connected', connection_key: done.connectionKey, cloud_id: done.cloudId, site_url: done.siteUrl });
