@@ -67,6 +67,20 @@ export const linkSchema = z
 
 const date = (v: string | null | undefined) => (v ? new Date(v) : null);
 
+/** Bodies must be UTF-8 as JSON requires: bytes that are not would otherwise become U+FFFD and be stored. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const jsonBody = express.json({
+  limit: '1mb',
+  strict: false,
+  verify: (_req, _res, buf) => {
+    try {
+      utf8.decode(buf);
+    } catch {
+      throw new Problem(400, 'Bad Request', 'request body is not valid UTF-8', { field: 'body' });
+    }
+  },
+});
+
 /** Action endpoints such as refresh take no body; anything with a body must be JSON. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -132,7 +146,7 @@ export function createApp(deps: AppDeps) {
   app.use('/api', authenticate(tokens));
 
   const api = express.Router();
-  api.use(express.json({ limit: '1mb', strict: false }));
+  api.use(jsonBody);
   api.use(requireJson);
 
   api.use('/connection', connectionRouter(orm, deps.kit));
@@ -227,7 +241,7 @@ export function createApp(deps: AppDeps) {
   app.use('/api/v1', api);
   // The anomaly API keeps the reference product's paths (no /v1), so its clients can switch as they are.
   const anomalies = express.Router();
-  anomalies.use(express.json({ limit: '1mb' }), requireJson);
+  anomalies.use(jsonBody, requireJson);
   anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
   app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
