@@ -49,6 +49,10 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return sendProblem(res, new Problem(e.status, 'Bad Request', e.message ?? 'bad request'));
   }
+  if (isDatabaseUnavailable(err)) {
+    req.log?.('warn', 'PostgreSQL unavailable', { err });
+    return sendProblem(res, new Problem(503, 'Service Unavailable', 'the database cannot be reached; nothing was changed, retry later', { retryAfterSeconds: 5 }));
+  }
   req.log?.('error', 'unhandled error', { err });
   sendProblem(res, new Problem(500, 'Internal Server Error', 'unexpected error; see the server log'));
 }
@@ -57,4 +61,14 @@ declare module 'express-serve-static-core' {
   interface Request {
     log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   }
+}
+
+/** PostgreSQL is down or restarting: connection refused or dropped, or the server shutting down (SQLSTATE 57P0x, 08xxx). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = String(e.code ?? '');
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) || /^(57P0[1-3]|08\d{3})$/.test(code)) return true;
+    if (/Connection terminated|connect ECONNREFUSED|the database system is (starting up|shutting down)|timeout exceeded when trying to connect/i.test(String(e.message ?? ''))) return true;
+  }
+  return false;
 }
