@@ -33,6 +33,11 @@ export function parseKeySpec(spec: string, variable: string): { keys: Map<string
   return { keys, activeKid: entries[0]![0] };
 }
 
+/** A fresh one-key spec (for `npm start` and tests); the kid defaults to the prefix and today's date. */
+export function generateKeySpec(prefix: string, kid = `${prefix}${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {
+  return `${kid}:${randomBytes(32).toString('base64')}`;
+}
+
 /**
  * Keys for secrets at rest, from `SECRET_KEYS` = "kid:base64key[,kid:base64key…]". The first key encrypts;
  * every key decrypts, so a new key can be put first while old rows are still readable (and re-sealed).
@@ -42,13 +47,11 @@ export class Keyring {
   readonly activeKid: string;
 
   constructor(spec: string) {
-    const parsed = parseKeySpec(spec, 'SECRET_KEYS');
-    this.keys = parsed.keys;
-    this.activeKid = parsed.activeKid;
+    ({ keys: this.keys, activeKid: this.activeKid } = parseKeySpec(spec, 'SECRET_KEYS'));
   }
 
-  static generateSpec(kid = `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {
-    return `${kid}:${randomBytes(32).toString('base64')}`;
+  static generateSpec(kid?: string): string {
+    return generateKeySpec('k', kid);
   }
 
   /** `context` (e.g. the connection key) is authenticated: a box copied to another row will not open. */

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { parseKeySpec } from '../secrets/keyring.js';
+import { generateKeySpec, parseKeySpec } from '../secrets/keyring.js';
 
 const { temporal } = proto;
 const PayloadMessage = temporal.api.common.v1.Payload;
@@ -52,14 +52,11 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   readonly activeKid: string;
 
   constructor(spec: string) {
-    const parsed = parseKeySpec(spec, 'PAYLOAD_KEYS');
-    this.keys = parsed.keys;
-    this.activeKid = parsed.activeKid;
+    ({ keys: this.keys, activeKid: this.activeKid } = parseKeySpec(spec, 'PAYLOAD_KEYS'));
   }
 
-  /** A fresh key set with one key, for `npm start` and tests. */
-  static generateSpec(kid = `p${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {
-    return `${kid}:${randomBytes(32).toString('base64')}`;
+  static generateSpec(kid?: string): string {
+    return generateKeySpec('p', kid);
   }
 
   get keyIds(): string[] {
