@@ -1,13 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/activity';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { timeSkippingExecutable } from '../src/devtools/temporal-tools.js';
 import {
   closeSignal,
   linkSignal,
@@ -20,59 +14,35 @@ import {
   type PrivacyRequestTicketInput,
 } from '../src/workflows/messages.js';
 import type { privacyRequestTicket } from '../src/workflows/privacy-request-ticket.js';
-import { eventually, uniqueName, workflowBundle } from './helpers/infra.js';
+import { eventually } from './helpers/infra.js';
 import { MockWorld } from './helpers/mock-world.js';
-import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
+import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 
 /**
  * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
  * 10-minute polls and month-long waits take no real time.
  */
 
-let env: TestWorkflowEnvironment;
+const ts = useTimeSkipping();
 
-before(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await timeSkippingExecutable() } });
-  await registerSearchAttributes(env.connection, 'default');
-});
-after(async () => {
-  await env?.teardown();
-});
-
-/**
- * Runs a workflow with the world's mocked activities. With RECORD_HISTORIES=1 (`npm run record-histories`)
- * the finished history of a test given `recordAs` is saved under test/histories for the replay test.
- */
-async function withWorkflow(
+/** Runs the privacy-request workflow with the world's mocked activities. */
+function withWorkflow(
   world: MockWorld,
   body: (h: WorkflowHandle<typeof privacyRequestTicket>) => Promise<void>,
   inputOverrides: Partial<PrivacyRequestTicketInput> = {},
   recordAs?: string,
 ): Promise<void> {
-  const taskQueue = uniqueName('wf');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    activities: world.activities(),
-  });
-  await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
-      taskQueue,
-      workflowId: uniqueName('privacy-request/pri/jira/test'),
+  return runWorkflow<typeof privacyRequestTicket>(
+    ts.env,
+    {
+      type: 'privacyRequestTicket',
+      workflowId: 'privacy-request/pri/jira/test',
       args: [{ privacyRequestId: 'pri_1', connectionKey: 'jira', instanceId: 'jti_1', pollIntervalMinutes: 10, createMaxAttempts: 1, ...inputOverrides }],
-    });
-    try {
-      await body(handle);
-      if (recordAs && process.env.RECORD_HISTORIES === '1') {
-        const file = fileURLToPath(new URL(`../../test/histories/${recordAs}.json`, import.meta.url));
-        writeFileSync(file, historyToJSON(await handle.fetchHistory()));
-      }
-    } finally {
-      // A workflow left running with work queued for this (stopping) worker would stall time skipping for the next test.
-      await handle.terminate('test over').catch(() => {});
-    }
-  });
+      activities: world.activities(),
+      recordAs,
+    },
+    body,
+  );
 }
 
 const until = (world: MockWorld, pred: (s: InstanceState | undefined) => boolean, what: string) =>
@@ -142,11 +112,11 @@ describe('privacy-request ticket workflow: the completion table', () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      const start = await env.currentTimeMs();
-      await env.sleep('35 minutes');
+      const start = await ts.env.currentTimeMs();
+      await ts.env.sleep('35 minutes');
       assert.ok(world.polls.length >= 4, `polled ${world.polls.length} times in 35 minutes`);
       assert.ok(world.polls.length <= 5, `polled ${world.polls.length} times in 35 minutes`);
-      assert.ok((await env.currentTimeMs()) - start >= 35 * 60_000);
+      assert.ok((await ts.env.currentTimeMs()) - start >= 35 * 60_000);
       assert.equal((await h.query(stateQuery)).taskState, 'open');
       await h.signal(closeSignal, { reason: 'canceled' });
       assert.equal((await h.result()).taskState, 'canceled');
@@ -180,7 +150,7 @@ describe('privacy-request ticket workflow: webhooks and aligned polls', () => {
     const period = 10 * 60_000;
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      await env.sleep('45 minutes');
+      await ts.env.sleep('45 minutes');
       const history = await h.fetchHistory();
       const fires = (history.events ?? []).flatMap((e) => {
         const t = e.timerStartedEventAttributes;
@@ -204,10 +174,10 @@ describe('privacy-request ticket workflow: signals', () => {
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
       const before = world.polls.length;
-      const t0 = await env.currentTimeMs();
+      const t0 = await ts.env.currentTimeMs();
       await h.signal(refreshSignal);
       await eventually(async () => world.polls.length > before, 'a poll after refresh');
-      assert.ok((await env.currentTimeMs()) - t0 < 60_000, 'no timer had to fire');
+      assert.ok((await ts.env.currentTimeMs()) - t0 < 60_000, 'no timer had to fire');
       await h.signal(closeSignal, { reason: 'denied' });
       await h.result();
     });
@@ -272,7 +242,7 @@ describe('privacy-request ticket workflow: signals', () => {
         await until(world, (s) => s?.taskState === 'open', 'ticket open');
         const firstRun = (await h.describe()).runId;
         await h.signal(submitDataSignal);
-        await env.sleep('8 hours'); // ~48 polls: several continue-as-new generations at 60 events each
+        await ts.env.sleep('8 hours'); // ~48 polls: several continue-as-new generations at 60 events each
         const desc = await h.describe();
         assert.notEqual(desc.runId, firstRun, 'continued as new');
         assert.ok(desc.historyLength <= 80, `history stays short (${desc.historyLength} events)`);
@@ -291,18 +261,13 @@ describe('privacy-request ticket workflow: signals', () => {
 
 test('a workflow that fails for an unexpected reason surfaces as a failure (sanity check of the harness)', async () => {
   const world = new MockWorld();
-  const acts = world.activities();
-  acts.recordInstanceState = async () => {
+  const activities = world.activities();
+  activities.recordInstanceState = async () => {
     throw ApplicationFailure.nonRetryable('database gone', 'Boom');
   };
-  const taskQueue = uniqueName('wf');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities: acts });
-  await worker.runUntil(async () => {
-    const h = await env.client.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
-      taskQueue,
-      workflowId: uniqueName('wf'),
-      args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', pollIntervalMinutes: 10, createMaxAttempts: 1 }],
-    });
-    await assert.rejects(h.result(), WorkflowFailedError);
-  });
+  await runWorkflow<typeof privacyRequestTicket>(
+    ts.env,
+    { type: 'privacyRequestTicket', workflowId: 'wf', args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', pollIntervalMinutes: 10, createMaxAttempts: 1 }], activities },
+    async (h) => void (await assert.rejects(h.result(), WorkflowFailedError)),
+  );
 });
