@@ -1,3 +1,5 @@
+import { Context } from '@temporalio/activity';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -22,11 +24,21 @@ export function setLogSink(s: Sink | null): void {
 /** One JSON object per line, so logs can be shipped and queried as they are. */
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (order[level] < order[threshold]) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, (k, v) => {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...activityFields(), ...fields }, (k, v) => {
     if (k && REDACTED.test(k) && v !== null && v !== undefined) return '[redacted]';
     return v instanceof Error ? { name: v.name, message: v.message } : v;
   });
   sink(level, line);
+}
+
+/** Inside an activity, every line names its workflow, so an operator can go from a log line to the UI. */
+function activityFields(): Record<string, unknown> {
+  try {
+    const info = Context.current().info;
+    return { workflowId: info.workflowExecution.workflowId, activity: info.activityType, attempt: info.attempt };
+  } catch {
+    return {};
+  }
 }
 
 export const log = {

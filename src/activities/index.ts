@@ -9,6 +9,7 @@ import { issueInputFor } from '../tickets/render.js';
 import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 import { hasWebhooks } from '../webhooks/settings.js';
 import { countCreation } from '../metrics.js';
+import { log } from '../log.js';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -62,8 +63,13 @@ export function createActivities(deps: ActivityDeps) {
       return countCreation(connection.key, 'privacy_request', () =>
         withJiraFailures(async () => {
           const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
-          if (existing) return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
-          return client.createIssue(issueInputFor(settings, request, { label }));
+          if (existing) {
+            log.info('ticket found: an earlier attempt created it', { connection: connection.key, ticketKey: existing.key });
+            return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
+          }
+          const created = await client.createIssue(issueInputFor(settings, request, { label }));
+          log.info('ticket created', { connection: connection.key, ticketKey: created.key });
+          return created;
         }),
       );
     },
@@ -73,7 +79,10 @@ export function createActivities(deps: ActivityDeps) {
       const { instance, connection, client } = await loadInstance(instanceId);
       const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
       const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
-      if (!found) return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
+      if (!found) {
+        log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
+        return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
+      }
       return {
         ticket: { id: found.id, key: found.key, url: client.browseUrl(found.key) },
         status: found.status,

@@ -17,6 +17,7 @@ export function webhookRouter(webhooks: JiraWebhooks): express.Router {
     try {
       const outcome = await webhooks.receive(body, req.headers, req.params.connectionKey as string | undefined);
       metrics.webhookDeliveries.inc({ outcome: outcome.kind });
+      req.log?.('info', 'jira webhook', { connection: req.params.connectionKey ?? null, ...outcome });
       if (Math.random() < 0.001) void webhooks.prune().catch(() => {});
       if (outcome.kind === 'duplicate') return void res.status(200).json({ status: 'duplicate' });
       res.status(202).json(outcome.kind === 'applied' ? { status: 'applied', signalled: outcome.signalled } : { status: 'ignored', reason: outcome.reason });
