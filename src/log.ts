@@ -35,7 +35,7 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}):
 function activityFields(): Record<string, unknown> {
   try {
     const info = Context.current().info;
-    return { workflowId: info.workflowExecution.workflowId, activity: info.activityType, attempt: info.attempt };
+    return { workflowId: info.workflowExecution?.workflowId, activity: info.activityType, attempt: info.attempt };
   } catch {
     return {};
   }
