@@ -7,7 +7,7 @@ import { resealConnections } from './connections/service.js';
 import { connectionKit, type ConnectionKit } from './connections/kit.js';
 import { connectTemporal } from './temporal/client.js';
 import { PayloadEncryptionCodec } from './temporal/codec.js';
-import { createWorker } from './worker.js';
+import { createWorker } from './temporal/worker.js';
 import { createApp } from './api/app.js';
 import { log, setLogLevel } from './log.js';
 import type { Server } from 'node:http';

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { temporalCliExecutable } from '../src/devtools/temporal-tools.js';
 import { searchAttributes } from '../src/workflows/search-attributes.js';
-import { workflowsPath } from '../src/worker.js';
+import { workflowsPath } from '../src/temporal/worker.js';
 import { freePort } from './helpers/ports.js';
 
 /**

@@ -9,7 +9,7 @@ import { Keyring } from '../../src/secrets/keyring.js';
 import { ApiTokens } from '../../src/auth/tokens.js';
 import { Client } from '@temporalio/client';
 import { PayloadEncryptionCodec } from '../../src/temporal/codec.js';
-import { createWorker } from '../../src/worker.js';
+import { createWorker } from '../../src/temporal/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { after, before } from 'node:test';

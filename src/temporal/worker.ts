@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createAnomalyActivities } from '../activities/anomalies.js';
+import { createWebhookActivities } from '../activities/webhooks.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+export interface WorkerDeps extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests build one and share it); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number };
+  /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
+  dataConverter?: WorkerOptions['dataConverter'];
+}
+
+/** The one worker of ticketflow: all workflows and activities on one task queue. */
+export function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...deps.tuning,
+    ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
+    // Aligned poll timers fire together: enough pollers to drain a cycle's tasks quickly.
+    maxConcurrentActivityTaskPolls: 8,
+    maxConcurrentWorkflowTaskPolls: 8,
+    activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps) },
+  });
+}
