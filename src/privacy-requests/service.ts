@@ -55,15 +55,19 @@ export class PrivacyRequestService {
     private readonly settings: ServiceSettings,
   ) {}
 
+  /** One statement, so a burst of approvals costs one round trip each (xmax = 0: the row was inserted, not updated). */
   async upsert(data: Omit<PrivacyRequest, 'createdAt' | 'updatedAt' | 'manualTasksCompletedAt' | 'manualTasksCompletedBy'>) {
-    const em = this.orm.em.fork();
-    const existing = await em.findOne(PrivacyRequest, { id: data.id });
-    const created = !existing;
-    if (existing) em.assign(existing, data);
-    else em.persist(em.create(PrivacyRequest, { ...data, manualTasksCompletedAt: null, manualTasksCompletedBy: null }));
-    await em.flush();
-    await this.applyStatus(data.id, data.status);
-    return { created };
+    const [row] = await this.orm.em.getConnection().execute<Array<{ inserted: boolean }>>(
+      `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
+         approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
+         phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
+       returning (xmax = 0) as inserted`,
+      [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
+    );
+    await this.applyStatus(data.id, data.status, data.requestType);
+    return { created: row?.inserted === true };
   }
 
   async setStatus(id: string, status: string) {
@@ -72,19 +76,18 @@ export class PrivacyRequestService {
     if (!request) throw notFound('privacy request', id);
     request.status = status;
     await em.flush();
-    await this.applyStatus(id, status);
+    await this.applyStatus(id, status, request.requestType);
   }
 
-  private async applyStatus(id: string, status: string) {
-    if (status === 'approved') await this.ensureTicketWorkflows(id);
+  private async applyStatus(id: string, status: string, requestType: string) {
+    if (status === 'approved') await this.ensureTicketWorkflows(id, requestType);
     if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) await this.closeTicketWorkflows(id, status);
   }
 
   /** One instance and one workflow per enabled Jira connection; idempotent, so a repeated approval creates nothing new. */
-  async ensureTicketWorkflows(requestId: string) {
+  async ensureTicketWorkflows(requestId: string, requestType: string) {
     const em = this.orm.em.fork();
     const connections = await em.find(Connection, { connectionType: 'jira_ticket', access: 'write', disabled: false }, { orderBy: { key: 'asc' } });
-    const request = await em.findOneOrFail(PrivacyRequest, { id: requestId });
     for (const c of connections) {
       const instanceId = instanceIdFor(requestId, c.key);
       const workflowId = workflowIdFor(requestId, c.key);
@@ -113,7 +116,7 @@ export class PrivacyRequestService {
             { key: JiraConnection, value: c.key },
             { key: TaskState, value: 'creating' },
           ],
-          staticSummary: `Jira ticket for ${request.requestType} request ${requestId} via ${c.key}`,
+          staticSummary: `Jira ticket for ${requestType} request ${requestId} via ${c.key}`,
         });
       } catch (err) {
         // Already ran to its end: the ticket's life is over and must not start again.
