@@ -195,6 +195,10 @@ describe('workflow history on the server', () => {
     assert.match((unknown.body as any).detail, /key "elsewhere", which is not in PAYLOAD_KEYS/);
     const bad = await tf.http.post('codec/decode', { json: { payloads: 'nope' }, headers });
     assert.equal(bad.statusCode, 422);
+    // The CLI sends {} when a signal or query has no input: nothing to decode is not an error.
+    const empty = await tf.http.post('codec/encode', { json: {}, headers });
+    assert.equal(empty.statusCode, 200);
+    assert.deepEqual(empty.body, { payloads: [] });
 
     // The authorization hook (operator API tokens plug in here).
     const calls: string[] = [];
