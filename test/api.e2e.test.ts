@@ -169,6 +169,21 @@ describe('bad input changes nothing', () => {
     assert.match(String(route.headers['content-type']), /problem\+json/);
   });
 
+  test('a method a documented path does not serve → 405 problem+json with Allow, not 404', async () => {
+    const del = await tf.http.delete('api/v1/privacy-request');
+    assert.equal(del.statusCode, 405);
+    assert.equal(del.headers.allow, 'POST');
+    assert.match(String(del.headers['content-type']), /problem\+json/);
+    const put = await tf.http.put('api/v1/privacy-request/pri_x/jira-tickets', { json: {} });
+    assert.equal(put.statusCode, 405);
+    assert.equal(put.headers.allow, 'GET, HEAD');
+    const trace = await tf.anonymous('healthz', { method: 'TRACE' as 'GET' });
+    assert.equal(trace.statusCode, 405);
+    assert.equal(trace.headers.allow, 'GET, HEAD');
+    assert.equal((await tf.anonymous.put('api/v1/privacy-request/pri_x', { json: {} })).statusCode, 401, 'authentication still comes first');
+    assert.equal((await tf.http.delete('api/v1/nowhere')).statusCode, 404);
+  });
+
   test('a bad template is refused when saved and the stored secrets stay as they were', async () => {
     const before = (await tf.http.get('api/v1/connection/jira_main')).body as any;
     const res = await tf.http.put('api/v1/connection/jira_main/secret', { json: { summary_template: 'DSR __NOPE__', project_key: 'priv lower' } });

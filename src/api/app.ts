@@ -19,7 +19,7 @@ import { log } from '../log.js';
 import { metrics, metricsText } from '../metrics.js';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { DOCS_INIT, DOCS_PAGE, openApiDocument } from './openapi.js';
+import { DOCS_INIT, DOCS_PAGE, openApiDocument, operations } from './openapi.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
 import type { PayloadCodec } from '@temporalio/common';
@@ -72,6 +72,28 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (hasBody && !req.is('application/json')) return next(new Problem(415, 'Unsupported Media Type', 'send the body as application/json', { field: 'content-type' }));
   next();
+}
+
+/**
+ * A documented path asked with a method it does not serve: 405 with `Allow` (RFC 9110 §15.5.6), not 404.
+ * Runs after every route, so a method that is documented but switched off here (METRICS=off, no codec) still
+ * falls through to the 404.
+ */
+function methodNotAllowed() {
+  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const op of operations()) {
+    const entry = byPath.get(op.path) ?? { pattern: new RegExp(`^${op.path.replace(/:\w+/g, '[^/]+')}/?$`), methods: new Set<string>() };
+    entry.methods.add(op.method.toUpperCase());
+    if (op.method === 'get') entry.methods.add('HEAD');
+    byPath.set(op.path, entry);
+  }
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const allowed = new Set([...byPath.values()].filter((e) => e.pattern.test(req.path)).flatMap((e) => [...e.methods]));
+    if (allowed.size === 0 || allowed.has(req.method)) return next();
+    const allow = [...allowed].join(', ');
+    res.set('allow', allow);
+    sendProblem(res, new Problem(405, 'Method Not Allowed', `${req.method} is not served at ${req.path}; it answers ${allow}`));
+  };
 }
 
 export function createApp(deps: AppDeps) {
@@ -237,6 +259,7 @@ export function createApp(deps: AppDeps) {
     return !!token && grants(token.scopes, 'read');
   };
   if (deps.codec) app.use('/codec', codecRouter(deps.codec, { authorize: operator, ...deps.codecEndpoint }));
+  app.use(methodNotAllowed());
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;
