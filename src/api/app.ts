@@ -96,6 +96,36 @@ function methodNotAllowed() {
   };
 }
 
+/**
+ * PostgreSQL's text and jsonb cannot hold NUL (U+0000): a NUL in an id, a name or submitted data used to reach
+ * a query and come back as a 500 (or a webhook's 503). The URL is checked for every route, JSON bodies by the
+ * API's routers once parsed.
+ */
+function refuseNulInUrl(req: Request, _res: Response, next: NextFunction): void {
+  const nul = req.originalUrl.search(/%00/i);
+  if (nul < 0) return next();
+  const query = req.originalUrl.indexOf('?');
+  next(new Problem(400, 'Bad Request', 'the URL contains a NUL character (%00)', { field: query >= 0 && nul > query ? 'query' : 'path' }));
+}
+
+function refuseNulInBody(req: Request, _res: Response, next: NextFunction): void {
+  const pending: Array<[unknown, string]> = [[req.body, 'body']];
+  while (pending.length) {
+    const [value, field] = pending.pop()!;
+    let at: string | undefined;
+    if (typeof value === 'string') at = value.includes('\0') ? field : undefined;
+    else if (Array.isArray(value)) value.forEach((v, i) => pending.push([v, `${field}.${i}`]));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\0')) at = field;
+        pending.push([v, `${field}.${k}`]);
+      }
+    }
+    if (at) return next(new Problem(422, 'Unprocessable Content', `${at}: must not contain NUL characters (\\u0000)`, { field: at, errors: [{ field: at, message: 'must not contain NUL characters (\\u0000)' }] }));
+  }
+  next();
+}
+
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
   const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
@@ -120,6 +150,8 @@ export function createApp(deps: AppDeps) {
     });
     next();
   });
+
+  app.use(refuseNulInUrl);
 
   if (deps.metrics?.mode !== 'off') {
     app.get('/metrics', async (req, res, next) => {
@@ -155,7 +187,7 @@ export function createApp(deps: AppDeps) {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: false }));
-  api.use(requireJson);
+  api.use(requireJson, refuseNulInBody);
 
   api.use('/connection', connectionRouter(orm, deps.kit));
   api.use(
@@ -249,7 +281,7 @@ export function createApp(deps: AppDeps) {
   app.use('/api/v1', api);
   // The anomaly API keeps the reference product's paths (no /v1), so its clients can switch as they are.
   const anomalies = express.Router();
-  anomalies.use(express.json({ limit: '1mb' }), requireJson);
+  anomalies.use(express.json({ limit: '1mb' }), requireJson, refuseNulInBody);
   anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
   app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
