@@ -62,6 +62,13 @@ describe('preview and test ticket', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  test('preview without a body uses sample values; a JSON null body is refused with 422', async () => {
+    assert.equal((await ctx.tf.http.post('api/v1/connection/jira/jira/preview')).statusCode, 200);
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { body: 'null', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body');
+  });
+
   test('preview refuses a bad template with 422 naming it', async () => {
     const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { summary_template: '{{ __EMAIL__ | reverse }}' } });
     assert.equal(r.statusCode, 422);
