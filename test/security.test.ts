@@ -91,6 +91,9 @@ describe('OpenAPI document', () => {
     assert.ok(doc.paths['/api/v1/connection/{key}/jira/statuses'].get.responses['409'], 'an unconfigured connection → 409');
     assert.equal(doc.paths['/api/v1/connection/{key}/jira/preview'].post.requestBody.required, false, 'preview works without a body');
     assert.ok(doc.paths['/codec/decode'].post.requestBody.content['application/json'].schema.properties.payloads);
+    const anomaly = doc.paths['/api/anomalies/{anomaly_id}'].put.requestBody.content['application/json'].schema;
+    assert.ok(!new RegExp(anomaly.properties.type.pattern).test('a\u0000b'), 'free-form strings exclude NUL, which the API refuses');
+    assert.ok(new RegExp(anomaly.properties.type.pattern).test('shape'));
 
     const page = await ctx.tf.anonymous.get('docs', { responseType: 'text' });
     assert.match(page.body, /swagger-ui-bundle\.js/);

@@ -81,7 +81,20 @@ export const operations = (): Operation[] => [
   { method: 'post', path: '/codec/encode', summary: 'Temporal UI codec server: encrypt payloads', tag: 'operations', body: codecRequest },
 ];
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+const jsonSchema = (schema: z.ZodType) => withoutNul(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }));
+
+/**
+ * The API refuses NUL (U+0000) in every string of the URL and the body (PostgreSQL cannot store it): free-form
+ * strings say so with a pattern. Strings with a pattern, format, enum or const of their own exclude it already.
+ */
+function withoutNul<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(withoutNul) as T;
+  if (!schema || typeof schema !== 'object') return schema;
+  const out = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'enum' || k === 'const' || k === 'default' ? v : withoutNul(v)]));
+  const free = !('pattern' in out || 'format' in out || 'enum' in out || 'const' in out);
+  if (out.type === 'string' && free) out.pattern = '^[^\\u0000]*$';
+  return out as T;
+}
 
 const problem = {
   description: 'application/problem+json naming the field at fault',
@@ -93,8 +106,7 @@ export function openApiDocument(): Record<string, unknown> {
   for (const op of operations()) {
     const path = op.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [...op.path.matchAll(/:(\w+)/g)].map(([, name]) => {
-      const param = op.params?.[name!];
-      const { $schema: _, ...schema } = param ? jsonSchema(param) : { type: 'string', minLength: 1, maxLength: 128 };
+      const { $schema: _, ...schema } = jsonSchema(op.params?.[name!] ?? z.string().min(1).max(128));
       return { name, in: 'path', required: true, schema };
     });
     if (op.query) {
@@ -105,6 +117,7 @@ export function openApiDocument(): Record<string, unknown> {
     const responses: Record<string, unknown> = { [String(op.ok ?? 200)]: { description: 'success' } };
     if (op.body || op.query || parameters.length) Object.assign(responses, { 400: problem, 404: problem, 422: problem });
     if (op.body) Object.assign(responses, { 413: problem, 415: problem });
+    if (op.query) responses['431'] = problem; // a query string over 16 KiB
     for (const status of op.also ?? []) responses[String(status)] = status < 300 ? { description: 'success' } : problem;
     if (scope || op.path.startsWith('/webhooks') || op.path.startsWith('/codec')) responses['401'] = problem;
     if (scope) responses['403'] = problem;
