@@ -81,11 +81,12 @@ export const operations = (): Operation[] => [
   { method: 'post', path: '/codec/encode', summary: 'Temporal UI codec server: encrypt payloads', tag: 'operations', body: codecRequest },
 ];
 
-const jsonSchema = (schema: z.ZodType) => withoutNul(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }));
+const toJsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
 
 /**
- * The API refuses NUL (U+0000) in every string of the URL and the body (PostgreSQL cannot store it): free-form
- * strings say so with a pattern. Strings with a pattern, format, enum or const of their own exclude it already.
+ * The API (under /api) refuses NUL (U+0000) in every string of the URL and the body, as PostgreSQL cannot store
+ * it: free-form strings say so with a pattern. Strings with a pattern, format, enum or const of their own exclude
+ * it already. The codec endpoint stores nothing and takes it.
  */
 function withoutNul<T>(schema: T): T {
   if (Array.isArray(schema)) return schema.map(withoutNul) as T;
@@ -104,6 +105,7 @@ const problem = {
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations()) {
+    const jsonSchema = (schema: z.ZodType) => (op.path.startsWith('/api/') ? withoutNul(toJsonSchema(schema)) : toJsonSchema(schema));
     const path = op.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [...op.path.matchAll(/:(\w+)/g)].map(([, name]) => {
       const { $schema: _, ...schema } = jsonSchema(op.params?.[name!] ?? z.string().min(1).max(128));
