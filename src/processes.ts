@@ -9,6 +9,7 @@ import { connectTemporal } from './temporal/client.js';
 import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { createWorker } from './temporal/worker.js';
 import { createApp } from './api/app.js';
+import { problemsForClientErrors } from './api/problem.js';
 import { log, setLogLevel } from './log.js';
 import type { Server } from 'node:http';
 
@@ -87,6 +88,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  problemsForClientErrors(server);
   return {
     server,
     async stop() {

@@ -169,6 +169,47 @@ describe('bad input changes nothing', () => {
     assert.match(String(route.headers['content-type']), /problem\+json/);
   });
 
+  test('NUL characters, which PostgreSQL cannot store, → 400/422 problem+json naming where, not 500', async () => {
+    const refused = async (res: { statusCode: number; headers: Record<string, unknown>; body: unknown }, status: number, field: string) => {
+      assert.equal(res.statusCode, status, JSON.stringify(res.body));
+      assert.match(String(res.headers['content-type']), /problem\+json/);
+      assert.equal((res.body as any).field, field);
+    };
+    await refused(await tf.http.patch('api/v1/connection', { json: [{ key: 'nul', name: 'a\u0000b', connection_type: 'jira_ticket', access: 'read' }] }), 422, 'body.0.name');
+    await refused(await tf.http.post('api/v1/privacy-request', { json: { ...approvedRequest('pri_nul'), status: 'pending', policy_name: 'x\u0000' } }), 422, 'body.policy_name');
+    await refused(await tf.http.post('api/v1/privacy-request/pri_nul/jira-tickets/jti_x/submit-data', { json: { data: { 'k\u0000': 1 } } }), 422, 'body.data');
+    await refused(await tf.http.put('api/anomalies/nul-1', { json: { type: 'shape', status: 'active', failed_checks: ['ok', 'a\u0000'] } }), 422, 'body.failed_checks.1');
+    await refused(await tf.http.get('api/v1/connection/a%00b'), 400, 'path');
+    await refused(await tf.http.post('api/anomalies/x/ticket-links/a%00/refresh'), 400, 'path');
+    await refused(await tf.http.get('api/integrations/ticketing/tickets/search?query=a%00'), 400, 'query');
+    await refused(await tf.anonymous.post('webhooks/jira/a%00b', { json: {} }), 400, 'path');
+    assert.equal((await tf.http.get('api/v1/privacy-request/pri_nul')).statusCode, 404, 'nothing stored');
+    assert.equal((await tf.http.get('api/anomalies/nul-1')).statusCode, 404, 'nothing stored');
+  });
+
+  test('a request line over 16 KiB, refused by Node before Express, still gets a problem: 431 problem+json', async () => {
+    // fetch rather than got: got reports the server closing on the unread rest of the request as a hang-up.
+    const res = await fetch(`${tf.base}/api/v1/oauth/jira/callback?code=${'x'.repeat(20_000)}&state=s`);
+    assert.equal(res.status, 431);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.equal(((await res.json()) as any).status, 431);
+  });
+
+  test('a method a documented path does not serve → 405 problem+json with Allow, not 404', async () => {
+    const del = await tf.http.delete('api/v1/privacy-request');
+    assert.equal(del.statusCode, 405);
+    assert.equal(del.headers.allow, 'POST');
+    assert.match(String(del.headers['content-type']), /problem\+json/);
+    const put = await tf.http.put('api/v1/privacy-request/pri_x/jira-tickets', { json: {} });
+    assert.equal(put.statusCode, 405);
+    assert.equal(put.headers.allow, 'GET, HEAD');
+    const trace = await tf.anonymous('healthz', { method: 'TRACE' as 'GET' });
+    assert.equal(trace.statusCode, 405);
+    assert.equal(trace.headers.allow, 'GET, HEAD');
+    assert.equal((await tf.anonymous.put('api/v1/privacy-request/pri_x', { json: {} })).statusCode, 401, 'authentication still comes first');
+    assert.equal((await tf.http.delete('api/v1/nowhere')).statusCode, 404);
+  });
+
   test('a bad template is refused when saved and the stored secrets stay as they were', async () => {
     const before = (await tf.http.get('api/v1/connection/jira_main')).body as any;
     const res = await tf.http.put('api/v1/connection/jira_main/secret', { json: { summary_template: 'DSR __NOPE__', project_key: 'priv lower' } });

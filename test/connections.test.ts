@@ -62,6 +62,13 @@ describe('preview and test ticket', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  test('preview without a body uses sample values; a JSON null body is refused with 422', async () => {
+    assert.equal((await ctx.tf.http.post('api/v1/connection/jira/jira/preview')).statusCode, 200);
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { body: 'null', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body');
+  });
+
   test('preview refuses a bad template with 422 naming it', async () => {
     const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { summary_template: '{{ __EMAIL__ | reverse }}' } });
     assert.equal(r.statusCode, 422);
@@ -112,6 +119,16 @@ describe('ticket fields', () => {
     assert.equal(r.statusCode, 422);
     const fields = ((r.body as any).errors as Array<{ field: string }>).map((e) => e.field).sort();
     assert.deepEqual(fields, ['body.custom_fields.customfield_1', 'body.custom_fields.not a field']);
+  });
+
+  test('a rate limit below one call per second is refused when saved (a tiny one held every call of the connection forever)', async () => {
+    for (const rate of [5e-324, 0.001, 0]) {
+      const r = await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { rate_limit_per_second: rate } });
+      assert.equal(r.statusCode, 422, `rate ${rate}`);
+      assert.equal((r.body as any).field, 'body.rate_limit_per_second');
+    }
+    await configureConnection(ctx.tf, 'slow', ctx.jira.url, { rate_limit_per_second: 1 });
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'slow', name: 'slow', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });
 });
 

@@ -85,6 +85,15 @@ describe('OpenAPI document', () => {
     assert.deepEqual(body.properties.request_type.enum, ['access', 'erasure', 'consent', 'update']);
     assert.ok(doc.paths['/api/v1/connection/{key}/secret'].put.security[0].bearer.includes('admin'));
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
+    // What the handlers accept and answer, so a schema-driven client (or fuzzer) is not misled:
+    assert.equal(doc.paths['/api/v1/privacy-request/{id}'].get.parameters[0].schema.pattern, '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$', 'path ids as the handler validates them');
+    assert.ok(create.responses['200'] && create.responses['201'], 'an upsert answers 201 when it created, 200 when it updated');
+    assert.ok(doc.paths['/api/v1/connection/{key}/jira/statuses'].get.responses['409'], 'an unconfigured connection → 409');
+    assert.equal(doc.paths['/api/v1/connection/{key}/jira/preview'].post.requestBody.required, false, 'preview works without a body');
+    assert.ok(doc.paths['/codec/decode'].post.requestBody.content['application/json'].schema.properties.payloads);
+    const anomaly = doc.paths['/api/anomalies/{anomaly_id}'].put.requestBody.content['application/json'].schema;
+    assert.ok(!new RegExp(anomaly.properties.type.pattern).test('a\u0000b'), 'free-form strings exclude NUL, which the API refuses');
+    assert.ok(new RegExp(anomaly.properties.type.pattern).test('shape'));
 
     const page = await ctx.tf.anonymous.get('docs', { responseType: 'text' });
     assert.match(page.body, /swagger-ui-bundle\.js/);

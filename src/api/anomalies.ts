@@ -43,6 +43,7 @@ export const ticketSearchQuery = z
   })
   .strict();
 export const connectionQuery = z.object({ connection_key: key.optional() }).strict();
+export const ticketIdParam = z.string().regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, 'must be an issue id or key');
 
 /** The id as the upstream sent it: numbers stay numbers in answers (the reference product's ids are numeric). */
 const asGiven = (v: string) => (/^\d{1,15}$/.test(v) ? Number(v) : v);
@@ -136,7 +137,7 @@ export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, se
 
   r.get('/integrations/ticketing/tickets/:ticket_id', async (req, res) => {
     const q = parse(connectionQuery, req.query, 'query');
-    res.json(await service.ticket(parse(z.string().regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, 'must be an issue id or key'), req.params.ticket_id, 'path'), q.connection_key));
+    res.json(await service.ticket(parse(ticketIdParam, req.params.ticket_id, 'path'), q.connection_key));
   });
 
   r.get('/integrations/ticketing/form-specification', async (req, res) => {

@@ -19,7 +19,7 @@ import { log } from '../log.js';
 import { metrics, metricsText } from '../metrics.js';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { DOCS_INIT, DOCS_PAGE, openApiDocument } from './openapi.js';
+import { DOCS_INIT, DOCS_PAGE, openApiDocument, operations } from './openapi.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
 import type { PayloadCodec } from '@temporalio/common';
@@ -88,6 +88,58 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
   next();
 }
 
+/**
+ * A documented path asked with a method it does not serve: 405 with `Allow` (RFC 9110 §15.5.6), not 404.
+ * Runs after every route, so a method that is documented but switched off here (METRICS=off, no codec) still
+ * falls through to the 404.
+ */
+function methodNotAllowed() {
+  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const op of operations()) {
+    const entry = byPath.get(op.path) ?? { pattern: new RegExp(`^${op.path.replace(/:\w+/g, '[^/]+')}/?$`), methods: new Set<string>() };
+    entry.methods.add(op.method.toUpperCase());
+    if (op.method === 'get') entry.methods.add('HEAD');
+    byPath.set(op.path, entry);
+  }
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const allowed = new Set([...byPath.values()].filter((e) => e.pattern.test(req.path)).flatMap((e) => [...e.methods]));
+    if (allowed.size === 0 || allowed.has(req.method)) return next();
+    const allow = [...allowed].join(', ');
+    res.set('allow', allow);
+    sendProblem(res, new Problem(405, 'Method Not Allowed', `${req.method} is not served at ${req.path}; it answers ${allow}`));
+  };
+}
+
+/**
+ * PostgreSQL's text and jsonb cannot hold NUL (U+0000): a NUL in an id, a name or submitted data used to reach
+ * a query and come back as a 500 (or a webhook's 503). The URL is checked for every route, JSON bodies by the
+ * API's routers once parsed.
+ */
+function refuseNulInUrl(req: Request, _res: Response, next: NextFunction): void {
+  const nul = req.originalUrl.search(/%00/i);
+  if (nul < 0) return next();
+  const query = req.originalUrl.indexOf('?');
+  next(new Problem(400, 'Bad Request', 'the URL contains a NUL character (%00)', { field: query >= 0 && nul > query ? 'query' : 'path' }));
+}
+
+function refuseNulInBody(req: Request, _res: Response, next: NextFunction): void {
+  const pending: Array<[unknown, string]> = [[req.body, 'body']];
+  while (pending.length) {
+    const [value, field] = pending.pop()!;
+    let at: string | undefined;
+    if (typeof value === 'string') at = value.includes('\0') ? field : undefined;
+    else if (Array.isArray(value)) value.forEach((v, i) => pending.push([v, `${field}.${i}`]));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\0')) at = field;
+        pending.push([v, `${field}.${k}`]);
+      }
+    }
+    if (at) return next(new Problem(422, 'Unprocessable Content', `${at}: must not contain NUL characters (\\u0000)`, { field: at, errors: [{ field: at, message: 'must not contain NUL characters (\\u0000)' }] }));
+  }
+  next();
+}
+
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
   const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
@@ -112,6 +164,8 @@ export function createApp(deps: AppDeps) {
     });
     next();
   });
+
+  app.use(refuseNulInUrl);
 
   if (deps.metrics?.mode !== 'off') {
     app.get('/metrics', async (req, res, next) => {
@@ -147,7 +201,7 @@ export function createApp(deps: AppDeps) {
 
   const api = express.Router();
   api.use(jsonBody);
-  api.use(requireJson);
+  api.use(requireJson, refuseNulInBody);
 
   api.use('/connection', connectionRouter(orm, deps.kit));
   api.use(
@@ -241,7 +295,7 @@ export function createApp(deps: AppDeps) {
   app.use('/api/v1', api);
   // The anomaly API keeps the reference product's paths (no /v1), so its clients can switch as they are.
   const anomalies = express.Router();
-  anomalies.use(jsonBody, requireJson);
+  anomalies.use(jsonBody, requireJson, refuseNulInBody);
   anomalies.use(anomalyRouter(orm, temporal, deps.kit, deps.settings));
   app.use('/api', anomalies);
   app.use('/webhooks', webhookRouter(new JiraWebhooks(orm, temporal, deps.kit.secrets, { oauthClientSecret: deps.kit.oauth?.config.clientSecret })));
@@ -251,6 +305,7 @@ export function createApp(deps: AppDeps) {
     return !!token && grants(token.scopes, 'read');
   };
   if (deps.codec) app.use('/codec', codecRouter(deps.codec, { authorize: operator, ...deps.codecEndpoint }));
+  app.use(methodNotAllowed());
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler);
   return app;

@@ -21,7 +21,7 @@ const ALLOWED_HEADERS = 'content-type, x-namespace, authorization';
 
 /** A payload in proto3 JSON, as the Temporal UI and CLI send it: metadata values and data are base64. */
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
-const codecRequest = z.object({
+export const codecRequest = z.object({
   payloads: z.array(z.object({ metadata: z.record(z.string(), base64).nullish(), data: base64.nullish() })).max(10_000).default([]),
 });
 type JsonPayload = z.infer<typeof codecRequest>['payloads'][number];

@@ -109,7 +109,8 @@ export function connectionRouter(orm: Orm, kit: ConnectionKit): express.Router {
 
   /** Renders templates (given or stored) with sample values or a real request's, without calling Jira. */
   r.post('/:key/jira/preview', async (req, res) => {
-    const body = parse(previewSchema, req.body ?? {});
+    // No body: sample values and the stored templates. A body, even JSON null, must be the object the schema describes.
+    const body = parse(previewSchema, req.body === undefined ? {} : req.body);
     const em = orm.em.fork();
     const c = await loadConnection(em, String(req.params.key));
     const stored = c.secrets as Record<string, unknown>;

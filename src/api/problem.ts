@@ -1,4 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { z } from 'zod';
 
 /** An RFC 9457 problem. `field` names the input at fault, `state` the state that refused the action. */
@@ -55,6 +57,25 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   }
   req.log?.('error', 'unhandled error', { err });
   sendProblem(res, new Problem(500, 'Internal Server Error', 'unexpected error; see the server log'));
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request line and headers are larger than the server accepts (16 KiB)'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Content Too Large', 'the chunk extensions are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request was not received in time'],
+};
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (a URL or headers over 16 KiB, malformed HTTP)
+ * get a problem too, with the status Node would send, instead of a bare status line without a body.
+ */
+export function problemsForClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) return void socket.destroy();
+    const [status, title, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', `the request is not valid HTTP (${err.code ?? 'parse error'})`];
+    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+    socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 }
 
 declare module 'express-serve-static-core' {

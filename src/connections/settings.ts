@@ -49,8 +49,12 @@ export const secretPatchSchema = z
     assignee_account_id: z.string().min(1).max(128).nullable(),
     /** Signs Jira's admin webhooks (X-Hub-Signature) sent to /webhooks/jira/{connection_key}. */
     webhook_secret: z.string().min(16, 'must be at least 16 characters').max(500),
-    /** This connection's request budget, shared by all activities of a worker (default JIRA_RATE_LIMIT_PER_SECOND). */
-    rate_limit_per_second: z.number().positive().max(1000).nullable(),
+    /**
+     * This connection's request budget, shared by all activities of a worker (default JIRA_RATE_LIMIT_PER_SECOND).
+     * At least 1: the API's Jira-backed routes wait in the same queue, and a tiny budget (5e-324 makes the
+     * spacing Infinity) would hold them, and every later call of the connection, for minutes or forever.
+     */
+    rate_limit_per_second: z.number().min(1, 'must be at least 1 (call per second)').max(1000).nullable(),
     /** Anomaly links: when an anomaly becomes active again while its ticket is done, move the ticket back to "to do". */
     reopen_on_recurrence: z.boolean(),
     custom_fields: z

@@ -22,17 +22,17 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function say(msg: string): void {
+export function say(msg: string): void {
   process.stderr.write(`[ticketflow] ${msg}\n`);
 }
 
-function elapsed(since: number): string {
+export function elapsed(since: number): string {
   const s = Math.round((Date.now() - since) / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 /** Runs a long command, printing a progress line at most every 15 s so the terminal is never silent. */
-function runWithProgress(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, countLine?: RegExp, expectedCount?: number): Promise<void> {
+export function runWithProgress(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, countLine?: RegExp, expectedCount?: number): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const started = Date.now();
     let counted = 0;

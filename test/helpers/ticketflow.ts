@@ -14,6 +14,7 @@ import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { after, before } from 'node:test';
 import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
+import { problemsForClientErrors } from '../../src/api/problem.js';
 
 export interface Callback {
   headers: Record<string, string | string[] | undefined>;
@@ -80,6 +81,7 @@ export async function startTicketflow(
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  problemsForClientErrors(server);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const tokens = new ApiTokens(orm);
   const { token } = await tokens.create('tests', ['admin']);
