@@ -317,6 +317,26 @@ export function cpuBreakdown(stack: Stack) {
   };
 }
 
+/**
+ * Waits (up to `maxMinutes`, with progress) until the machine is nearly idle before a benchmark starts its
+ * stack: on 2 cores, another test run or build halves every figure. Returns the busy share last seen.
+ */
+export async function waitForQuietMachine(maxMinutes: number, maxBusyPercent = 40): Promise<{ busyPercent: number; waitedSeconds: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const before = systemBusyTicks();
+    await sleep(5000);
+    const busyPercent = ((systemBusyTicks() - before) / CLK_TCK / 5) * 100;
+    const waitedSeconds = (Date.now() - t0) / 1000;
+    if (busyPercent <= maxBusyPercent) return { busyPercent, waitedSeconds };
+    if (waitedSeconds >= maxMinutes * 60) {
+      say(`the machine is still busy (${n(busyPercent)}% of one core used by other processes); measuring anyway, the figures will be lower than the product can do`);
+      return { busyPercent, waitedSeconds };
+    }
+    say(`waiting for a quiet machine: other processes use ${n(busyPercent)}% of one core (of ${cpus().length * 100}); ${n(waitedSeconds)} of ${maxMinutes * 60} s (--quiet-wait-minutes=0 skips)`);
+  }
+}
+
 export function describeCpu(c: ReturnType<ReturnType<typeof cpuBreakdown>>): string {
   return [...Object.entries(c.byPart), ['other processes', c.other] as const].map(([k, v]) => `${k} ${n(v)}`).join(', ') + ` (machine ${n(c.machine)} of ${cpus().length * 100})`;
 }

@@ -1,4 +1,4 @@
-import { machine, n, say, takeHarnessNotes } from './harness.js';
+import { machine, n, say, takeHarnessNotes, waitForQuietMachine } from './harness.js';
 import { headline, printResult, saveResult, statusOf, type Benchmark, type Options, type Result } from './report.js';
 import { startRate } from './benchmarks/start-rate.js';
 import { open10k } from './benchmarks/open-10k.js';
@@ -43,9 +43,11 @@ const results: Result[] = [];
 let harnessFailed = false;
 
 for (const bench of chosen) {
-  const m = machine();
+  const quietWait = opts.get('quiet-wait-minutes', 5);
+  const quiet = quietWait > 0 ? await waitForQuietMachine(quietWait) : undefined;
+  const m = { ...machine(), busyBeforeStartPercent: quiet ? Math.round(quiet.busyPercent) : null };
   say(`${bench.name}: ${bench.measures}`);
-  say(`goal: ${bench.goal}; ${m.cores} cores, Node ${m.node}, load average ${m.loadAverageAtStart}`);
+  say(`goal: ${bench.goal}; ${m.cores} cores, Node ${m.node}, load average ${m.loadAverageAtStart}${quiet ? `, other processes at ${m.busyBeforeStartPercent}% of one core` : ''}`);
   const t0 = Date.now();
   const command = `npm run bench -- ${[bench.name, ...args.filter((a) => a.startsWith('--'))].join(' ')}`;
   try {

@@ -38,6 +38,8 @@ export interface Benchmark {
 }
 
 export interface Result extends ReturnType<typeof machine> {
+  /** CPU used by other processes just before the stack started (% of one core), when measured */
+  busyBeforeStartPercent: number | null;
   name: string;
   status: Status;
   goal: string;
@@ -62,7 +64,7 @@ export const show = (f: Pick<Figure, 'value' | 'unit' | 'digits'>) =>
 export function printResult(r: Result): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out('');
-  out(`== ${r.name}: ${r.status.toUpperCase()} ==   ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.cores} cores (${r.cpu}), Node ${r.node}, load ${r.loadAverageAtStart} at start, took ${n(r.durationSeconds)} s`);
+  out(`== ${r.name}: ${r.status.toUpperCase()} ==   ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.cores} cores (${r.cpu}), Node ${r.node}, load ${r.loadAverageAtStart} at start${r.busyBeforeStartPercent !== null ? ` (others ${r.busyBeforeStartPercent}% of a core)` : ''}, took ${n(r.durationSeconds)} s`);
   // Numbers in an aligned column against their goals; descriptive figures (breakdowns) on lines of their own.
   const numeric = r.figureDetails.filter((f) => typeof f.value !== 'string');
   const w = Math.max(...numeric.map((f) => f.label.length), 10);
