@@ -84,7 +84,8 @@ export function summarize(values: number[]): LatencySummary {
 export async function runPool(total: number, concurrency: number, task: (i: number, lane: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async (l: number) => {
-    while (next < total) await task(next++, l);
+    // After a Ctrl-C the stack is going away: stop issuing requests rather than count a flood of failures.
+    while (next < total && !interruption) await task(next++, l);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, (_, l) => lane(l)));
 }
@@ -337,6 +338,13 @@ export async function waitForQuietMachine(maxMinutes: number, maxBusyPercent = 4
   }
 }
 
+/** A warning for the notes when something outside the stack took a real share of the CPU while measuring. */
+export function interference(c: ReturnType<ReturnType<typeof cpuBreakdown>>, phase: string): string[] {
+  return c.other > 25
+    ? [`DISTURBED: other processes used ${n(c.other)}% of one core while ${phase}; throughput, latency and CPU figures understate the product (run again on a quiet machine)`]
+    : [];
+}
+
 export function describeCpu(c: ReturnType<ReturnType<typeof cpuBreakdown>>): string {
   return [...Object.entries(c.byPart), ['other processes', c.other] as const].map(([k, v]) => `${k} ${n(v)}`).join(', ') + ` (machine ${n(c.machine)} of ${cpus().length * 100})`;
 }
@@ -463,18 +471,25 @@ class StackProcess {
 // ---------------------------------------------------------------------------------------------------------
 // Teardown on every exit path, Ctrl-C included
 
-const cleanups: Array<() => Promise<void>> = [];
-let interrupted = false;
+const cleanups = new Set<() => Promise<void>>();
+let interruption: Promise<void> | undefined;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (interruption) return;
     say(`${sig}: stopping the stack and removing its temp dir (a few seconds)…`);
-    void (async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
+    interruption = (async () => {
+      for (const c of [...cleanups].reverse()) await c();
       process.exit(130);
     })();
   });
+}
+
+export const isInterrupted = () => interruption !== undefined;
+
+/** Exits, unless an interruption is still tearing the stack down: then that teardown exits when it is done. */
+export async function finish(code: number): Promise<never> {
+  if (interruption) await interruption;
+  process.exit(code);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -525,11 +540,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(logDir, { recursive: true });
   for (const f of ['worker.log', 'api.log', 'temporal.log']) rmSync(join(logDir, f), { force: true });
   const stops: Array<{ what: string; stop: () => Promise<unknown> }> = [];
-  const cleanup = async () => {
-    for (const s of stops.splice(0).reverse()) await within(30_000, s.what, s.stop());
+  // One teardown, however many callers (the benchmark's finally, a Ctrl-C) ask for it: all wait for its end.
+  let teardown: Promise<void> | undefined;
+  /** Registers a stop; one registered after the teardown began (a Ctrl-C during start-up) runs at once. */
+  const onStop = (what: string, stop: () => Promise<unknown>) => {
+    if (teardown) void within(30_000, what, stop());
+    else stops.push({ what, stop });
   };
-  cleanups.push(cleanup);
-  stops.push({ what: 'temp dir', stop: async () => rmSync(dir, { recursive: true, force: true }) });
+  const cleanup = () =>
+    (teardown ??= (async () => {
+      for (const s of stops.splice(0).reverse()) await within(30_000, s.what, s.stop());
+      cleanups.delete(cleanup);
+    })());
+  cleanups.add(cleanup);
+  onStop('temp dir', async () => rmSync(dir, { recursive: true, force: true }));
 
   try {
     say(`starting PostgreSQL, the Temporal dev server and the fake Jira (temp dir ${dir})`);
@@ -538,15 +562,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startTemporal(join(logDir, 'temporal.log')),
       freePort().then((port) => startFakeJiraProcess({ port })),
     ]);
-    stops.push({ what: 'PostgreSQL', stop: () => pgServer.stop() });
-    stops.push({ what: 'Temporal dev server', stop: () => temporal.stop() });
-    stops.push({ what: 'fake Jira', stop: () => fakeJira.stop() });
+    onStop('PostgreSQL', () => pgServer.stop());
+    onStop('Temporal dev server', () => temporal.stop());
+    onStop('fake Jira', () => fakeJira.stop());
     const temporalPid = temporal.pid;
 
     // Migrate once here, so the worker and the API do not race to create the schema.
     await (await openDatabase(pgServer.url, { poolMax: 1 })).close();
     const db = new pg.Pool({ connectionString: pgServer.url, max: 2 });
-    stops.push({ what: 'database pool', stop: () => db.end() });
+    onStop('database pool', () => db.end());
 
     const apiPort = await freePort();
     const baseEnv: Record<string, string> = {
@@ -562,7 +586,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const note of notes) harnessNotes.add(note);
     const worker = new StackProcess('worker', process.execPath, [workerScript], join(logDir, 'worker.log'));
     const apiProcess = new StackProcess('API', process.execPath, [join(distSrc, 'api/main.js')], join(logDir, 'api.log'));
-    stops.push({ what: 'worker', stop: () => worker.stop() }, { what: 'API', stop: () => apiProcess.stop() });
+    onStop('worker', () => worker.stop());
+    onStop('API', () => apiProcess.stop());
     let workerEnv = { ...baseEnv, ...opts.workerEnv };
     const startWorker = async () => {
       worker.start(workerEnv);
@@ -571,12 +596,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     apiProcess.start({ ...baseEnv, PORT: String(apiPort), ...opts.apiEnv });
     const api = new Http(`http://127.0.0.1:${apiPort}`);
-    stops.push({ what: 'HTTP agent', stop: async () => api.close() });
+    onStop('HTTP agent', async () => api.close());
     say('starting the API and the worker (the worker bundles its workflows first)');
     await Promise.all([apiProcess.waitFor(async () => (await api.get('/readyz')).status === 200, 60_000), startWorker()]);
 
     const fake = new FakeJiraAdmin(fakeJira);
-    stops.push({ what: 'fake admin agent', stop: async () => fake.http.close() });
+    onStop('fake admin agent', async () => fake.http.close());
     await configureConnection(api, CONNECTION_KEY, fakeJira.url);
     say(`stack ready in ${secs(Date.now() - started)}: API ${api.base}, fake Jira ${fakeJira.url}, logs in ${logDir}`);
 
@@ -612,13 +637,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       async stop() {
         say('stopping the stack');
         await cleanup();
-        cleanups.splice(cleanups.indexOf(cleanup), 1);
       },
     };
     return stack;
   } catch (err) {
     await cleanup();
-    cleanups.splice(cleanups.indexOf(cleanup), 1);
     throw err;
   }
 }
@@ -846,13 +869,20 @@ export async function approveMany(stack: Stack, o: { count: number; concurrency:
 /** Waits until `expected` instances are open (or failed to be created); the read model is the product's own view. */
 export async function waitForOpen(stack: Stack, expected: number, o: { timeoutMs: number; since?: number }): Promise<{ open: number; failed: number; seconds: number }> {
   const t0 = o.since ?? performance.now();
+  const stallMs = 5 * 60_000;
   let last = { open: 0, at: performance.now() };
+  let progress = { done: -1, at: performance.now() };
   for (;;) {
     stack.assertAlive();
     const counts = await stack.countByState();
     const open = counts.open ?? 0;
     const failed = counts.creation_failed ?? 0;
     const now = performance.now();
+    if (open + failed > progress.done) progress = { done: open + failed, at: now };
+    // A stack that has stopped making progress will not finish in the remaining time either: say so now.
+    if (now - progress.at > stallMs) {
+      throw new Error(`no ticket opened for ${secs(stallMs)}: ${n(open)} of ${n(expected)} open; the stack is saturated or stuck (CPU, Temporal backlog, retries); see ${stack.logDir}`);
+    }
     const rate = (open - last.open) / ((now - last.at) / 1000);
     const others = Object.entries(counts).filter(([s]) => s !== 'open').map(([s, c]) => `${s} ${n(c)}`).join(', ');
     if (open + failed >= expected) {
@@ -873,6 +903,7 @@ export async function openTickets(stack: Stack, o: { count: number; concurrency:
   say(`opening ${n(o.count)} tickets: approvals through the API at concurrency ${o.concurrency}`);
   const t0 = performance.now();
   const approvals = await approveMany(stack, o);
+  if (interruption) await interruption;
   if (approvals.failed) say(`${n(approvals.failed)} approvals failed: ${JSON.stringify(approvals.failures)}`);
   say(`all approvals answered in ${n(approvals.seconds, 1)} s (${n(approvals.perSecond)}/s); waiting for the tickets to be open`);
   const opened = await waitForOpen(stack, approvals.ok, { timeoutMs: o.timeoutMs ?? 45 * 60_000, since: t0 });

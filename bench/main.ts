@@ -1,4 +1,4 @@
-import { machine, n, say, takeHarnessNotes, waitForQuietMachine } from './harness.js';
+import { finish, isInterrupted, machine, n, say, takeHarnessNotes, waitForQuietMachine } from './harness.js';
 import { headline, printResult, saveResult, statusOf, type Benchmark, type Options, type Result } from './report.js';
 import { startRate } from './benchmarks/start-rate.js';
 import { open10k } from './benchmarks/open-10k.js';
@@ -43,6 +43,7 @@ const results: Result[] = [];
 let harnessFailed = false;
 
 for (const bench of chosen) {
+  if (isInterrupted()) break;
   const quietWait = opts.get('quiet-wait-minutes', 5);
   const quiet = quietWait > 0 ? await waitForQuietMachine(quietWait) : undefined;
   const m = { ...machine(), busyBeforeStartPercent: quiet ? Math.round(quiet.busyPercent) : null };
@@ -69,6 +70,7 @@ for (const bench of chosen) {
     printResult(result);
     results.push(result);
   } catch (err) {
+    if (isInterrupted()) break; // the stack's processes were stopped under it: not a harness failure to report
     harnessFailed = true;
     process.stderr.write(`\n[bench] ${bench.name} could not complete: ${(err as Error).stack ?? err}\n\n`);
     const failed: Result = {
@@ -95,4 +97,4 @@ if (results.length > 1) {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}\n\n`);
 }
-process.exit(harnessFailed ? 1 : 0);
+await finish(harnessFailed ? 1 : 0);

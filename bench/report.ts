@@ -90,6 +90,9 @@ export function saveResult(r: Result): void {
 
 /** The goal figure of a benchmark as one short string, for the summary table. */
 export function headline(r: Result): string {
-  const judged = r.figureDetails.filter((f) => f.goal);
-  return judged.length ? judged.map((f) => `${f.label} ${show(f)}`).join('; ') : r.missing.length ? 'not measurable yet' : '';
+  const judged = r.figureDetails.filter((f) => f.goal && f.value !== null);
+  const measured = r.figureDetails.filter((f) => typeof f.value === 'number').slice(0, 1);
+  const shown = (judged.length ? judged : measured).map((f) => `${f.label} ${show(f)}`).join('; ');
+  if (!r.missing.length) return shown;
+  return `${r.missing.length} interface(s) missing${shown ? `; measured: ${shown}` : ''}`;
 }

@@ -1,4 +1,4 @@
-import { childPidsNamed, cpuBreakdown, describeCpu, every, monitorProcess, n, openTickets, rssMbOf, say, sleep, startStack } from '../harness.js';
+import { childPidsNamed, cpuBreakdown, describeCpu, interference, every, monitorProcess, n, openTickets, rssMbOf, say, sleep, startStack } from '../harness.js';
 import type { Benchmark } from '../report.js';
 
 /**
@@ -58,6 +58,8 @@ export const open10k: Benchmark = {
           { key: 'fakeJiraRssMb', label: 'fake Jira RSS (end)', value: rssMbOf(stack.fakePid), unit: 'MB' },
         ],
         notes: [
+          ...interference(setupCpu, 'opening the tickets'),
+          ...interference(idleCpu, 'sampling at rest'),
           `poll interval 60 minutes, so every workflow sleeps on its timer during the ${sampleSeconds} s sample`,
           `approvals through the API at concurrency ${concurrency}; RSS from /proc/<pid>/status (VmRSS), CPU from /proc/<pid>/stat, 1 s samples`,
           `worker RSS every 10 s at rest: ${idleMon.samples.filter((_, i) => i % 10 === 0).map((x) => n(x.rssMb)).join(', ')} MB`,

@@ -1,4 +1,4 @@
-import { approveMany, cpuBreakdown, describeCpu, n, say, startStack, summarize, waitForOpen } from '../harness.js';
+import { approveMany, cpuBreakdown, describeCpu, interference, n, say, startStack, summarize, waitForOpen } from '../harness.js';
 import type { Benchmark } from '../report.js';
 
 /**
@@ -42,6 +42,7 @@ export const startRate: Benchmark = {
           { key: 'openSeconds', label: 'all tickets open, after the last approval', value: opened.seconds, unit: 's', digits: 1 },
         ],
         notes: [
+          ...interference(cpu, 'measuring'),
           `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; each 201 means the workflow was started (${n(instances)} instances in PostgreSQL)`,
           'the worker creates tickets in the fake Jira meanwhile, on the same 2 cores, as it would in production',
           ...(run.failed ? [`failures: ${JSON.stringify(run.failures)}`] : []),
