@@ -1,0 +1,57 @@
+import { approveMany, cpuBreakdown, describeCpu, interference, n, say, startStack, summarize, waitForOpen } from '../harness.js';
+import type { Benchmark } from '../report.js';
+
+/**
+ * How fast approvals start ticket workflows through the API. Each POST commits the request and its instance
+ * to PostgreSQL and starts the workflow before answering, so a 201 is a started workflow.
+ */
+export const startRate: Benchmark = {
+  name: 'start-rate',
+  measures: 'privacy-request approvals through the API at concurrency 50: workflows started per second, POST latency',
+  goal: '≥ 100 workflows/s, p99 < 250 ms',
+  async run(opts) {
+    const requests = opts.get('requests', 2000);
+    const concurrency = opts.get('concurrency', 50);
+    const warmup = opts.get('warmup', 100);
+    // A long interval keeps polls out of the picture; ticket creation still runs, as it would in production.
+    const stack = await startStack({ label: 'start-rate', pollIntervalMinutes: 60 });
+    try {
+      say(`warm-up: ${warmup} approvals at concurrency 10 (not counted)`);
+      await approveMany(stack, { count: warmup, concurrency: 10, prefix: 'warm', quiet: true });
+      const cpuOf = cpuBreakdown(stack);
+      say(`measuring: ${n(requests)} approvals at concurrency ${concurrency}`);
+      const run = await approveMany(stack, { count: requests, concurrency, prefix: 'rate' });
+      const cpu = cpuOf();
+      const lat = summarize(run.latenciesMs);
+      const { rows } = await stack.db.query<{ n: string }>("select count(*) as n from jira_ticket_instance where privacy_request_id like 'rate-%'");
+      const instances = Number(rows[0]!.n);
+      say(`${n(run.ok)} started in ${n(run.seconds, 1)} s; now waiting for their tickets (reported, not judged)`);
+      const opened = await waitForOpen(stack, warmup + requests, { timeoutMs: 15 * 60_000 });
+      return {
+        figures: [
+          { key: 'startedPerSecond', label: 'workflows started per second', value: run.perSecond, unit: '/s', digits: 1, goal: '≥ 100/s', pass: run.perSecond >= 100 && run.failed === 0 },
+          { key: 'p50Ms', label: 'POST latency p50', value: lat.p50, unit: 'ms', digits: 1 },
+          { key: 'p90Ms', label: 'POST latency p90', value: lat.p90, unit: 'ms', digits: 1 },
+          { key: 'p99Ms', label: 'POST latency p99', value: lat.p99, unit: 'ms', digits: 1, goal: '< 250 ms', pass: lat.p99 < 250 },
+          { key: 'maxMs', label: 'POST latency max', value: lat.max, unit: 'ms', digits: 1 },
+          { key: 'requests', label: 'approvals (201)', value: run.ok },
+          { key: 'failed', label: 'approvals failed', value: run.failed },
+          { key: 'seconds', label: 'measured phase', value: run.seconds, unit: 's', digits: 1 },
+          { key: 'apiCpuPercent', label: 'API process CPU (100 = one core)', value: cpu.byPart.API!, unit: '%' },
+          { key: 'cpu', label: 'CPU while measuring (% of one core)', value: describeCpu(cpu) },
+          { key: 'openSeconds', label: 'all tickets open, after the last approval', value: opened.seconds, unit: 's', digits: 1 },
+        ],
+        notes: [
+          ...interference(cpu, 'measuring'),
+          `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; each 201 means the workflow was started (${n(instances)} instances in PostgreSQL)`,
+          'the worker creates tickets in the fake Jira meanwhile, on the same 2 cores, as it would in production',
+          ...(run.failed ? [`failures: ${JSON.stringify(run.failures)}`] : []),
+        ],
+        missing: [],
+        data: { cpu, latency: lat, failures: run.failures, concurrency, requests, warmup, opened },
+      };
+    } finally {
+      await stack.stop();
+    }
+  },
+};
