@@ -509,6 +509,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   workerEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
+  /** keep Temporal's state in a SQLite file, so the dev server can be restarted (fault runs) */
+  temporalDbFile?: boolean;
 }
 
 export const CONNECTION_KEY = 'jira_bench';
@@ -531,6 +533,8 @@ export interface Stack {
   notes: string[];
   /** Restarts the worker with extra environment (workflows are durable: they carry on in the new process). */
   restartWorker(extraEnv?: Record<string, string>): Promise<void>;
+  /** Stops the Temporal dev server and starts it again on the same port and database file (needs temporalDbFile). */
+  restartTemporal(): Promise<void>;
   assertAlive(): void;
   /** instances by task_state, straight from the read model */
   countByState(): Promise<Record<string, number>>;
@@ -564,7 +568,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     say(`starting PostgreSQL, the Temporal dev server and the fake Jira (temp dir ${dir})`);
     const [pgServer, temporal, fakeJira] = await Promise.all([
       freePort().then((port) => startEmbeddedPostgres(join(dir, 'pg'), port, { persistent: false })),
-      startTemporal(join(logDir, 'temporal.log')),
+      startTemporal(join(logDir, 'temporal.log'), opts.temporalDbFile ? join(dir, 'temporal.db') : undefined),
       freePort().then((port) => startFakeJiraProcess({ port })),
     ]);
     onStop('PostgreSQL', () => pgServer.stop());
@@ -631,6 +635,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       fakePid: fakeJira.child.pid!,
       temporalPid,
       notes,
+      async restartTemporal() {
+        say('restarting the Temporal dev server (same port, same database file)');
+        await temporal.restart();
+      },
       async restartWorker(extraEnv = {}) {
         say(`restarting the worker with ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'the same environment'}`);
         await worker.stop();
@@ -663,11 +671,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
  * tasks it cancels as errors, which on the terminal would look like a failed benchmark. In-memory SQLite,
  * no UI. Where the CLI is not a local binary (the SDK downloads one), the SDK starts it as `npm start` does.
  */
-async function startTemporal(logFile: string): Promise<{ address: string; pid: number | undefined; stop(): Promise<void> }> {
+async function startTemporal(logFile: string, dbFile?: string): Promise<{ address: string; pid: number | undefined; stop(): Promise<void>; restart(): Promise<void> }> {
   const executable = await temporalCliExecutable();
   if (executable.type !== 'existing-path') {
-    const env = await TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes, ui: false } });
-    return { address: env.address, pid: childPidsNamed('temporal')[0], stop: () => env.teardown() };
+    const env = await TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes, ui: false, dbFilename: dbFile } });
+    return {
+      address: env.address,
+      pid: childPidsNamed('temporal')[0],
+      stop: () => env.teardown(),
+      restart: () => Promise.reject(new Error('restarting needs the cached Temporal CLI')),
+    };
   }
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
@@ -675,9 +688,9 @@ async function startTemporal(logFile: string): Promise<{ address: string; pid: n
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--namespace', 'default',
     '--log-format', 'pretty', '--log-level', 'warn', '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
     ...searchAttributes.flatMap((a) => ['--search-attribute', `${a.name}=${a.type.charAt(0)}${a.type.slice(1).toLowerCase()}`]),
+    ...(dbFile ? ['--db-filename', dbFile] : []),
   ], logFile);
-  proc.start();
-  await proc.waitFor(async () => {
+  const ready = () => proc.waitFor(async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1000 });
     try {
       await connection.workflowService.getSystemInfo({});
@@ -686,7 +699,20 @@ async function startTemporal(logFile: string): Promise<{ address: string; pid: n
       await connection.close();
     }
   }, 60_000);
-  return { address, pid: proc.pid, stop: () => proc.stop() };
+  proc.start();
+  await ready();
+  return {
+    address,
+    get pid() {
+      return proc.pid;
+    },
+    stop: () => proc.stop(),
+    async restart() {
+      await proc.stop();
+      proc.start();
+      await ready();
+    },
+  };
 }
 
 /** The connection the way an operator makes it: through the API, pointing at the fake Jira. */
