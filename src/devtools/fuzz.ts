@@ -312,7 +312,12 @@ async function runSchemathesis(st: string, stack: Stack, reportDir: string, resp
         output.write(chunk);
       });
     }
-    return await new Promise<number | null>((r) => fuzzer!.once('exit', (code) => r(code)));
+    return await new Promise<number | null>((r) =>
+      fuzzer!.once('exit', (code, signal) => {
+        if (signal) say(`schemathesis was ended by ${signal}`);
+        r(code);
+      }),
+    );
   } finally {
     output.end();
   }
@@ -320,7 +325,7 @@ async function runSchemathesis(st: string, stack: Stack, reportDir: string, resp
 
 function summarise(stack: Stack, reportDir: string, responses: string, stCode: number | null, minutes: number): number {
   const reportFile = join(reportDir, 'schemathesis.json');
-  if (!existsSync(reportFile)) {
+  if (!existsSync(reportFile) || readFileSync(reportFile, 'utf8').trim() === '') {
     say(`schemathesis exited with ${stCode} and wrote no report; see its output above`);
     return 2;
   }
