@@ -46,22 +46,22 @@ export function createAnomalyActivities(deps: ActivityDeps) {
       const { settings, client } = await jiraFor(em, kit, input.connectionKey);
       return countCreation(input.connectionKey, 'anomaly', () =>
         withJiraFailures(async () => {
-        const [existing] = await client.searchIssues(`labels = "${input.label}" ORDER BY created ASC`, 1);
-        const key =
-          existing?.key ??
-          (
-            await client.createIssue({
-              projectKey: settings.projectKey,
-              issueType: settings.issueType,
-              summary: input.title,
-              description: createdDescription(input.description, anomalyBlock(anomaly, new Date())),
-              priority: input.priority ?? undefined,
-              labels: [input.label],
-            })
-          ).key;
-        const issue = await client.getIssue(key);
-        if (!issue) throw ApplicationFailure.retryable(`ticket ${key} not readable yet`, 'NotYetVisible');
-        return ticketView(client, issue);
+          const [existing] = await client.searchIssues(`labels = "${input.label}" ORDER BY created ASC`, 1);
+          const key =
+            existing?.key ??
+            (
+              await client.createIssue({
+                projectKey: settings.projectKey,
+                issueType: settings.issueType,
+                summary: input.title,
+                description: createdDescription(input.description, anomalyBlock(anomaly, new Date())),
+                priority: input.priority ?? undefined,
+                labels: [input.label],
+              })
+            ).key;
+          const issue = await client.getIssue(key);
+          if (!issue) throw ApplicationFailure.retryable(`ticket ${key} not readable yet`, 'NotYetVisible');
+          return ticketView(client, issue);
         }),
       );
     },
