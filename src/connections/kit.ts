@@ -39,6 +39,7 @@ export function connectionKit(
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
     connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, gates: new RateGates(opts.rateLimitPerSecond ?? null) }),
-    reads: new IssueReads({ coalesce: opts.coalesceReads ?? true, windowMs: 100, maxWaitMs: 2_000 }),
+    // A cycle's timers fire together, but Temporal hands out their tasks over a few seconds: a wide window keeps batches full.
+    reads: new IssueReads({ coalesce: opts.coalesceReads ?? true, windowMs: 500, maxWaitMs: 5_000 }),
   };
 }
