@@ -94,10 +94,10 @@ function selectFields<T extends { fields: Record<string, unknown> }>(issue: T, w
   return { ...issue, fields: Object.fromEntries(Object.entries(issue.fields).filter(([k]) => (every || include.has(k)) && !exclude.has(k))) };
 }
 
-/** The log keeps bodies for tests to read; long lists (a bulk fetch's 100 keys) are cut so 50,000 entries stay small. */
+/** The log keeps bodies for tests and benchmarks to read (a bulk fetch's keys included); longer lists are cut so 50,000 entries stay small. */
 function loggable(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) && v.length > 10 ? [...v.slice(0, 10), `… ${v.length - 10} more`] : v]));
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) && v.length > 100 ? [...v.slice(0, 100), `… ${v.length - 100} more`] : v]));
 }
 
 const jiraError = (res: Response, status: number, message: string) => res.status(status).json({ errorMessages: [message], errors: {} });
