@@ -59,7 +59,8 @@ try {
     if ((await stack.api.post('/api/v1/privacy-request', approvedRequest(id))).status !== 201) throw new Error(`approving ${id} failed`);
     await until(`the create call of ${id} to reach Jira`, async () => (await calls('POST /rest/api/3/issue')) > creates);
     await killWorker('during ticket creation (create call in flight)', round);
-    await until(`${id} open`, async () => (await instance(id))?.task_state === 'open');
+    // The killed attempt is retried once its start-to-close timeout (1 minute) has passed.
+    await until(`${id} open`, async () => (await instance(id))?.task_state === 'open', 300_000);
 
     // 2. During a poll: the bulk read hangs for 4 s and the worker dies meanwhile.
     const reads = await calls('POST /rest/api/3/issue/bulkfetch');

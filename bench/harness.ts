@@ -450,6 +450,14 @@ class StackProcess {
     throw new Error(`the ${this.role} process was not ready within ${timeoutMs / 1000} s; last lines of ${this.logFile}:\n${this.tail()}`);
   }
 
+  logCount(text: string): number {
+    try {
+      return readFileSync(this.logFile, 'utf8').split(text).length - 1;
+    } catch {
+      return 0;
+    }
+  }
+
   logContains(text: string): boolean {
     try {
       return readFileSync(this.logFile, 'utf8').includes(text);
@@ -603,10 +611,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     onStop('worker', () => worker.stop());
     onStop('API', () => apiProcess.stop());
     let workerEnv = { ...baseEnv, ...opts.workerEnv };
+    let workerStarts = 0;
     const startWorker = async () => {
+      workerStarts += 1;
+      const n = workerStarts;
       worker.start(workerEnv);
-      // The worker bundles its workflow code at start (webpack): several seconds of CPU.
-      await worker.waitFor(async () => worker.logContains('"msg":"worker running"'), 120_000);
+      // The worker bundles its workflow code at start (webpack): several seconds of CPU. The log file is
+      // appended to, so this start is ready when the n-th "worker running" line appears.
+      await worker.waitFor(async () => worker.logCount('"msg":"worker running"') >= n, 120_000);
     };
     apiProcess.start({ ...baseEnv, PORT: String(apiPort), ...opts.apiEnv });
     const api = new Http(`http://127.0.0.1:${apiPort}`);

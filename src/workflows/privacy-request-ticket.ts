@@ -99,7 +99,8 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   async function createTicket(): Promise<void> {
     try {
       s.ticket = await proxyActivities<Activities>({
-        startToCloseTimeout: '2 minutes',
+        // Two Jira calls of at most JIRA_REQUEST_TIMEOUT_SECONDS (30) each; an attempt lost with its worker is retried after this.
+        startToCloseTimeout: '1 minute',
         summary: 'Create the Jira ticket (or find the one an earlier attempt created)',
         retry: { ...jiraRetry, maximumInterval: '1 minute', maximumAttempts: input.createMaxAttempts },
       }).createTicket({ instanceId });
