@@ -105,7 +105,8 @@ describe('bulk fetch', () => {
     assert.equal(tooMany.statusCode, 400);
     assert.match((tooMany.body as any).errorMessages[0], /100/);
     const logged = (await jira.requests()).at(-1)!;
-    assert.equal((logged.body as any).issueIdsOrKeys.length, 11, 'a long id list is cut in the request log');
+    // A bulk fetch's 100 keys stay in the log (benchmarks count reads from it); anything longer is cut.
+    assert.deepEqual((logged.body as any).issueIdsOrKeys.slice(-2), ['PRIV-100', '… 1 more'], 'a list over 100 is cut in the request log');
     assert.deepEqual(await violations(), []);
   });
 
