@@ -1,6 +1,5 @@
-import { condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AnomalyActivities } from '../activities/anomalies.js';
-import type { Activities } from '../activities/index.js';
 import {
   anomalyStatusChangedSignal,
   commentAddedSignal,
@@ -16,9 +15,8 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
+import { dbRetry, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
 
-const MAX_HISTORY_EVENTS = 2_000;
-const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
   startToCloseTimeout: '2 minutes',
@@ -42,13 +40,8 @@ const { reopenTicket } = proxyActivities<AnomalyActivities>({
 });
 const { recordLinkState, markUnlinked } = proxyActivities<AnomalyActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: dbRetry,
   summary: 'Record the link state in PostgreSQL',
-});
-const { notifyUpstream } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-  summary: 'Send the signed callback to the upstream system',
 });
 
 /** Creates the ticket for one "create ticket" request of an anomaly; retried requests join the same run. */
@@ -161,8 +154,7 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
         summary: `Next Jira poll of ${input.ticketKey}`,
       });
     }
-    const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? MAX_HISTORY_EVENTS)) && !unlinkRequested && !wake && !reopenWanted && !pushed) {
+    if (historyIsLong(input.historyLimit) && !unlinkRequested && !wake && !reopenWanted && !pushed) {
       await continueAsNew<typeof anomalyTicketLink>({ ...input, state: s });
     }
   }

@@ -26,12 +26,8 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey, TaskState } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
+import { dbRetry, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
 
-/** Continue-as-new well before Temporal's limits; a ticket may stay open for a year of polls. */
-const MAX_HISTORY_EVENTS = 2_000;
-
-const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
-const dbRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 const { pollTicket } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: jiraRetry,
@@ -41,11 +37,6 @@ const { recordInstanceState, completeManualTask } = proxyActivities<Activities>(
   startToCloseTimeout: '30 seconds',
   retry: dbRetry,
   summary: 'Record the ticket state in PostgreSQL',
-});
-const { notifyUpstream } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { ...dbRetry, maximumInterval: '10 minutes' },
-  summary: 'Send the signed callback to the upstream system',
 });
 
 /**
@@ -210,10 +201,9 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       refreshRequested = false;
     }
 
-    const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? MAX_HISTORY_EVENTS)) && !linkRequested && !closeReason) {
+    if (historyIsLong(input.historyLimit) && !linkRequested && !closeReason) {
       await condition(() => true);
-      log.info('continuing as new', { historyLength: info.historyLength });
+      log.info('continuing as new', { historyLength: workflowInfo().historyLength });
       await continueAsNew<typeof privacyRequestTicket>({ ...input, state: s });
     }
   }
