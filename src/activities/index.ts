@@ -36,6 +36,9 @@ export interface PollResult {
   webhooks?: boolean;
 }
 
+/** A created (or found) ticket and, when Jira returned it, its first status (absent in older histories). */
+export type CreatedTicket = TicketRef & { seen?: PollResult };
+
 /** The label that marks the one ticket of an instance, so a retried create finds it instead of making another. */
 export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId}`;
 
@@ -55,12 +58,34 @@ export function createActivities(deps: ActivityDeps) {
     return { instance, request, ...(await jiraFor(em, deps.kit, instance.connectionKey)) };
   }
 
+  /** One read of the ticket, coalesced with the other reads of its connection. */
+  async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadInstance>>, ticketKey: string): Promise<PollResult> {
+    const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
+    const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
+    if (!found) {
+      log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
+      return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
+    }
+    return {
+      ticket: { id: found.id, key: found.key, url: client.browseUrl(found.key) },
+      status: found.status,
+      statusCategory: found.statusCategory,
+      dataSubmitted: instance.dataSubmitted,
+      updated: found.updated,
+      webhooks,
+    };
+  }
+
   return {
-    /** Creates the instance's ticket, or returns the one an earlier attempt created (its reply may have been lost). */
-    async createTicket({ instanceId }: { instanceId: string }): Promise<TicketRef> {
-      const { request, settings, client, connection } = await loadInstance(instanceId);
+    /**
+     * Creates the instance's ticket, or returns the one an earlier attempt created (its reply may have been
+     * lost), with its first status: the workflow then needs no poll of its own before it sleeps.
+     */
+    async createTicket({ instanceId }: { instanceId: string }): Promise<CreatedTicket> {
+      const loaded = await loadInstance(instanceId);
+      const { request, settings, client, connection } = loaded;
       const label = idempotencyLabel(instanceId);
-      return countCreation(connection.key, 'privacy_request', () =>
+      const ticket = await countCreation(connection.key, 'privacy_request', () =>
         withJiraFailures(async () => {
           const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
           if (existing) {
@@ -72,25 +97,14 @@ export function createActivities(deps: ActivityDeps) {
           return created;
         }),
       );
+      const seen = await observe(loaded, ticket.key);
+      // Not found right after creation is left to the workflow's first poll, which confirms a deletion.
+      return seen.ticket ? { ...ticket, seen } : ticket;
     },
 
     /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */
     async pollTicket({ instanceId, ticketKey }: { instanceId: string; ticketKey: string }): Promise<PollResult> {
-      const { instance, connection, client } = await loadInstance(instanceId);
-      const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
-      const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
-      if (!found) {
-        log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
-        return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
-      }
-      return {
-        ticket: { id: found.id, key: found.key, url: client.browseUrl(found.key) },
-        status: found.status,
-        statusCategory: found.statusCategory,
-        dataSubmitted: instance.dataSubmitted,
-        updated: found.updated,
-        webhooks,
-      };
+      return observe(await loadInstance(instanceId), ticketKey);
     },
 
     /** Mirrors the workflow's state into PostgreSQL; older or repeated writes (lower seq) change nothing. */

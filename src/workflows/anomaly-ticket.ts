@@ -15,7 +15,7 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
-import { dbRetry, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
+import { dbActivities, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
 
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
@@ -38,11 +38,7 @@ const { reopenTicket } = proxyActivities<AnomalyActivities>({
   retry: jiraRetry,
   summary: 'Reopen the ticket: the anomaly is active again',
 });
-const { recordLinkState, markUnlinked } = proxyActivities<AnomalyActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: dbRetry,
-  summary: 'Record the link state in PostgreSQL',
-});
+const { recordLinkState, markUnlinked } = dbActivities<AnomalyActivities>('Record the link state in PostgreSQL');
 
 /** Creates the ticket for one "create ticket" request of an anomaly; retried requests join the same run. */
 export async function anomalyTicketCreate(input: AnomalyTicketCreateInput): Promise<TicketView> {

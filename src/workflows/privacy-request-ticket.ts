@@ -10,7 +10,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, PollResult } from '../activities/index.js';
 import {
   closeSignal,
   linkSignal,
@@ -26,18 +26,14 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey, TaskState } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
-import { dbRetry, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
+import { dbActivities, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
 
 const { pollTicket } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: jiraRetry,
   summary: 'Read the ticket status from Jira',
 });
-const { recordInstanceState, completeManualTask } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: dbRetry,
-  summary: 'Record the ticket state in PostgreSQL',
-});
+const { recordInstanceState, completeManualTask } = dbActivities<Activities>('Record the ticket state in PostgreSQL');
 
 /**
  * One Jira ticket for one privacy request on one connection, from creation until the manual task is done:
@@ -60,6 +56,8 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   let closeReason: string | null = null;
   let pushed: TicketChange | null = null;
   let webhooks = false;
+  /** what ticket creation saw, standing in for the first poll */
+  let firstLook: PollResult | null = null;
 
   setHandler(ticketChangedSignal, (change) => {
     if (s.ticket && change.ticketKey.toUpperCase() === s.ticket.key.toUpperCase() && isNewer(change, s.updated)) pushed = change;
@@ -89,12 +87,14 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
 
   async function createTicket(): Promise<void> {
     try {
-      s.ticket = await proxyActivities<Activities>({
+      const { seen, ...ticket } = await proxyActivities<Activities>({
         // Two Jira calls of at most JIRA_REQUEST_TIMEOUT_SECONDS (30) each; an attempt lost with its worker is retried after this.
         startToCloseTimeout: '1 minute',
         summary: 'Create the Jira ticket (or find the one an earlier attempt created)',
         retry: { ...jiraRetry, maximumInterval: '1 minute', maximumAttempts: input.createMaxAttempts },
       }).createTicket({ instanceId });
+      s.ticket = ticket;
+      firstLook = seen ?? null;
       s.taskState = 'open';
       s.lastError = null;
     } catch (err) {
@@ -108,7 +108,10 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
   /** Reads the ticket's status (and, as a safety net for lost signals, whether data was submitted). */
   async function poll(): Promise<void> {
     if (!s.ticket) return;
-    const seen = await pollTicket({ instanceId, ticketKey: s.ticket.key });
+    observe(await pollTicket({ instanceId, ticketKey: s.ticket.key }));
+  }
+
+  function observe(seen: PollResult): void {
     s.dataSubmitted ||= seen.dataSubmitted;
     webhooks = seen.webhooks ?? false;
     if (seen.ticket) {
@@ -180,8 +183,10 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     if (s.ticket) {
       const before = s.taskState;
       if (pushed) apply(pushed);
+      else if (firstLook) observe(firstLook);
       else await poll();
       pushed = null;
+      firstLook = null;
       evaluate();
       await record();
       if (s.taskState === 'completed') {

@@ -14,6 +14,8 @@ export class MockWorld {
   recorded: InstanceState[] = [];
   events: UpstreamEvent[] = [];
   completions = 0;
+  /** createTicket reports the new ticket's status, as the product does; false: the older shape, a ticket only */
+  createReportsStatus = true;
 
   activities(): Activities {
     return {
@@ -25,14 +27,12 @@ export class MockWorld {
         this.created += 1;
         const key = `PRIV-${this.created}`;
         this.tickets.set(key, 'new');
-        return { id: String(10_000 + this.created), key, url: `https://jira.test/browse/${key}` };
+        const ticket = { id: String(10_000 + this.created), key, url: `https://jira.test/browse/${key}` };
+        return this.createReportsStatus ? { ...ticket, seen: this.look(key) } : ticket;
       },
       pollTicket: async ({ ticketKey }): Promise<PollResult> => {
         this.polls.push(ticketKey);
-        const category = this.tickets.get(ticketKey) ?? 'deleted';
-        if (category === 'deleted') return { ticket: null, status: null, statusCategory: null, dataSubmitted: this.dataInDatabase };
-        const status = { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[category];
-        return { ticket: { id: '1', key: ticketKey, url: `https://jira.test/browse/${ticketKey}` }, status, statusCategory: category, dataSubmitted: this.dataInDatabase };
+        return this.look(ticketKey);
       },
       recordInstanceState: async ({ state }) => void this.recorded.push(structuredClone(state)),
       completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
@@ -41,6 +41,13 @@ export class MockWorld {
         return { delivered: true };
       },
     };
+  }
+
+  private look(ticketKey: string): PollResult {
+    const category = this.tickets.get(ticketKey) ?? 'deleted';
+    if (category === 'deleted') return { ticket: null, status: null, statusCategory: null, dataSubmitted: this.dataInDatabase };
+    const status = { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[category];
+    return { ticket: { id: '1', key: ticketKey, url: `https://jira.test/browse/${ticketKey}` }, status, statusCategory: category, dataSubmitted: this.dataInDatabase };
   }
 
   get lastState(): InstanceState | undefined {
