@@ -864,7 +864,7 @@ export async function approveMany(stack: Stack, o: { count: number; concurrency:
         stack.assertAlive();
         const done = ok + failed;
         const rate = done / ((performance.now() - t0) / 1000);
-        return `started ${n(ok)} of ${n(o.count)} workflows (${n(rate)}/s)${failed ? `, ${n(failed)} failed` : ''}`;
+        return `approved ${n(ok)} of ${n(o.count)} (${n(rate)}/s)${failed ? `, ${n(failed)} failed` : ''}`;
       });
   try {
     await runPool(o.count, o.concurrency, async (i) => {
@@ -888,6 +888,21 @@ export async function approveMany(stack: Stack, o: { count: number; concurrency:
   }
   const seconds = (performance.now() - t0) / 1000;
   return { ok, failed, failures, latenciesMs, seconds, perSecond: ok / seconds };
+}
+
+/**
+ * Waits until no instance of these requests waits for its workflow to be started (approvals commit their
+ * instances and the API starts the workflows right after) and returns when that was, to 50 ms.
+ */
+export async function waitForStarts(stack: Stack, prefix: string, timeoutMs = 10 * 60_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    stack.assertAlive();
+    const { rows } = await stack.db.query<{ n: string }>('select count(*) as n from jira_ticket_instance where start_pending and privacy_request_id like $1', [`${prefix}%`]);
+    if (Number(rows[0]!.n) === 0) return performance.now();
+    if (performance.now() > deadline) throw new Error(`${rows[0]!.n} workflows still not started after ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
 }
 
 /** Waits until `expected` instances are open (or failed to be created); the read model is the product's own view. */

@@ -9,6 +9,7 @@ import { connectTemporal } from './temporal/client.js';
 import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { createWorker } from './temporal/worker.js';
 import { createApp } from './api/app.js';
+import { TicketWorkflowStarts } from './privacy-requests/starts.js';
 import { problemsForClientErrors } from './api/problem.js';
 import { log, setLogLevel } from './log.js';
 import type { Server } from 'node:http';
@@ -71,16 +72,19 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
 
 export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec, sdkMetricsUrl?: string) {
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
+  const settings = {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
+    webhookPollIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
+    createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
+  };
+  const starts = new TicketWorkflowStarts(orm, temporal, settings).start();
   const app = createApp({
     orm,
     temporal,
     kit,
-    settings: {
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
-      webhookPollIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
-      createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
-    },
+    settings,
+    starts,
     codec,
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
@@ -93,6 +97,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     server,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await starts.stop();
       await temporal.connection.close();
     },
   };

@@ -1,9 +1,10 @@
-import { approveMany, cpuBreakdown, describeCpu, interference, n, say, startStack, summarize, waitForOpen } from '../harness.js';
+import { approveMany, cpuBreakdown, describeCpu, interference, n, say, startStack, summarize, waitForOpen, waitForStarts } from '../harness.js';
 import type { Benchmark } from '../report.js';
 
 /**
  * How fast approvals start ticket workflows through the API. Each POST commits the request and its instance
- * to PostgreSQL and starts the workflow before answering, so a 201 is a started workflow.
+ * to PostgreSQL and answers; the API starts the workflow right after. Workflows started per second counts from
+ * the first approval until the last of their workflows was started in Temporal, not the answers.
  */
 export const startRate: Benchmark = {
   name: 'start-rate',
@@ -20,16 +21,22 @@ export const startRate: Benchmark = {
       await approveMany(stack, { count: warmup, concurrency: 10, prefix: 'warm', quiet: true });
       const cpuOf = cpuBreakdown(stack);
       say(`measuring: ${n(requests)} approvals at concurrency ${concurrency}`);
+      const t0 = performance.now();
       const run = await approveMany(stack, { count: requests, concurrency, prefix: 'rate' });
+      const answered = performance.now();
+      const allStarted = await waitForStarts(stack, 'rate-');
+      const startedSeconds = (allStarted - t0) / 1000;
       const cpu = cpuOf();
       const lat = summarize(run.latenciesMs);
       const { rows } = await stack.db.query<{ n: string }>("select count(*) as n from jira_ticket_instance where privacy_request_id like 'rate-%'");
       const instances = Number(rows[0]!.n);
-      say(`${n(run.ok)} started in ${n(run.seconds, 1)} s; now waiting for their tickets (reported, not judged)`);
+      say(`${n(run.ok)} approved in ${n(run.seconds, 1)} s, their workflows all started after ${n(startedSeconds, 1)} s; now waiting for their tickets (reported, not judged)`);
       const opened = await waitForOpen(stack, warmup + requests, { timeoutMs: 15 * 60_000 });
       return {
         figures: [
-          { key: 'startedPerSecond', label: 'workflows started per second', value: run.perSecond, unit: '/s', digits: 1, goal: '≥ 100/s', pass: run.perSecond >= 100 && run.failed === 0 },
+          { key: 'startedPerSecond', label: 'workflows started per second (first approval → last start)', value: run.ok / startedSeconds, unit: '/s', digits: 1, goal: '≥ 100/s', pass: run.ok / startedSeconds >= 100 && run.failed === 0 },
+          { key: 'approvedPerSecond', label: 'approvals answered per second', value: run.perSecond, unit: '/s', digits: 1 },
+          { key: 'startLagSeconds', label: 'last workflow started, after the last answer', value: (allStarted - answered) / 1000, unit: 's', digits: 1 },
           { key: 'p50Ms', label: 'POST latency p50', value: lat.p50, unit: 'ms', digits: 1 },
           { key: 'p90Ms', label: 'POST latency p90', value: lat.p90, unit: 'ms', digits: 1 },
           { key: 'p99Ms', label: 'POST latency p99', value: lat.p99, unit: 'ms', digits: 1, goal: '< 250 ms', pass: lat.p99 < 250 },
@@ -43,12 +50,12 @@ export const startRate: Benchmark = {
         ],
         notes: [
           ...interference(cpu, 'measuring'),
-          `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; each 201 means the workflow was started (${n(instances)} instances in PostgreSQL)`,
+          `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; a 201 means the request and its instance are committed (${n(instances)} instances in PostgreSQL); the workflows are started by the API right after, and the rate counts until the last was started`,
           'the worker creates tickets in the fake Jira meanwhile, on the same 2 cores, as it would in production',
           ...(run.failed ? [`failures: ${JSON.stringify(run.failures)}`] : []),
         ],
         missing: [],
-        data: { cpu, latency: lat, failures: run.failures, concurrency, requests, warmup, opened },
+        data: { cpu, latency: lat, failures: run.failures, concurrency, requests, warmup, opened, startedSeconds },
       };
     } finally {
       await stack.stop();

@@ -22,6 +22,7 @@ import { dirname } from 'node:path';
 import { DOCS_INIT, DOCS_PAGE, openApiDocument, operations } from './openapi.js';
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
+import type { TicketWorkflowStarts } from '../privacy-requests/starts.js';
 import type { PayloadCodec } from '@temporalio/common';
 
 export interface AppDeps {
@@ -29,6 +30,8 @@ export interface AppDeps {
   temporal: Client;
   kit: ConnectionKit;
   settings: ServiceSettings;
+  /** starts the ticket workflows of approvals; its owner runs its sweep and stops it */
+  starts: TicketWorkflowStarts;
   tokens?: ApiTokens;
   /** /metrics: open (default), behind a read token, or off; with the Temporal SDK's metrics appended when they are exported here */
   metrics?: { mode: 'open' | 'token' | 'off'; sdkMetricsUrl?: string };
@@ -142,7 +145,7 @@ function refuseNulInBody(req: Request, _res: Response, next: NextFunction): void
 
 export function createApp(deps: AppDeps) {
   const { orm, temporal } = deps;
-  const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.settings);
+  const service = new PrivacyRequestService(orm, temporal, deps.kit, deps.starts);
   const tokens = deps.tokens ?? new ApiTokens(orm);
   const app = express();
   app.disable('x-powered-by');

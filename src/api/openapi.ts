@@ -55,7 +55,7 @@ export const operations = (): Operation[] => [
   { method: 'get', path: '/api/v1/connection/:key/jira/test', summary: 'Test the connection, with a precise reason on failure', tag: 'connections', params: conn, also: [409] },
   { method: 'post', path: '/api/v1/oauth/jira/initiate', summary: 'Start OAuth 2.0 (3LO): the authorization URL', tag: 'connections', body: oauthInitiateSchema, also: [409] },
   { method: 'get', path: '/api/v1/oauth/jira/callback', summary: "Atlassian's redirect after consent (no token: the single-use state authenticates it)", tag: 'connections', query: oauthCallbackQuery, also: [409, 502] },
-  { method: 'post', path: '/api/v1/privacy-request', summary: 'Upsert a privacy request; approved starts one ticket workflow per enabled connection', tag: 'privacy requests', body: privacyRequestSchema, ok: 201, also: [200, 503] },
+  { method: 'post', path: '/api/v1/privacy-request', summary: 'Upsert a privacy request; approved commits one ticket instance per enabled connection, whose workflow is started right after', tag: 'privacy requests', body: privacyRequestSchema, ok: 201, also: [200, 503] },
   { method: 'get', path: '/api/v1/privacy-request/:id', summary: 'A request (no identity data) with its tickets', tag: 'privacy requests', params: pr },
   { method: 'patch', path: '/api/v1/privacy-request/:id', summary: "Change a request's status", tag: 'privacy requests', body: statusPatchSchema, params: pr, also: [503] },
   { method: 'get', path: '/api/v1/privacy-request/:id/jira-tickets', summary: "The request's ticket instances", tag: 'privacy requests', params: pr },

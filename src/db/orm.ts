@@ -7,6 +7,7 @@ import { Migration20261123020000_oauth_state } from './migrations/Migration20261
 import { Migration20261123030000_anomalies } from './migrations/Migration20261123030000_anomalies.js';
 import { Migration20261123040000_webhooks } from './migrations/Migration20261123040000_webhooks.js';
 import { Migration20261123050000_api_tokens } from './migrations/Migration20261123050000_api_tokens.js';
+import { Migration20261123060000_workflow_starts } from './migrations/Migration20261123060000_workflow_starts.js';
 
 export type Orm = MikroORM;
 
@@ -25,6 +26,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261123030000_anomalies', class: Migration20261123030000_anomalies },
         { name: 'Migration20261123040000_webhooks', class: Migration20261123040000_webhooks },
         { name: 'Migration20261123050000_api_tokens', class: Migration20261123050000_api_tokens },
+        { name: 'Migration20261123060000_workflow_starts', class: Migration20261123060000_workflow_starts },
       ],
       transactional: true,
       // Migrations are written by hand; a snapshot file per database would only litter the working directory.

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../db/entities.js';
-import { closeSignal, linkSignal, refreshSignal, retrySignal, submitDataSignal, workflowIdFor, type PrivacyRequestTicketInput } from '../workflows/messages.js';
-import { JiraConnection, PrivacyRequestId, TaskState } from '../workflows/search-attributes.js';
-import type { privacyRequestTicket } from '../workflows/privacy-request-ticket.js';
+import { closeSignal, linkSignal, refreshSignal, retrySignal, submitDataSignal, workflowIdFor } from '../workflows/messages.js';
+import type { TicketWorkflowStarts } from './starts.js';
 import type { SignalDefinition } from '@temporalio/common';
 import { conflict, notFound, Problem } from '../api/problem.js';
 import { connectionClient, viaJira } from '../connections/service.js';
@@ -52,83 +52,71 @@ export class PrivacyRequestService {
     private readonly orm: Orm,
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
-    private readonly settings: ServiceSettings,
+    private readonly starts: TicketWorkflowStarts,
   ) {}
 
-  /** One statement, so a burst of approvals costs one round trip each (xmax = 0: the row was inserted, not updated). */
+  /**
+   * The request and, when approved, its ticket instances are committed together; their workflows are started
+   * right after by TicketWorkflowStarts, so the answer does not wait on Temporal (xmax = 0: inserted).
+   */
   async upsert(data: Omit<PrivacyRequest, 'createdAt' | 'updatedAt' | 'manualTasksCompletedAt' | 'manualTasksCompletedBy'>) {
-    const [row] = await this.orm.em.getConnection().execute<Array<{ inserted: boolean }>>(
-      `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
-         approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
-         phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
-       returning (xmax = 0) as inserted`,
-      [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
-    );
-    await this.applyStatus(data.id, data.status, data.requestType);
-    return { created: row?.inserted === true };
+    const created = await this.orm.em.fork().transactional(async (em) => {
+      const [row] = await em.execute<Array<{ inserted: boolean }>>(
+        `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
+           approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
+           phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
+         returning (xmax = 0) as inserted`,
+        [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
+      );
+      if (data.status === 'approved') await this.addTicketInstances(em, data.id);
+      return row?.inserted === true;
+    });
+    await this.afterStatus(data.id, data.status);
+    return { created };
   }
 
   async setStatus(id: string, status: string) {
-    const em = this.orm.em.fork();
-    const request = await em.findOne(PrivacyRequest, { id });
-    if (!request) throw notFound('privacy request', id);
-    request.status = status;
-    await em.flush();
-    await this.applyStatus(id, status, request.requestType);
+    await this.orm.em.fork().transactional(async (em) => {
+      const request = await em.findOne(PrivacyRequest, { id });
+      if (!request) throw notFound('privacy request', id);
+      request.status = status;
+      await em.flush();
+      if (status === 'approved') await this.addTicketInstances(em, id);
+    });
+    await this.afterStatus(id, status);
   }
 
-  private async applyStatus(id: string, status: string, requestType: string) {
-    if (status === 'approved') await this.ensureTicketWorkflows(id, requestType);
+  private async afterStatus(id: string, status: string) {
+    if (status === 'approved') void this.starts.kick();
     if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) await this.closeTicketWorkflows(id, status);
   }
 
-  /** One instance and one workflow per enabled Jira connection; idempotent, so a repeated approval creates nothing new. */
-  async ensureTicketWorkflows(requestId: string, requestType: string) {
-    const em = this.orm.em.fork();
+  /**
+   * One instance per enabled Jira connection, marked for its workflow to be started. Idempotent: a repeated
+   * approval asks again for a start, which joins the running workflow; an ended one never starts again.
+   */
+  private async addTicketInstances(em: EntityManager, requestId: string) {
     const connections = await em.find(Connection, { connectionType: 'jira_ticket', access: 'write', disabled: false }, { orderBy: { key: 'asc' } });
     for (const c of connections) {
-      const instanceId = instanceIdFor(requestId, c.key);
-      const workflowId = workflowIdFor(requestId, c.key);
-      await em.getConnection().execute(
-        `insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state)
-         values (?, ?, ?, ?, 'creating') on conflict (instance_id) do nothing`,
-        [instanceId, requestId, c.key, workflowId],
+      await em.execute(
+        `insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state, start_pending)
+         values (?, ?, ?, ?, 'creating', true)
+         on conflict (instance_id) do update set start_pending = true where jira_ticket_instance.task_state not in ('completed', 'canceled')`,
+        [instanceIdFor(requestId, c.key), requestId, c.key, workflowIdFor(requestId, c.key)],
       );
-      const input: PrivacyRequestTicketInput = {
-        privacyRequestId: requestId,
-        connectionKey: c.key,
-        instanceId,
-        pollIntervalMinutes: this.settings.pollIntervalMinutes,
-        webhookPollIntervalMinutes: this.settings.webhookPollIntervalMinutes,
-        createMaxAttempts: this.settings.createMaxAttempts,
-      };
-      try {
-        await this.temporal.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {
-          workflowId,
-          taskQueue: this.settings.taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: PrivacyRequestId, value: requestId },
-            { key: JiraConnection, value: c.key },
-            { key: TaskState, value: 'creating' },
-          ],
-          staticSummary: `Jira ticket for ${requestType} request ${requestId} via ${c.key}`,
-        });
-      } catch (err) {
-        // Already ran to its end: the ticket's life is over and must not start again.
-        if (err instanceof WorkflowExecutionAlreadyStartedError) continue;
-        throw new Problem(503, 'Service Unavailable', `the request is stored, but its ticket workflow could not be started (${(err as Error).message}); repeat the call`, {
-          retryAfterSeconds: 5,
-        });
-      }
     }
   }
 
   private async closeTicketWorkflows(requestId: string, reason: string) {
+    // A workflow not started yet never will be. The update waits for a start in flight (its row is locked);
+    // that workflow is then running and gets the signal below.
+    await this.orm.em.getConnection().execute(
+      `update jira_ticket_instance set start_pending = false, task_state = 'canceled', last_error = null, state_seq = state_seq + 1, updated_at = now()
+       where privacy_request_id = ? and start_pending`,
+      [requestId],
+    );
     const instances = await this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId });
     for (const i of instances) {
       if (FINISHED_TASK_STATES.has(i.taskState)) continue;
@@ -230,6 +218,6 @@ function ignoreFinished(err: unknown): void {
 }
 
 function finishedIsConflict(err: unknown): never {
-  if (err instanceof WorkflowNotFoundError) throw conflict('the workflow for this ticket has already finished', { state: 'finished' });
+  if (err instanceof WorkflowNotFoundError) throw conflict('the workflow for this ticket has finished (or is about to start: try again in a moment)', { state: 'finished' });
   throw err;
 }

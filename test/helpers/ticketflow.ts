@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/api/app.js';
+import { TicketWorkflowStarts } from '../../src/privacy-requests/starts.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
@@ -48,7 +49,7 @@ export async function callbackReceiver(secret: string) {
  */
 export async function startTicketflow(
   orm: Orm,
-  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'> } = {},
+  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'>; startSweepMs?: number } = {},
 ) {
   const t = await temporalConnections();
   await registerSearchAttributes(t.connection, 'default');
@@ -71,13 +72,9 @@ export async function startTicketflow(
     dataConverter: { payloadCodecs: [codec] },
   });
   const running = worker.run();
-  const app = createApp({
-    orm,
-    temporal: client,
-    kit,
-    settings: { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 },
-    codec,
-  });
+  const settings = { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 };
+  const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
+  const app = createApp({ orm, temporal: client, kit, settings, starts, codec });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -95,6 +92,9 @@ export async function startTicketflow(
     anonymous,
     tokens,
     app,
+    kit,
+    settings,
+    starts,
     client,
     taskQueue,
     secrets,
@@ -103,6 +103,7 @@ export async function startTicketflow(
     payloadKeys,
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
+      await starts.stop();
       worker.shutdown();
       await running;
       await t.close();
@@ -160,7 +161,7 @@ export const FORBIDDEN_USER = 'readonly@example.com';
  * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
  * and ticketflow (worker + API) with a connection "jira" configured against the first.
  */
-export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }) } = {}): StackContext {
+export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number } = {}): StackContext {
   const ctx = {} as StackContext;
   before(async () => {
     [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
@@ -172,6 +173,7 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
     // The first fake Jira doubles as Atlassian's API gateway and authorization server.
     ctx.tf = await startTicketflow(ctx.orm, {
       upstream,
+      startSweepMs: opts.startSweepMs,
       jira: ctx.jira,
       oauth: { clientId: 'ticketflow-test', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
     });
