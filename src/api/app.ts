@@ -222,7 +222,7 @@ export function createApp(deps: AppDeps) {
 
   const requestJson = async (requestId: string) => {
     const r = await service.get(requestId);
-    const instances = await service.instances(requestId);
+    const instances = await service.instancesOf(requestId);
     return {
       id: r.id,
       request_type: r.requestType,

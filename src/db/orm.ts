@@ -17,7 +17,8 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    // A burst of approvals and the starts of their workflows (which hold a connection each) run at once.
+    pool: { min: 0, max: options.poolMax ?? 20 },
     migrations: {
       migrationsList: [
         { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../db/entities.js';
 import { closeSignal, linkSignal, refreshSignal, retrySignal, submitDataSignal, workflowIdFor } from '../workflows/messages.js';
@@ -56,57 +55,57 @@ export class PrivacyRequestService {
   ) {}
 
   /**
-   * The request and, when approved, its ticket instances are committed together; their workflows are started
-   * right after by TicketWorkflowStarts, so the answer does not wait on Temporal (xmax = 0: inserted).
+   * The request and, when approved, its ticket instances are committed in one statement; their workflows are
+   * started right after by TicketWorkflowStarts, so the answer waits on PostgreSQL only (xmax = 0: inserted).
    */
   async upsert(data: Omit<PrivacyRequest, 'createdAt' | 'updatedAt' | 'manualTasksCompletedAt' | 'manualTasksCompletedBy'>) {
-    const created = await this.orm.em.fork().transactional(async (em) => {
-      const [row] = await em.execute<Array<{ inserted: boolean }>>(
-        `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
-           approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
-           phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
-         returning (xmax = 0) as inserted`,
-        [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
-      );
-      if (data.status === 'approved') await this.addTicketInstances(em, data.id);
-      return row?.inserted === true;
-    });
+    const [row] = await this.withInstances<{ inserted: boolean }>(
+      data.id,
+      data.status,
+      `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
+         approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
+         phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
+       returning (xmax = 0) as inserted`,
+      [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
+    );
     await this.afterStatus(data.id, data.status);
-    return { created };
+    return { created: row?.inserted === true };
   }
 
   async setStatus(id: string, status: string) {
-    await this.orm.em.fork().transactional(async (em) => {
-      const request = await em.findOne(PrivacyRequest, { id });
-      if (!request) throw notFound('privacy request', id);
-      request.status = status;
-      await em.flush();
-      if (status === 'approved') await this.addTicketInstances(em, id);
-    });
+    const rows = await this.withInstances(id, status, 'update privacy_request set status = ?, updated_at = now() where id = ? returning id', [status, id]);
+    if (!rows.length) throw notFound('privacy request', id);
     await this.afterStatus(id, status);
+  }
+
+  /**
+   * Runs `requestSql` (which writes the request and returns its row) and, if the status is approved, adds in
+   * the same statement one instance per enabled Jira connection, marked for its workflow to be started.
+   * Idempotent: a repeated approval asks again for a start, which joins the running workflow; an ended one
+   * never starts again.
+   */
+  private async withInstances<R>(requestId: string, status: string, requestSql: string, params: unknown[]): Promise<R[]> {
+    const em = this.orm.em.fork();
+    const connections = status === 'approved' ? await em.find(Connection, { connectionType: 'jira_ticket', access: 'write', disabled: false }) : [];
+    const instances = connections.map((c) => ({ instance_id: instanceIdFor(requestId, c.key), connection_key: c.key, workflow_id: workflowIdFor(requestId, c.key) }));
+    return em.execute<R[]>(
+      `with request as (${requestSql}),
+       instances as (
+         insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state, start_pending)
+         select i.instance_id, ?, i.connection_key, i.workflow_id, 'creating', true
+         from jsonb_to_recordset(?::jsonb) as i(instance_id text, connection_key text, workflow_id text)
+         where exists (select 1 from request)
+         on conflict (instance_id) do update set start_pending = true where jira_ticket_instance.task_state not in ('completed', 'canceled'))
+       select * from request`,
+      [...params, requestId, JSON.stringify(instances)],
+    );
   }
 
   private async afterStatus(id: string, status: string) {
     if (status === 'approved') void this.starts.kick();
     if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) await this.closeTicketWorkflows(id, status);
-  }
-
-  /**
-   * One instance per enabled Jira connection, marked for its workflow to be started. Idempotent: a repeated
-   * approval asks again for a start, which joins the running workflow; an ended one never starts again.
-   */
-  private async addTicketInstances(em: EntityManager, requestId: string) {
-    const connections = await em.find(Connection, { connectionType: 'jira_ticket', access: 'write', disabled: false }, { orderBy: { key: 'asc' } });
-    for (const c of connections) {
-      await em.execute(
-        `insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state, start_pending)
-         values (?, ?, ?, ?, 'creating', true)
-         on conflict (instance_id) do update set start_pending = true where jira_ticket_instance.task_state not in ('completed', 'canceled')`,
-        [instanceIdFor(requestId, c.key), requestId, c.key, workflowIdFor(requestId, c.key)],
-      );
-    }
   }
 
   private async closeTicketWorkflows(requestId: string, reason: string) {
@@ -132,6 +131,11 @@ export class PrivacyRequestService {
 
   async instances(requestId: string) {
     await this.get(requestId);
+    return this.instancesOf(requestId);
+  }
+
+  /** The instances of a request known to exist. */
+  instancesOf(requestId: string) {
     return this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId }, { orderBy: { connectionKey: 'asc' } });
   }
 

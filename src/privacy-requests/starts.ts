@@ -17,6 +17,8 @@ interface PendingStart {
 export interface StartOptions {
   /** instances claimed per transaction */
   batch?: number;
+  /** passes running at once, each on its own batch: a slow start does not hold up the next batch */
+  lanes?: number;
   /** how often failed or left-over starts are looked for */
   sweepMs?: number;
   /** a start that takes longer counts as failed (and is tried again) */
@@ -30,7 +32,7 @@ export interface StartOptions {
  * with FOR UPDATE SKIP LOCKED: API processes share the work, and a cancel waits for a start in flight.
  */
 export class TicketWorkflowStarts {
-  private running: Promise<void> | null = null;
+  private readonly lanes = new Set<Promise<void>>();
   private again = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
@@ -42,7 +44,7 @@ export class TicketWorkflowStarts {
     private readonly settings: ServiceSettings,
     opts: StartOptions = {},
   ) {
-    this.opts = { batch: opts.batch ?? 50, sweepMs: opts.sweepMs ?? 5000, startTimeoutMs: opts.startTimeoutMs ?? 10_000 };
+    this.opts = { batch: opts.batch ?? 25, lanes: opts.lanes ?? 3, sweepMs: opts.sweepMs ?? 5000, startTimeoutMs: opts.startTimeoutMs ?? 10_000 };
   }
 
   /** Begins the sweep (and a first pass, for what was pending before this process started). */
@@ -56,29 +58,40 @@ export class TicketWorkflowStarts {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
+    await this.idle();
   }
 
-  /** Starts everything pending now. Kicks during a pass ask for one more pass instead of running beside it. */
+  /**
+   * Starts everything pending now; resolves when that has been tried. A kick while a lane runs asks it for
+   * one more pass; a lane that finds a full batch opens another, up to `lanes`, for a backlog.
+   */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.pass()) === this.opts.batch && !this.stopped);
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        log.warn('could not start pending ticket workflows; the next sweep tries again', { error: (err as Error).message });
-      } finally {
-        this.running = null;
+    this.again = true;
+    if (this.lanes.size === 0) this.openLane();
+    return this.idle();
+  }
+
+  private async idle(): Promise<void> {
+    while (this.lanes.size) await Promise.all(this.lanes);
+  }
+
+  private openLane(): void {
+    const lane = this.lane().finally(() => this.lanes.delete(lane));
+    this.lanes.add(lane);
+  }
+
+  private async lane(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        this.again = false;
+        const claimed = await this.pass();
+        if (claimed === this.opts.batch && this.lanes.size < this.opts.lanes) this.openLane();
+        else if (claimed < this.opts.batch && !this.again) return;
       }
-    })();
-    return this.running;
+    } catch (err) {
+      log.warn('could not start pending ticket workflows; the next sweep tries again', { error: (err as Error).message });
+    }
   }
 
   /** One batch in one transaction; returns how many instances it claimed. */
