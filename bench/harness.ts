@@ -847,6 +847,8 @@ export interface ApprovalRun {
   /** status code (or error message) → count, for anything but 201 */
   failures: Record<string, number>;
   latenciesMs: number[];
+  /** the slowest answers: when they were sent (ms after the first) and how long they took */
+  slowest: Array<{ sentAtMs: number; ms: number }>;
   seconds: number;
   perSecond: number;
 }
@@ -854,6 +856,7 @@ export interface ApprovalRun {
 /** Approves `count` new privacy requests through the API, `concurrency` at a time, printing progress. */
 export async function approveMany(stack: Stack, o: { count: number; concurrency: number; prefix: string; quiet?: boolean }): Promise<ApprovalRun> {
   const latenciesMs: number[] = [];
+  const sent: ApprovalRun['slowest'] = [];
   const failures: Record<string, number> = {};
   let ok = 0;
   let failed = 0;
@@ -869,8 +872,10 @@ export async function approveMany(stack: Stack, o: { count: number; concurrency:
   try {
     await runPool(o.count, o.concurrency, async (i) => {
       try {
+        const sentAtMs = performance.now() - t0;
         const r = await stack.api.post('/api/v1/privacy-request', approvedRequest(`${o.prefix}-${i}`));
         latenciesMs.push(r.ms);
+        sent.push({ sentAtMs, ms: r.ms });
         if (r.status === 201) ok++;
         else {
           failed++;
@@ -887,7 +892,8 @@ export async function approveMany(stack: Stack, o: { count: number; concurrency:
     stopProgress();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { ok, failed, failures, latenciesMs, seconds, perSecond: ok / seconds };
+  const slowest = sent.sort((a, b) => b.ms - a.ms).slice(0, 20).map((x) => ({ sentAtMs: Math.round(x.sentAtMs), ms: Math.round(x.ms) }));
+  return { ok, failed, failures, latenciesMs, slowest, seconds, perSecond: ok / seconds };
 }
 
 /**

@@ -127,4 +127,21 @@ describe('anomaly link workflow', () => {
       assert.equal(world.last?.state, 'unlinked');
     });
   });
+
+  test('a link open for months continues as new and keeps what it reported', async () => {
+    const world = new LinkWorld();
+    world.category = 'done';
+    await withLink(
+      world,
+      async (h) => {
+        await until(() => world.events.length === 1, 'done reported');
+        const firstRun = (await h.describe()).runId;
+        await ts.env.sleep('12 hours');
+        assert.notEqual((await h.describe()).runId, firstRun, 'continued as new');
+        assert.equal(world.events.length, 1, 'not reported again after continue-as-new');
+        assert.equal((await h.query(linkStateQuery)).doneNotified, true);
+      },
+      { historyLimit: 60 },
+    );
+  });
 });

@@ -3,12 +3,14 @@ import { setLogLevel, setLogSink } from '../src/log.js';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { Connection } from '../src/db/entities.js';
-import { configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
+import { approvedRequest, configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
+import { jiraWebhooksWorkflowId } from '../src/workflows/messages.js';
+import { createWebhookActivities } from '../src/activities/webhooks.js';
 import { eventually } from './helpers/infra.js';
 
 /** Every auth mode end to end against the fake Jira: Cloud API token, scoped token, OAuth 2.0 (3LO), Data Center PAT and Basic. */
 
-const ctx = useStack();
+const ctx = useStack({ dynamicWebhooks: true });
 const testTicket = async (key: string) => {
   const r = await ctx.tf.http.post(`api/v1/connection/${key}/jira/test-ticket`);
   assert.equal(r.statusCode, 201, JSON.stringify(r.body));
@@ -58,6 +60,39 @@ describe('OAuth 2.0 (3LO)', () => {
     assert.ok(!JSON.stringify(row).includes('at-'), 'tokens are sealed');
     await testTicket('oauth');
     assert.equal((await lastRequest(ctx.jira, (r) => r.path.endsWith('/issue'))).path, '/ex/jira/fake-cloud-id/rest/api/3/issue');
+  });
+
+  test('dynamic webhooks: registered on authorization and kept by jira-webhooks/<key>; a change arrives signed by the app and moves the ticket without a poll', async () => {
+    const url = `${ctx.tf.base}/webhooks/jira/oauth`;
+    const live = () => ctx.jira.webhooks().then((hooks) => hooks.filter((w) => w.kind === 'dynamic' && w.url === url && !w.expired));
+    await eventually(async () => (await live()).length > 0, 'dynamic webhooks registered by the keep-alive workflow');
+    const keeper = await ctx.tf.client.workflow.getHandle(jiraWebhooksWorkflowId('oauth')).describe();
+    assert.equal(keeper.status.name, 'RUNNING', 'it sleeps until the refresh is due');
+
+    assert.equal((await ctx.tf.http.post('api/v1/privacy-request', { json: approvedRequest('pri_oauth_hook') })).statusCode, 201);
+    const open = await eventually(
+      async () => ((await ctx.tf.http.get('api/v1/privacy-request/pri_oauth_hook/jira-tickets')).body as any[]).find((i) => i.connection_key === 'oauth' && i.task_state === 'open'),
+      'the OAuth connection\'s ticket',
+    );
+    const reads = (await ctx.jira.requests()).length;
+    const delivered = (await ctx.jira.deliveries()).length;
+    await ctx.jira.transition(open.ticket_key, 'Done');
+    const delivery = await eventually(async () => (await ctx.jira.deliveries()).slice(delivered).find((d: any) => d.url === url), 'a delivery to the dynamic webhook');
+    const done = await eventually(
+      async () => ((await ctx.tf.http.get('api/v1/privacy-request/pri_oauth_hook/jira-tickets')).body as any[]).find((i) => i.instance_id === open.instance_id && i.status === 'Done'),
+      `the status from the dynamic webhook (polls are 10 minutes apart); delivery ${JSON.stringify(delivery)}`,
+    );
+    assert.equal(done.task_state, 'waiting_for_data');
+    const since = (await ctx.jira.requests()).slice(reads);
+    assert.ok(!since.some((r) => r.path.includes(open.ticket_key) || r.path.endsWith('/bulkfetch')), 'no Jira read for the change');
+
+    // Every ~20 days the workflow runs this activity; when Jira has forgotten the webhooks it registers new ones.
+    await ctx.jira.expireWebhooks();
+    assert.equal((await live()).length, 0);
+    const activities = createWebhookActivities({ orm: ctx.orm, kit: ctx.tf.kit, upstream: {}, webhookBaseUrl: ctx.tf.base });
+    const { expiresAt } = await activities.ensureDynamicWebhooks({ connectionKey: 'oauth' });
+    assert.ok(Date.parse(expiresAt!) > Date.now() + 29 * 86_400_000, `expires ${expiresAt}`);
+    assert.ok((await live()).length > 0, 'registered anew');
   });
 
   test('the state is single-use', async () => {

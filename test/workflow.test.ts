@@ -127,15 +127,27 @@ describe('privacy-request ticket workflow: the completion table', () => {
 });
 
 describe('privacy-request ticket workflow: what it costs Temporal and Jira', () => {
-  test('creation reports the first status, so the new ticket sleeps without a poll of its own', async () => {
+  test('creation reports the first status, so the new ticket sleeps without a poll of its own; a poll is one workflow task', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open' && s.status === 'To Do', 'open with its first status');
       assert.deepEqual(world.polls, [], 'no poll before the first timer');
-      const history = await h.fetchHistory();
+      // The local activity ran inside the workflow task; its marker is in history once that task completed.
+      const history = await eventually(async () => {
+        const hist = await h.fetchHistory();
+        return (hist.events ?? []).some((e) => e.timerStartedEventAttributes) ? hist : null;
+      }, 'the first poll timer started');
       const activities = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
       assert.deepEqual(activities, ['createTicket'], 'the state is written by a local activity, not an activity task');
       assert.ok((history.events ?? []).some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'), 'local activity marker');
+
+      // A poll is one workflow task: the timer fires, the read runs as a local activity, the next timer starts.
+      const tasksBefore = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      await ts.env.sleep('10 minutes');
+      await eventually(async () => world.polls.length === 1, 'one poll');
+      const after = (await h.fetchHistory()).events ?? [];
+      assert.deepEqual(after.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []), ['createTicket'], 'the poll scheduled no activity task');
+      assert.equal(after.filter((e) => e.workflowTaskCompletedEventAttributes).length - tasksBefore, 1, 'one workflow task for the poll');
       await h.signal(closeSignal, { reason: 'canceled' });
       await h.result();
     });

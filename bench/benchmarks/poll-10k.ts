@@ -162,6 +162,8 @@ export const poll10k: Benchmark = {
         { key: 'cycleSeconds', label: 'cycle duration (first → last read)', value: durationS, unit: 's', digits: 1 },
         { key: 'idealSeconds', label: `ideal (calls / ${limit} req/s)`, value: idealS, unit: 's', digits: 1 },
         { key: 'ratioToIdeal', label: 'duration / ideal', value: durationS / idealS, digits: 2, goal: '≤ 1.2', pass: durationS / idealS <= 1.2 },
+        { key: 'perTicketIdealSeconds', label: `ideal one call per ticket (${n(wanted.size)} / ${limit} req/s)`, value: wanted.size / limit, unit: 's', digits: 1 },
+        { key: 'ratioToPerTicketIdeal', label: 'duration / ideal one call per ticket', value: durationS / (wanted.size / limit), digits: 2 },
         { key: 'ticketsRead', label: 'tickets read in the cycle', value: covered.size, goal: `all ${n(wanted.size)}`, pass: covered.size === wanted.size },
         { key: 'calls', label: 'Jira calls in the cycle', value: calls },
         { key: 'maxSlidingSecond', label: 'max requests in any 1,000 ms window (log)', value: maxSliding },

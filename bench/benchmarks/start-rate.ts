@@ -52,6 +52,7 @@ export const startRate: Benchmark = {
           ...interference(cpu, 'measuring'),
           `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; a 201 means the request and its instance are committed (${n(instances)} instances in PostgreSQL); the workflows are started by the API right after, and the rate counts until the last was started`,
           'the worker creates tickets in the fake Jira meanwhile, on the same 2 cores, as it would in production',
+          `slowest answers (sent at → took, ms): ${run.slowest.slice(0, 10).map((x) => `${n(x.sentAtMs)} → ${n(x.ms)}`).join(', ')}`,
           ...(run.failed ? [`failures: ${JSON.stringify(run.failures)}`] : []),
         ],
         missing: [],

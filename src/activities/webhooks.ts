@@ -1,6 +1,5 @@
 import type { ActivityDeps } from './index.js';
 import { jiraFor, withJiraFailures } from './jira-failures.js';
-import { JiraApiError } from '../jira/errors.js';
 import { Connection } from '../db/entities.js';
 
 export const DYNAMIC_WEBHOOK_EVENTS = ['jira:issue_created', 'jira:issue_updated', 'jira:issue_deleted', 'comment_created'];
@@ -16,7 +15,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
   return {
     /**
      * Makes sure Jira sends this connection's issue events to us for the next 30 days: refreshes the
-     * webhooks registered before, or registers them (again, if Jira forgot them). Returns when they expire,
+     * webhooks registered before while Jira still has them, or registers them (again). Returns when they expire,
      * or null when the connection cannot have dynamic webhooks (not OAuth, disabled, no public URL).
      */
     async ensureDynamicWebhooks({ connectionKey }: { connectionKey: string }): Promise<{ expiresAt: string | null }> {
@@ -29,12 +28,9 @@ export function createWebhookActivities(deps: ActivityDeps) {
       const previous = all.dynamic_webhooks as DynamicWebhooks | undefined;
       const next = await withJiraFailures(async (): Promise<DynamicWebhooks> => {
         if (previous?.ids.length) {
-          try {
-            return { ids: previous.ids, expires_at: await client.refreshWebhooks(previous.ids) };
-          } catch (err) {
-            // Expired or deleted on Jira's side: register anew below.
-            if (!(err instanceof JiraApiError && (err.status === 404 || err.status === 400))) throw err;
-          }
+          // Refreshing ids Jira has forgotten (expired, deleted) succeeds and does nothing: look first.
+          const live = new Set(await client.webhookIds());
+          if (previous.ids.every((id) => live.has(id))) return { ids: previous.ids, expires_at: await client.refreshWebhooks(previous.ids) };
         }
         const url = `${deps.webhookBaseUrl!.replace(/\/+$/, '')}/webhooks/jira/${encodeURIComponent(connectionKey)}`;
         const ids = await client.registerWebhooks(url, `project = "${settings.projectKey}"`, DYNAMIC_WEBHOOK_EVENTS);

@@ -301,10 +301,24 @@ export class JiraClient {
     return results.flatMap((r) => (r.createdWebhookId === undefined ? [] : [r.createdWebhookId]));
   }
 
-  /** Extends the webhooks' life; returns their new expiry. */
+  /** The ids of the calling app's live dynamic webhooks (Jira forgets expired ones). */
+  async webhookIds(): Promise<number[]> {
+    const ids: number[] = [];
+    for (let startAt = 0; ; ) {
+      const page = await this.call<{ values?: Array<{ id: number }>; isLast?: boolean; maxResults?: number }>('GET', `webhook?startAt=${startAt}&maxResults=100`);
+      const values = page.values ?? [];
+      ids.push(...values.map((w) => w.id));
+      if (page.isLast !== false || values.length === 0) return ids;
+      startAt += values.length;
+    }
+  }
+
+  /** Extends the webhooks' life; returns their new expiry. Ids Jira does not know are ignored, not refused. */
   async refreshWebhooks(ids: number[]): Promise<string> {
-    const res = await this.call<{ expirationDate?: string }>('PUT', 'webhook/refresh', { webhookIds: ids });
-    return res.expirationDate ?? new Date(Date.now() + 30 * 86_400_000).toISOString();
+    // Jira answers epoch milliseconds (int64); a date-time string is read too.
+    const res = await this.call<{ expirationDate?: number | string }>('PUT', 'webhook/refresh', { webhookIds: ids });
+    const at = res.expirationDate === undefined ? NaN : new Date(res.expirationDate).getTime();
+    return new Date(Number.isFinite(at) ? at : Date.now() + 30 * 86_400_000).toISOString();
   }
 
   async priorities(): Promise<Array<{ id: string; name: string }>> {

@@ -25,6 +25,8 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     ...deps.tuning,
+    // Polls are local activities: as many may wait together (a whole bulk read) as activities may.
+    ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),
     ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
     // Aligned poll timers fire together: enough pollers to drain a cycle's tasks quickly.
     maxConcurrentActivityTaskPolls: 8,

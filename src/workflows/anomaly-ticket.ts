@@ -15,7 +15,7 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
-import { dbActivities, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
+import { dbWrites, historyIsLong, jiraRetry, notifyUpstream, shortActivities } from './shared.js';
 
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
@@ -28,7 +28,7 @@ const { deliverComments } = proxyActivities<AnomalyActivities>({
   retry: jiraRetry,
   summary: 'Deliver queued comments to the ticket, in order, exactly once',
 });
-const { pollLinkedTicket } = proxyActivities<AnomalyActivities>({
+const { pollLinkedTicket } = shortActivities<AnomalyActivities>({
   startToCloseTimeout: '2 minutes',
   retry: jiraRetry,
   summary: 'Read the ticket status, resolution and assignee from Jira',
@@ -38,7 +38,7 @@ const { reopenTicket } = proxyActivities<AnomalyActivities>({
   retry: jiraRetry,
   summary: 'Reopen the ticket: the anomaly is active again',
 });
-const { recordLinkState, markUnlinked } = dbActivities<AnomalyActivities>('Record the link state in PostgreSQL');
+const { recordLinkState, markUnlinked } = shortActivities<AnomalyActivities>(dbWrites('Record the link state in PostgreSQL'));
 
 /** Creates the ticket for one "create ticket" request of an anomaly; retried requests join the same run. */
 export async function anomalyTicketCreate(input: AnomalyTicketCreateInput): Promise<TicketView> {

@@ -25,7 +25,8 @@ export async function jiraWebhookKeepAlive({ connectionKey, rounds = 0 }: { conn
       return;
     }
     setCurrentDetails(`webhooks of ${connectionKey} live until ${expiresAt}`);
-    const wait = Math.max(3_600_000, Date.parse(expiresAt) - REFRESH_AHEAD_MS - Date.now());
+    // An unreadable date is refreshed in an hour rather than failing the workflow task.
+    const wait = Math.max(3_600_000, Date.parse(expiresAt) - REFRESH_AHEAD_MS - Date.now() || 0);
     await condition(() => stop, wait, { summary: 'Refresh the webhooks before Jira expires them' });
     if (round - rounds >= 50) await continueAsNew<typeof jiraWebhookKeepAlive>({ connectionKey, rounds: round + 1 });
   }

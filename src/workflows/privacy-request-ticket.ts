@@ -26,14 +26,10 @@ import {
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey, TaskState } from './search-attributes.js';
 import { isNewer, untilNextPoll } from './polling.js';
-import { dbActivities, historyIsLong, jiraRetry, notifyUpstream } from './shared.js';
+import { dbWrites, historyIsLong, jiraRetry, notifyUpstream, shortActivities } from './shared.js';
 
-const { pollTicket } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: jiraRetry,
-  summary: 'Read the ticket status from Jira',
-});
-const { recordInstanceState, completeManualTask } = dbActivities<Activities>('Record the ticket state in PostgreSQL');
+const { pollTicket } = shortActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: jiraRetry, summary: 'Read the ticket status from Jira' });
+const { recordInstanceState, completeManualTask } = shortActivities<Activities>(dbWrites('Record the ticket state in PostgreSQL'));
 
 /**
  * One Jira ticket for one privacy request on one connection, from creation until the manual task is done:

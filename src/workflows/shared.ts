@@ -1,4 +1,4 @@
-import { patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 
 /** What every ticket workflow uses alike: retry policies, the upstream callback, and when to continue as new. */
@@ -13,22 +13,25 @@ export const { notifyUpstream } = proxyActivities<Activities>({
   summary: 'Send the signed callback to the upstream system',
 });
 
-/** The patch that moved PostgreSQL writes to local activities; histories recorded before it replay without it. */
-export const DB_WRITES_LOCAL = 'db-writes-as-local-activities';
+/** The patch that made the short activities local; histories recorded before it replay without it. */
+export const SHORT_ACTIVITIES_LOCAL = 'short-activities-local';
 
 /**
- * PostgreSQL writes of the read model take milliseconds: as local activities they run inside the workflow
- * task that asked for them, instead of costing Temporal an activity task and another workflow task each
- * (a third of its work per poll). Workflows that recorded such writes as activity tasks keep doing so.
+ * Activities that take milliseconds to seconds (a coalesced status read, the read model's PostgreSQL writes)
+ * run as local activities: inside the workflow task that asked for them, instead of costing Temporal an
+ * activity task and another workflow task each. A poll is then one workflow task. Workflows that recorded
+ * them as activity tasks keep doing so.
  */
-export function dbActivities<A extends object>(summary: string): A {
-  const options = { startToCloseTimeout: '30 seconds', retry: dbRetry, summary } as const;
+export function shortActivities<A extends object>(options: ActivityOptions & LocalActivityOptions): A {
   const remote = proxyActivities<A>(options) as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const local = proxyLocalActivities<A>(options) as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return new Proxy({} as A, {
-    get: (_, name: string) => (...args: unknown[]) => (patched(DB_WRITES_LOCAL) ? local : remote)[name]!(...args),
+    get: (_, name: string) => (...args: unknown[]) => (patched(SHORT_ACTIVITIES_LOCAL) ? local : remote)[name]!(...args),
   });
 }
+
+/** Writes of the read model: quick, and retried while PostgreSQL is away. */
+export const dbWrites = (summary: string) => ({ startToCloseTimeout: '30 seconds', retry: dbRetry, summary }) as const;
 
 /** Continue-as-new well before Temporal's limits; a ticket may stay open for a year of polls. */
 const MAX_HISTORY_EVENTS = 2_000;

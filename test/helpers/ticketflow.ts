@@ -49,7 +49,7 @@ export async function callbackReceiver(secret: string) {
  */
 export async function startTicketflow(
   orm: Orm,
-  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'>; startSweepMs?: number } = {},
+  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'>; startSweepMs?: number; dynamicWebhooks?: boolean } = {},
 ) {
   const t = await temporalConnections();
   await registerSearchAttributes(t.connection, 'default');
@@ -61,17 +61,6 @@ export async function startTicketflow(
   const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
-  const worker = await createWorker({
-    connection: t.native,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    orm,
-    kit,
-    upstream: opts.upstream ?? {},
-    dataConverter: { payloadCodecs: [codec] },
-  });
-  const running = worker.run();
   const settings = { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 };
   const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
   const app = createApp({ orm, temporal: client, kit, settings, starts, codec });
@@ -80,6 +69,19 @@ export async function startTicketflow(
   });
   problemsForClientErrors(server);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const worker = await createWorker({
+    connection: t.native,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: workflowBundle(),
+    orm,
+    kit,
+    upstream: opts.upstream ?? {},
+    // OAuth connections then register dynamic webhooks that deliver to this API
+    webhookBaseUrl: opts.dynamicWebhooks ? base : undefined,
+    dataConverter: { payloadCodecs: [codec] },
+  });
+  const running = worker.run();
   const tokens = new ApiTokens(orm);
   const { token } = await tokens.create('tests', ['admin']);
   /** The API without credentials; `http` is the same with an admin token. */
@@ -153,6 +155,7 @@ export interface StackContext {
   tf: Ticketflow;
 }
 export const STRICT_TOKEN = 'the-right-token';
+const OAUTH_CLIENT_SECRET = 'client-secret';
 export const STRICT_PAT = 'pat-0123456789';
 /** valid credentials on the first fake Jira, but without any permission (403) */
 export const FORBIDDEN_USER = 'readonly@example.com';
@@ -161,12 +164,13 @@ export const FORBIDDEN_USER = 'readonly@example.com';
  * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
  * and ticketflow (worker + API) with a connection "jira" configured against the first.
  */
-export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number } = {}): StackContext {
+export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number; dynamicWebhooks?: boolean } = {}): StackContext {
   const ctx = {} as StackContext;
   before(async () => {
     [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
       testDatabase(),
-      fakeJira({ FAKE_JIRA_FORBIDDEN_USER: FORBIDDEN_USER }),
+      // It signs dynamic webhook deliveries with the OAuth app's secret, as Jira does.
+      fakeJira({ FAKE_JIRA_FORBIDDEN_USER: FORBIDDEN_USER, FAKE_JIRA_OAUTH_CLIENT_SECRET: OAUTH_CLIENT_SECRET }),
       fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN, FAKE_JIRA_PAT: STRICT_PAT }),
     ]);
     const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
@@ -174,8 +178,9 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
     ctx.tf = await startTicketflow(ctx.orm, {
       upstream,
       startSweepMs: opts.startSweepMs,
+      dynamicWebhooks: opts.dynamicWebhooks,
       jira: ctx.jira,
-      oauth: { clientId: 'ticketflow-test', clientSecret: 'client-secret', redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
+      oauth: { clientId: 'ticketflow-test', clientSecret: OAUTH_CLIENT_SECRET, redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
     });
     await configureConnection(ctx.tf, 'jira', ctx.jira.url);
   });
