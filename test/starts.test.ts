@@ -86,6 +86,24 @@ test('a request canceled before its workflow started never gets a ticket, and ap
   assert.equal(labelled.length, 0, 'no ticket');
 });
 
+test('a cancel after a repeated approval reaches the running workflow (its instance was only asked to start again)', async () => {
+  assert.equal((await ctx.tf.http.post('api/v1/privacy-request', { json: approvedRequest('pri_start_3') })).statusCode, 201);
+  const open = await eventually(async () => {
+    const i = await instanceOf(ctx.tf.http, 'pri_start_3');
+    return i.task_state === 'open' ? i : null;
+  }, 'ticket open');
+  const down = await apiWithoutTemporal();
+  try {
+    // The repeated approval marks the instance for a start that cannot happen now.
+    assert.equal((await down.http.post('api/v1/privacy-request', { json: approvedRequest('pri_start_3') })).statusCode, 200);
+  } finally {
+    await down.close();
+  }
+  assert.equal((await ctx.tf.http.patch('api/v1/privacy-request/pri_start_3', { json: { status: 'canceled' } })).statusCode, 200);
+  assert.deepEqual(await ctx.tf.client.workflow.getHandle(open.workflow_id).result(), { taskState: 'canceled', ticketKey: open.ticket_key });
+  assert.equal((await instanceOf(ctx.tf.http, 'pri_start_3')).task_state, 'canceled');
+});
+
 test('a burst of approvals: every workflow started exactly once, and nothing is left pending', async () => {
   const ids = Array.from({ length: 40 }, (_, i) => `pri_burst_${i}`);
   const replies = await Promise.all(ids.map((id) => ctx.tf.http.post('api/v1/privacy-request', { json: approvedRequest(id) })));

@@ -13,12 +13,13 @@ export const startRate: Benchmark = {
   async run(opts) {
     const requests = opts.get('requests', 2000);
     const concurrency = opts.get('concurrency', 50);
-    const warmup = opts.get('warmup', 100);
+    const warmup = opts.get('warmup', 200);
     // A long interval keeps polls out of the picture; ticket creation still runs, as it would in production.
     const stack = await startStack({ label: 'start-rate', pollIntervalMinutes: 60 });
     try {
-      say(`warm-up: ${warmup} approvals at concurrency 10 (not counted)`);
-      await approveMany(stack, { count: warmup, concurrency: 10, prefix: 'warm', quiet: true });
+      // At the measured concurrency, so that the first measured requests do not open the sockets and pool connections.
+      say(`warm-up: ${warmup} approvals at concurrency ${concurrency} (not counted)`);
+      await approveMany(stack, { count: warmup, concurrency, prefix: 'warm', quiet: true });
       const cpuOf = cpuBreakdown(stack);
       say(`measuring: ${n(requests)} approvals at concurrency ${concurrency}`);
       const t0 = performance.now();
@@ -50,7 +51,7 @@ export const startRate: Benchmark = {
         ],
         notes: [
           ...interference(cpu, 'measuring'),
-          `${warmup} warm-up approvals at concurrency 10 before the measured ${n(requests)} at concurrency ${concurrency}; a 201 means the request and its instance are committed (${n(instances)} instances in PostgreSQL); the workflows are started by the API right after, and the rate counts until the last was started`,
+          `${warmup} warm-up approvals at concurrency ${concurrency} before the measured ${n(requests)} at concurrency ${concurrency}; a 201 means the request and its instance are committed (${n(instances)} instances in PostgreSQL); the workflows are started by the API right after, and the rate counts until the last was started`,
           'the worker creates tickets in the fake Jira meanwhile, on the same 2 cores, as it would in production',
           `slowest answers (sent at → took, ms): ${run.slowest.slice(0, 10).map((x) => `${n(x.sentAtMs)} → ${n(x.ms)}`).join(', ')}`,
           ...(run.failed ? [`failures: ${JSON.stringify(run.failures)}`] : []),

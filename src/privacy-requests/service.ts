@@ -109,11 +109,11 @@ export class PrivacyRequestService {
   }
 
   private async closeTicketWorkflows(requestId: string, reason: string) {
-    // A workflow not started yet never will be. The update waits for a start in flight (its row is locked);
-    // that workflow is then running and gets the signal below.
+    // An instance whose workflow never started is closed here, and its start withdrawn. The update waits for
+    // a start in flight (its row is locked); that workflow is then running and gets the signal below.
     await this.orm.em.getConnection().execute(
       `update jira_ticket_instance set start_pending = false, task_state = 'canceled', last_error = null, state_seq = state_seq + 1, updated_at = now()
-       where privacy_request_id = ? and start_pending`,
+       where privacy_request_id = ? and start_pending and workflow_started_at is null`,
       [requestId],
     );
     const instances = await this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId });

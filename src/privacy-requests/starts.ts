@@ -108,7 +108,11 @@ export class TicketWorkflowStarts {
         rows.map(async (row) => {
           try {
             await this.startOne(row);
-            await em.execute('update jira_ticket_instance set start_pending = false, start_attempts = 0, start_after = null where instance_id = ?', [row.instance_id]);
+            await em.execute(
+              `update jira_ticket_instance set start_pending = false, start_attempts = 0, start_after = null, workflow_started_at = coalesce(workflow_started_at, now())
+               where instance_id = ?`,
+              [row.instance_id],
+            );
           } catch (err) {
             const delaySeconds = Math.min(60, 2 ** row.start_attempts);
             const message = `its workflow could not be started yet (${(err as Error).message}); trying again in ${delaySeconds} s`;
