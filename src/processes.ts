@@ -57,6 +57,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      workflowThreadPoolSize: config.WORKER_WORKFLOW_THREADS,
     },
   });
   const running = worker.run();

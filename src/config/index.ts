@@ -36,6 +36,8 @@ export const envSchema = z.object({
   /** Room for whole bulk reads (100 polls wait together) plus creations and comments. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: optional(z.coerce.number().int().min(1).max(10_000)).default(400),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: optional(z.coerce.number().int().min(2).max(10_000)).default(100),
+  /** Threads that run workflow tasks: a poll cycle replays every workflow not in the cache, on the CPU. */
+  WORKER_WORKFLOW_THREADS: optional(z.coerce.number().int().min(1).max(16)).default(1),
   JIRA_CREATE_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(20)).default(3),
   JIRA_REQUEST_TIMEOUT_SECONDS: optional(z.coerce.number().positive().max(300)).default(30),
   UPSTREAM_CALLBACK_URL: optional(url),
