@@ -30,17 +30,18 @@ export const envSchema = z.object({
   WEBHOOK_BASE_URL: optional(url),
   /**
    * Sized for 10,000 open workflows under 1.5 GB: most sleep between polls and need not stay cached, and each
-   * cached one holds about 0.3 MB (bench open-10k: RSS 1.7 GB with 2,000, 1.4 GB with 1,000).
+   * cached one holds about 0.3 MB (bench open-10k, one workflow thread: RSS 1.7 GB with 2,000, 1.4 GB with 1,000).
    */
   WORKER_MAX_CACHED_WORKFLOWS: optional(z.coerce.number().int().min(0).max(100_000)).default(1_000),
-  /** Room for whole bulk reads (100 polls wait together) plus creations and comments. */
+  /** Room for a whole bulk read (100 polls wait together, as local activities) and a burst of creations. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: optional(z.coerce.number().int().min(1).max(10_000)).default(400),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: optional(z.coerce.number().int().min(2).max(10_000)).default(100),
   /**
-   * Threads that run workflow tasks. A poll cycle replays every workflow not in the cache, which is CPU work:
-   * bench poll-10k (2,000 tickets) read them all in 49 s with 2 threads, 101 s with 1.
+   * Threads that run workflow tasks. A poll cycle replays every workflow not in the cache, which is CPU work a
+   * second thread can share (bench poll-10k, 2,000 tickets: 49 s with 2 threads, 101 s with 1 under a profiler),
+   * but each thread holds its own heap (open-10k: 1.55 GB with 2 threads, 1.38 GB with 1).
    */
-  WORKER_WORKFLOW_THREADS: optional(z.coerce.number().int().min(1).max(16)).default(2),
+  WORKER_WORKFLOW_THREADS: optional(z.coerce.number().int().min(1).max(16)).default(1),
   JIRA_CREATE_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(20)).default(3),
   JIRA_REQUEST_TIMEOUT_SECONDS: optional(z.coerce.number().positive().max(300)).default(30),
   UPSTREAM_CALLBACK_URL: optional(url),
