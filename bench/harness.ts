@@ -17,6 +17,7 @@ import { Keyring } from '../src/secrets/keyring.js';
 import { PayloadEncryptionCodec } from '../src/temporal/codec.js';
 import { ApiTokens } from '../src/auth/tokens.js';
 import type { LoggedRequest } from '../src/fake-jira/server.js';
+import { approvedRequest as sampleRequest } from '../src/dev/sample-request.js';
 
 /**
  * The benchmark harness: a whole ticketflow stack in a fresh temp dir (embedded PostgreSQL, Temporal dev
@@ -830,16 +831,8 @@ export function keysRead(r: LoggedRequest): string[] {
 // ---------------------------------------------------------------------------------------------------------
 // Set-up shared by the benchmarks
 
-export const approvedRequest = (id: string) => ({
-  id,
-  request_type: 'erasure',
-  status: 'approved',
-  submitted_at: '2025-01-15T10:30:00Z',
-  approved_at: '2025-01-16T14:00:00Z',
-  policy_name: 'Default Erasure Policy',
-  identity: { email: `${id}@example.com` },
-  request_url: `https://privacy.example.com/privacy-requests/${id}`,
-});
+/** The tests' sample request, with an address of its own for each. */
+export const approvedRequest = (id: string) => sampleRequest(id, { identity: { email: `${id}@example.com` } });
 
 export interface ApprovalRun {
   ok: number;

@@ -134,17 +134,7 @@ export async function configureConnection(tf: Ticketflow, key: string, jiraUrl: 
   if (b.statusCode !== 200) throw new Error(`PUT secret: ${b.statusCode} ${JSON.stringify(b.body)}`);
 }
 
-export const approvedRequest = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  request_type: 'erasure',
-  status: 'approved',
-  submitted_at: '2025-01-15T10:30:00Z',
-  approved_at: '2025-01-16T14:00:00Z',
-  policy_name: 'Default Erasure Policy',
-  identity: { email: 'jane.doe@example.com', phone: '+1-555-0100' },
-  request_url: `https://privacy.example.com/privacy-requests/${id}`,
-  ...extra,
-});
+export { approvedRequest } from '../../src/dev/sample-request.js';
 
 export interface StackContext {
   orm: Orm;
