@@ -49,17 +49,24 @@ export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId
 export function createActivities(deps: ActivityDeps) {
   const { orm } = deps;
 
-  async function loadInstance(instanceId: string) {
+  /** The instance and its connection's Jira client: all a poll needs (it runs for every ticket every cycle). */
+  async function loadTracked(instanceId: string) {
     const em = orm.em.fork();
     const instance = await em.findOne(JiraTicketInstance, { instanceId });
     if (!instance) throw ApplicationFailure.nonRetryable(`ticket instance ${instanceId} does not exist`, 'NotFound');
-    const request = await em.findOne(PrivacyRequest, { id: instance.privacyRequestId });
-    if (!request) throw ApplicationFailure.nonRetryable(`privacy request ${instance.privacyRequestId} does not exist`, 'NotFound');
-    return { instance, request, ...(await jiraFor(em, deps.kit, instance.connectionKey)) };
+    return { em, instance, ...(await jiraFor(em, deps.kit, instance.connectionKey)) };
+  }
+
+  /** The tracked instance with its request, which ticket creation renders. */
+  async function loadInstance(instanceId: string) {
+    const tracked = await loadTracked(instanceId);
+    const request = await tracked.em.findOne(PrivacyRequest, { id: tracked.instance.privacyRequestId });
+    if (!request) throw ApplicationFailure.nonRetryable(`privacy request ${tracked.instance.privacyRequestId} does not exist`, 'NotFound');
+    return { ...tracked, request };
   }
 
   /** One read of the ticket, coalesced with the other reads of its connection. */
-  async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadInstance>>, ticketKey: string): Promise<PollResult> {
+  async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadTracked>>, ticketKey: string): Promise<PollResult> {
     const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
     const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
     if (!found) {
@@ -104,7 +111,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */
     async pollTicket({ instanceId, ticketKey }: { instanceId: string; ticketKey: string }): Promise<PollResult> {
-      return observe(await loadInstance(instanceId), ticketKey);
+      return observe(await loadTracked(instanceId), ticketKey);
     },
 
     /** Mirrors the workflow's state into PostgreSQL; older or repeated writes (lower seq) change nothing. */
