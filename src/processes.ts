@@ -91,7 +91,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
   });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   problemsForClientErrors(server);
   return {
@@ -154,7 +154,7 @@ export async function runWorkerProcess(): Promise<void> {
   const { orm, kit } = await openAppDatabase(config, databaseUrl, secretKeys);
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
-  const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
+  const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.HOST, config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
   log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null });
   onSignals(async () => {
     // In-flight activities finish (or time out) before the process exits; nothing new is polled.
@@ -180,7 +180,7 @@ export async function runApiProcess(): Promise<void> {
 }
 
 /** A worker has no API: it serves /metrics (its own and the SDK's) on a port of its own. */
-function serveWorkerMetrics(port: number, sdkMetricsUrl: string): Promise<Server> {
+function serveWorkerMetrics(host: string, port: number, sdkMetricsUrl: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     metricsText(sdkMetricsUrl).then(
@@ -188,7 +188,7 @@ function serveWorkerMetrics(port: number, sdkMetricsUrl: string): Promise<Server
       () => res.writeHead(500).end(),
     );
   });
-  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
+  return new Promise((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve(server)));
 }
 
 export { onSignals };

@@ -23,8 +23,10 @@ import { startFakeJiraProcess, type FakeJiraProcess } from './dev/fake-jira-proc
 const say = (msg: string) => process.stderr.write(`[ticketflow] ${msg}\n`);
 export const DEMO_CONNECTION = 'jira_demo';
 
-// Everything listens on this machine for one user: the Temporal UI may read decrypted payloads without a token.
-process.env.CODEC_AUTH ||= 'none';
+// Everything listens on this machine for one user: on loopback only (HOST=0.0.0.0 opens it up), which is also
+// what lets the Temporal UI read decrypted payloads without a token.
+process.env.HOST ||= '127.0.0.1';
+process.env.CODEC_AUTH ||= process.env.HOST === '127.0.0.1' || process.env.HOST === 'localhost' || process.env.HOST === '::1' ? 'none' : 'token';
 const config = configOrExit();
 const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
@@ -95,7 +97,7 @@ try {
   stops.push(() => api.stop());
 
   say('ready:');
-  say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz)`);
+  say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz; listening on ${config.HOST}${config.HOST === '127.0.0.1' ? ' only, HOST=0.0.0.0 opens it to the network' : ''})`);
   say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);

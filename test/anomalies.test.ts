@@ -1,18 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import assert from 'node:assert/strict';
 import { adfToText } from '../src/jira/adf.js';
 import { decodeHistory } from '../src/temporal/codec.js';
 import { eventually } from './helpers/infra.js';
 import { callbackReceiver, configureConnection, useStack } from './helpers/ticketflow.js';
+import { fileCleanup } from './helpers/cleanup.js';
 
 /** Anomaly ↔ ticket links end to end through HTTP, against the real Temporal server and the fake Jira. */
 
 const SECRET = 'upstream-shared-secret-0123456789';
-const upstream = await callbackReceiver(SECRET);
-after(() => upstream.close());
+const upstream = await callbackReceiver(fileCleanup(), SECRET);
 const ctx = useStack({ upstream: { url: upstream.url, secret: SECRET } });
 
 /** With RECORD_HISTORIES=1 (`npm run record-histories`), keeps a finished workflow's history for the replay test. */

@@ -64,7 +64,7 @@ class LinkWorld {
 
 function withLink(world: LinkWorld, body: (h: WorkflowHandle<typeof anomalyTicketLink>) => Promise<void>, overrides: Partial<AnomalyLinkInput> = {}) {
   return runWorkflow<typeof anomalyTicketLink>(
-    ts.env,
+    ts,
     {
       type: 'anomalyTicketLink',
       workflowId: 'anomaly/1/ticket/SCRUM-1',

@@ -1,8 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Orm } from '../src/db/orm.js';
 import { eventually, fakeJira, testDatabase, type FakeJira } from './helpers/infra.js';
 import { approvedRequest, callbackReceiver, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
+import { fileCleanup } from './helpers/cleanup.js';
 
 /** The product end to end through HTTP: real API, real worker, real Temporal and PostgreSQL, fake Jira process. */
 
@@ -13,14 +14,12 @@ let tf: Ticketflow;
 let upstream: Awaited<ReturnType<typeof callbackReceiver>>;
 const SECRET = 'upstream-shared-secret-0123456789';
 
+const cleanup = fileCleanup();
+
 before(async () => {
-  [orm, jira, upstream] = await Promise.all([testDatabase(), fakeJira(), callbackReceiver(SECRET)]);
-  tf = await startTicketflow(orm, { upstream: { url: upstream.url, secret: SECRET } });
+  [orm, jira, upstream] = await Promise.all([testDatabase(cleanup), fakeJira(cleanup), callbackReceiver(cleanup, SECRET)]);
+  tf = await startTicketflow(cleanup, orm, { upstream: { url: upstream.url, secret: SECRET } });
   await configureConnection(tf, 'jira_main', jira.url);
-});
-after(async () => {
-  await tf?.stop();
-  await Promise.all([jira?.stop(), upstream?.close(), orm?.close()]);
 });
 
 const tickets = async (id: string) => (await tf.http.get(`api/v1/privacy-request/${id}/jira-tickets`)).body as Instance[];

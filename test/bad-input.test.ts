@@ -53,6 +53,21 @@ describe('bad input changes nothing', () => {
     assert.deepEqual((await api().get('api/v1/connection/jira')).body, before);
   });
 
+  test('a domain that is not a Jira site (another scheme, credentials, no host) → 422 naming body.domain; nothing stored', async () => {
+    const before = (await api().get('api/v1/connection/jira')).body as any;
+    for (const domain of ['file:///etc/passwd', 'javascript:alert(1)', 'ftp://jira.example.com', 'https://user:pw@jira.example.com', 'https://', 'jira example.com']) {
+      const res = await api().put('api/v1/connection/jira/secret', { json: { domain } });
+      await refused(res, 422, /^body\.domain$/);
+    }
+    assert.deepEqual((await api().get('api/v1/connection/jira')).body, before);
+    // A host with a port, and a full https URL with a path (a Data Center context path), are still fine.
+    for (const domain of ['localhost:1', 'https://127.0.0.1:1/jira']) {
+      const res = await api().put('api/v1/connection/jira/secret', { json: { domain } });
+      assert.equal(res.statusCode, 200, `${domain}: ${JSON.stringify(res.body)}`);
+    }
+    await api().put('api/v1/connection/jira/secret', { json: { domain: before.secrets.domain } });
+  });
+
   test('a body that is not UTF-8 → 400; not JSON → 400; not application/json → 415', async () => {
     const bytes = Buffer.concat([Buffer.from('{"id":"pri_utf8","request_type":"erasure","status":"approved","policy_name":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
     await refused(await api().post('api/v1/privacy-request', { body: bytes, headers: { 'content-type': 'application/json' } }), 400, /^body$/);

@@ -13,6 +13,7 @@ import { codecRouter } from '../src/api/codec.js';
 import { errorHandler } from '../src/api/problem.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { eventually, temporalConnections } from './helpers/infra.js';
+import { Cleanup } from './helpers/cleanup.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';
 
 /** PII-safe history: every Temporal payload encrypted with PAYLOAD_KEYS, and the codec endpoint for the UI. */
@@ -128,7 +129,8 @@ describe('workflow history on the server', () => {
     await ticket('pri_codec_1', (i) => i.task_state === 'completed', 'completed');
 
     // The history as the server keeps it, read by a client without the codec.
-    const t = await temporalConnections();
+    const cleanup = new Cleanup();
+    const t = await temporalConnections(cleanup);
     try {
       const raw = new Client({ connection: t.connection });
       const handle = raw.workflow.getHandle(open.workflow_id);
@@ -152,7 +154,7 @@ describe('workflow history on the server', () => {
       for (const value of [...sensitive, open.instance_id]) assert.ok(decoded.includes(value), `${value} is in the decoded history`);
       assert.deepEqual(await tf.client.workflow.getHandle(open.workflow_id).result(), { taskState: 'completed', ticketKey: open.ticket_key });
     } finally {
-      await t.close();
+      await cleanup.run();
     }
   });
 

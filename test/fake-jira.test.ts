@@ -1,10 +1,11 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got, { type Got } from 'got';
 import { eventually, fakeJira, type FakeJira } from './helpers/infra.js';
+import { fileCleanup } from './helpers/cleanup.js';
 
 /** The fake Jira's own features for the product's sync and for benchmarks: bulk fetch, webhooks, call counting, rate limit. */
 
@@ -12,11 +13,11 @@ const CLIENT_SECRET = 'the-oauth-app-secret';
 let jira: FakeJira;
 let basic: Got;
 
+const cleanup = fileCleanup();
 before(async () => {
-  jira = await fakeJira({ FAKE_JIRA_OAUTH_CLIENT_SECRET: CLIENT_SECRET, FAKE_JIRA_WEBHOOK_BACKOFF_MS: '50' });
+  jira = await fakeJira(cleanup, { FAKE_JIRA_OAUTH_CLIENT_SECRET: CLIENT_SECRET, FAKE_JIRA_WEBHOOK_BACKOFF_MS: '50' });
   basic = got.extend({ prefixUrl: `${jira.url}/rest/api/3`, username: 'bot@example.com', password: 't', responseType: 'json', throwHttpErrors: false, retry: { limit: 0 } });
 });
-after(() => jira.stop());
 
 const createIssue = async (summary: string, project = 'PRIV') => {
   const r = await basic.post('issue', { json: { fields: { project: { key: project }, issuetype: { name: 'Task' }, summary, labels: ['fake-jira-test'] } } });

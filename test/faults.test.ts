@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase, type Orm } from '../src/db/orm.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { eventually, fakeJira, type FakeJira } from './helpers/infra.js';
 import { freePort } from './helpers/ports.js';
 import { approvedRequest, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
+import { fileCleanup } from './helpers/cleanup.js';
 
 /** PostgreSQL stops while the API takes requests: 503 with Retry-After, nothing half-written, full service after. */
 
@@ -18,20 +19,19 @@ let orm: Orm;
 let jira: FakeJira;
 let tf: Ticketflow;
 
+const cleanup = fileCleanup();
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ticketflow-faults-'));
+  dir = cleanup.keep('PostgreSQL directory', mkdtempSync(join(tmpdir(), 'ticketflow-faults-')), (d) => rmSync(d, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
   port = await freePort();
-  [pg, jira] = await Promise.all([startEmbeddedPostgres(join(dir, 'pg'), port), fakeJira()]);
-  orm = await openDatabase(pg.url, { poolMax: 5 });
-  tf = await startTicketflow(orm);
+  [pg, jira] = await Promise.all([
+    startEmbeddedPostgres(join(dir, 'pg'), port).then((server) => cleanup.keep('PostgreSQL', server, (s) => s.stop())),
+    fakeJira(cleanup),
+  ]);
+  orm = cleanup.keep('database', await openDatabase(pg.url, { poolMax: 5 }), (o) => o.close());
+  tf = await startTicketflow(cleanup, orm);
   await configureConnection(tf, 'jira', jira.url);
-});
-after(async () => {
-  await tf?.stop();
-  await orm?.close();
-  await Promise.all([pg?.stop(), jira?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const tickets = async (id: string) => (await tf.http.get(`api/v1/privacy-request/${id}/jira-tickets`)).body as any[];

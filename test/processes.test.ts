@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import type { Orm } from '../src/db/orm.js';
@@ -9,12 +9,13 @@ import { Keyring } from '../src/secrets/keyring.js';
 import { PayloadEncryptionCodec } from '../src/temporal/codec.js';
 import { eventually, temporalAddress, testDatabase } from './helpers/infra.js';
 import { freePort } from './helpers/ports.js';
+import { fileCleanup } from './helpers/cleanup.js';
 
 /** The two production entry points start on their own, serve, and stop cleanly on SIGTERM. */
 
 let orm: Orm;
-before(async () => void (orm = await testDatabase()));
-after(async () => orm?.close());
+const cleanup = fileCleanup();
+before(async () => void (orm = await testDatabase(cleanup)));
 
 async function runUntilServing(script: string, env: Record<string, string>, url: string) {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`../src/${script}`, import.meta.url))], {

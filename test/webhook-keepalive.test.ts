@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 function keepAlive(answer: () => Promise<string | null>, body: (calls: number[], h: WorkflowHandle<typeof jiraWebhookKeepAlive>) => Promise<void>) {
   const calls: number[] = [];
   return runWorkflow<typeof jiraWebhookKeepAlive>(
-    ts.env,
+    ts,
     {
       type: 'jiraWebhookKeepAlive',
       workflowId: 'jira-webhooks/oauth',

@@ -33,7 +33,7 @@ function withWorkflow(
   recordAs?: string,
 ): Promise<void> {
   return runWorkflow<typeof privacyRequestTicket>(
-    ts.env,
+    ts,
     {
       type: 'privacyRequestTicket',
       workflowId: 'privacy-request/pri/jira/test',
@@ -306,7 +306,7 @@ test('a workflow that fails for an unexpected reason surfaces as a failure (sani
     throw ApplicationFailure.nonRetryable('database gone', 'Boom');
   };
   await runWorkflow<typeof privacyRequestTicket>(
-    ts.env,
+    ts,
     { type: 'privacyRequestTicket', workflowId: 'wf', args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', pollIntervalMinutes: 10, createMaxAttempts: 1 }], activities },
     async (h) => void (await assert.rejects(h.result(), WorkflowFailedError)),
   );

@@ -10,6 +10,8 @@ const url = z.url({ protocol: /^https?$/ });
 
 export const envSchema = z.object({
   PORT: optional(port).default(3000),
+  /** The address the API (and a standalone worker's /metrics) listens on. `npm start` defaults it to loopback. */
+  HOST: optional(z.string().min(1)).default('0.0.0.0'),
   DATA_DIR: optional(z.string()).default('.data'),
   DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/ })),
   EMBEDDED_POSTGRES_PORT: optional(port).default(54329),

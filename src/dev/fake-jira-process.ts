@@ -19,14 +19,24 @@ export function startFakeJiraProcess(opts: { port: number; stateFile?: string; v
       FAKE_JIRA_VALIDATE: opts.validate ? '1' : '0',
       ...opts.env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // What it says goes to our stderr as it comes; the last of it also goes into the error if it never listens.
+  let said = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    said = (said + chunk.toString()).slice(-2000);
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error('fake Jira did not start within 20 s')), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fake Jira did not start within 20 s${said ? `; it said: ${said.trim()}` : ''}`));
+    }, 20_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`fake Jira exited with code ${code} before listening${opts.port ? ` (is port ${opts.port} free? set FAKE_JIRA_PORT)` : ''}`));
+      const hint = said.trim() || (opts.port ? `is port ${opts.port} free? set FAKE_JIRA_PORT` : '');
+      reject(new Error(`fake Jira exited with code ${code} before listening${hint ? `: ${hint}` : ''}`));
     });
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();

@@ -7,8 +7,8 @@ import { FakeJiraStore } from './store.js';
 
 /**
  * The fake Jira as its own process. FAKE_JIRA_PORT (0 = any free port), FAKE_JIRA_STATE_FILE (keep issues
- * across restarts), FAKE_JIRA_VALIDATE=1 (check every exchange against Atlassian's OpenAPI file; the spec
- * path defaults to ../shared/jira beside the project, JIRA_OPENAPI_SPEC overrides), FAKE_JIRA_USERNAME and
+ * across restarts), FAKE_JIRA_VALIDATE=1 (check every exchange against Atlassian's OpenAPI file, which the
+ * repository keeps in test/fixtures; JIRA_OPENAPI_SPEC names another copy, plain JSON or .gz), FAKE_JIRA_USERNAME and
  * FAKE_JIRA_API_TOKEN (accept only these Basic credentials; by default any pass), FAKE_JIRA_PAT (a Data Center
  * personal access token), FAKE_JIRA_TOKEN_TTL_SECONDS (OAuth access token lifetime), FAKE_JIRA_OAUTH_CLIENT_SECRET
  * (sign dynamic webhook deliveries with the OAuth app's secret; unset: they carry no Authorization header),
@@ -16,9 +16,12 @@ import { FakeJiraStore } from './store.js';
  * first wait, default 200 ms, doubling).
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const specPath = process.env.JIRA_OPENAPI_SPEC ?? resolve(here, '../../../../shared/jira/jira-cloud-platform-v3.openapi.json');
+// dist/src/fake-jira → the repository's root
+const specPath = process.env.JIRA_OPENAPI_SPEC ?? resolve(here, '../../../test/fixtures/jira-cloud-platform-v3.openapi.json.gz');
 if (process.env.FAKE_JIRA_VALIDATE === '1' && !existsSync(specPath)) {
-  process.stderr.write(`fake Jira: the Jira OpenAPI file is not at ${specPath}; set JIRA_OPENAPI_SPEC to its path or unset FAKE_JIRA_VALIDATE\n`);
+  process.stderr.write(
+    `fake Jira: the Jira OpenAPI file is missing: ${specPath}. It is part of the repository (git checkout -- test/fixtures), or set JIRA_OPENAPI_SPEC to a copy, or unset FAKE_JIRA_VALIDATE\n`,
+  );
   process.exit(2);
 }
 function numberFrom(name: string): number | undefined {

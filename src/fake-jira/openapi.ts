@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -13,8 +14,10 @@ export class JiraContract {
   private readonly operations: Array<{ method: string; template: string; re: RegExp; op: Operation }> = [];
   private readonly compiled = new Map<string, ValidateFunction>();
 
+  /** `specPath`: the description as JSON, or gzipped JSON (`.gz`), as the repository keeps it. */
   constructor(specPath: string) {
-    const doc = JSON.parse(readFileSync(specPath, 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+    const raw = readFileSync(specPath);
+    const doc = JSON.parse((specPath.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as { paths: Record<string, Record<string, Operation>> };
     this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, discriminator: false });
     addFormats(this.ajv);
     for (const f of ['int32', 'int64', 'double', 'float', 'binary', 'byte']) this.ajv.addFormat(f, true);

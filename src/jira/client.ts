@@ -77,11 +77,26 @@ export interface RawIssue {
   };
 }
 
-/** Turns "acme.atlassian.net", "https://acme.atlassian.net/" or a full URL into a base URL. */
+/**
+ * Turns "acme.atlassian.net", "https://acme.atlassian.net/" or a full URL into a base URL. Anything that is not
+ * a host name (or address) with an optional port and path, over http or https, throws: `file:///etc/passwd`
+ * would otherwise become the host "file".
+ */
 export function normaliseBaseUrl(domainOrUrl: string): string {
-  const withScheme = /^https?:\/\//i.test(domainOrUrl) ? domainOrUrl : `https://${domainOrUrl}`;
-  const url = new URL(withScheme);
+  const text = domainOrUrl.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):(?!\d)/i.exec(text)?.[1];
+  if (scheme && !/^https?$/i.test(scheme)) throw new Error(`${scheme}: URLs are not Jira sites; give a host name or an http(s) URL`);
+  const url = new URL(scheme ? text : `https://${text}`);
+  if (url.username || url.password) throw new Error('credentials do not belong in the URL; send them as username and api_key');
+  if (!isHostName(url.hostname)) throw new Error(`${url.hostname || '(empty)'} is not a host name`);
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** A DNS name (letters, digits, hyphens and underscores in dot-separated labels), an IPv4 address, or a bracketed IPv6 one. */
+function isHostName(host: string): boolean {
+  if (/^\[[0-9a-f:.]+\]$/i.test(host)) return true;
+  if (host.length > 253) return false;
+  return host.split('.').every((label) => /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i.test(label));
 }
 
 /**

@@ -8,6 +8,7 @@ import { openDatabase, type Orm } from '../../src/db/orm.js';
 import { startFakeJiraProcess } from '../../src/dev/fake-jira-process.js';
 import type { Fault, LoggedRequest } from '../../src/fake-jira/server.js';
 import type { Delivery } from '../../src/fake-jira/webhooks.js';
+import type { Cleanup } from './cleanup.js';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -17,8 +18,8 @@ function required(name: string): string {
 
 export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
 
-/** A fresh database on the shared test PostgreSQL, migrated, for one test file. */
-export async function testDatabase(): Promise<Orm> {
+/** A fresh database on the shared test PostgreSQL, migrated, for one test file; closed by `cleanup`. */
+export async function testDatabase(cleanup: Cleanup): Promise<Orm> {
   const base = required('TEST_DATABASE_URL');
   const name = uniqueName('tf');
   const admin = new pg.Client({ connectionString: base });
@@ -27,35 +28,27 @@ export async function testDatabase(): Promise<Orm> {
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
-  return openDatabase(url.toString(), { poolMax: 5 });
+  return cleanup.keep(`database ${name}`, await openDatabase(url.toString(), { poolMax: 5 }), (orm) => orm.close());
 }
 
 export const workflowBundle = () => ({ code: readFileSync(required('TEST_WORKFLOW_BUNDLE'), 'utf8') });
 export const temporalAddress = () => required('TEST_TEMPORAL_ADDRESS');
 
-export async function temporalConnections() {
+export async function temporalConnections(cleanup: Cleanup) {
   const address = temporalAddress();
-  const native = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  return {
-    native,
-    connection,
-    client,
-    async close() {
-      await connection.close();
-      await native.close();
-    },
-  };
+  const native = cleanup.keep('Temporal worker connection', await NativeConnection.connect({ address }), (c) => c.close());
+  const connection = cleanup.keep('Temporal client connection', await Connection.connect({ address }), (c) => c.close());
+  return { native, connection, client: new Client({ connection }) };
 }
 
-/** The fake Jira in its own process, checking every exchange against the OpenAPI file, with its admin API. */
-export async function fakeJira(env: Record<string, string> = {}) {
+/** The fake Jira in its own process, checking every exchange against the OpenAPI file, with its admin API; stopped by `cleanup`. */
+export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {}) {
   const proc = await startFakeJiraProcess({ port: 0, validate: true, env });
+  const stop = cleanup.add(`fake Jira ${proc.url}`, () => proc.stop());
   const admin = got.extend({ prefixUrl: `${proc.url}/_fake`, responseType: 'json', retry: { limit: 0 } });
   return {
     url: proc.url,
-    stop: proc.stop,
+    stop,
     /** Creates an issue as a person in Jira's UI would (webhooks fire; not counted as an API call) */
     create: async (fields: Record<string, unknown>) => (await admin.post('issues', { json: { fields } }).json()) as { id: string; key: string },
     issues: async () => (await admin.get('issues').json()) as Array<{ key: string; fields: Record<string, any>; comments: unknown[] }>,

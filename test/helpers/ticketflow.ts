@@ -13,8 +13,9 @@ import { PayloadEncryptionCodec } from '../../src/temporal/codec.js';
 import { createWorker } from '../../src/temporal/worker.js';
 import type { Orm } from '../../src/db/orm.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
-import { after, before } from 'node:test';
+import { before } from 'node:test';
 import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
+import { fileCleanup, type Cleanup } from './cleanup.js';
 import { problemsForClientErrors } from '../../src/api/problem.js';
 
 export interface Callback {
@@ -23,8 +24,8 @@ export interface Callback {
   signatureValid: boolean;
 }
 
-/** An upstream system that receives ticketflow's signed callbacks and checks their signatures. */
-export async function callbackReceiver(secret: string) {
+/** An upstream system that receives ticketflow's signed callbacks and checks their signatures; closed by `cleanup`. */
+export async function callbackReceiver(cleanup: Cleanup, secret: string) {
   const received: Callback[] = [];
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -39,8 +40,9 @@ export async function callbackReceiver(secret: string) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = cleanup.add('callback receiver', () => new Promise<void>((r) => server.close(() => r())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url, received, close };
 }
 
 /**
@@ -48,69 +50,57 @@ export async function callbackReceiver(secret: string) {
  * free port, against the shared Temporal dev server and the given database, on a task queue of its own.
  */
 export async function startTicketflow(
+  cleanup: Cleanup,
   orm: Orm,
   opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'>; startSweepMs?: number; dynamicWebhooks?: boolean } = {},
 ) {
-  const t = await temporalConnections();
-  await registerSearchAttributes(t.connection, 'default');
-  const taskQueue = uniqueName('tq');
-  const secretKeys = Keyring.generateSpec('test');
-  const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
-  const secrets = kit.secrets;
-  // Payloads are encrypted as in production, with keys of this test file's own.
-  const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
-  const codec = new PayloadEncryptionCodec(payloadKeys);
-  const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
-  const settings = { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 };
-  const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
-  const app = createApp({ orm, temporal: client, kit, settings, starts, codec });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  problemsForClientErrors(server);
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const worker = await createWorker({
-    connection: t.native,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    orm,
-    kit,
-    upstream: opts.upstream ?? {},
-    // OAuth connections then register dynamic webhooks that deliver to this API
-    webhookBaseUrl: opts.dynamicWebhooks ? base : undefined,
-    dataConverter: { payloadCodecs: [codec] },
-  });
-  const running = worker.run();
-  const tokens = new ApiTokens(orm);
-  const { token } = await tokens.create('tests', ['admin']);
-  /** The API without credentials; `http` is the same with an admin token. */
-  const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
-  const anonymous = httpWith({});
-  const http = httpWith({ authorization: `Bearer ${token}` });
-  return {
-    base,
-    http,
-    anonymous,
-    tokens,
-    app,
-    kit,
-    settings,
-    starts,
-    client,
-    taskQueue,
-    secrets,
-    secretKeys,
-    codec,
-    payloadKeys,
-    async stop() {
-      await new Promise<void>((r) => server.close(() => r()));
-      await starts.stop();
-      worker.shutdown();
+  const { value, close } = await cleanup.assemble('ticketflow (API and worker)', async (parts) => {
+    const t = await temporalConnections(parts);
+    await registerSearchAttributes(t.connection, 'default');
+    const taskQueue = uniqueName('tq');
+    const secretKeys = Keyring.generateSpec('test');
+    const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
+    const secrets = kit.secrets;
+    // Payloads are encrypted as in production, with keys of this test file's own.
+    const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
+    const codec = new PayloadEncryptionCodec(payloadKeys);
+    const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
+    const settings = { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 };
+    const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
+    parts.add('workflow starts', () => starts.stop());
+    const app = createApp({ orm, temporal: client, kit, settings, starts, codec });
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    parts.add('API server', () => new Promise<void>((r) => server.close(() => r())));
+    problemsForClientErrors(server);
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const worker = await createWorker({
+      connection: t.native,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: workflowBundle(),
+      orm,
+      kit,
+      upstream: opts.upstream ?? {},
+      // OAuth connections then register dynamic webhooks that deliver to this API
+      webhookBaseUrl: opts.dynamicWebhooks ? base : undefined,
+      dataConverter: { payloadCodecs: [codec] },
+    });
+    const running = worker.run();
+    parts.add('worker', async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      await t.close();
-    },
-  };
+    });
+    const tokens = new ApiTokens(orm);
+    const { token } = await tokens.create('tests', ['admin']);
+    /** The API without credentials; `http` is the same with an admin token. */
+    const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
+    const anonymous = httpWith({});
+    const http = httpWith({ authorization: `Bearer ${token}` });
+    return { base, http, anonymous, tokens, app, kit, settings, starts, client, taskQueue, secrets, secretKeys, codec, payloadKeys };
+  });
+  return { ...value, stop: close };
 }
 export type Ticketflow = Awaited<ReturnType<typeof startTicketflow>>;
 
@@ -156,16 +146,17 @@ export const FORBIDDEN_USER = 'readonly@example.com';
  */
 export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number; dynamicWebhooks?: boolean } = {}): StackContext {
   const ctx = {} as StackContext;
+  const cleanup = fileCleanup();
   before(async () => {
     [ctx.orm, ctx.jira, ctx.strictJira] = await Promise.all([
-      testDatabase(),
+      testDatabase(cleanup),
       // It signs dynamic webhook deliveries with the OAuth app's secret, as Jira does.
-      fakeJira({ FAKE_JIRA_FORBIDDEN_USER: FORBIDDEN_USER, FAKE_JIRA_OAUTH_CLIENT_SECRET: OAUTH_CLIENT_SECRET }),
-      fakeJira({ FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN, FAKE_JIRA_PAT: STRICT_PAT }),
+      fakeJira(cleanup, { FAKE_JIRA_FORBIDDEN_USER: FORBIDDEN_USER, FAKE_JIRA_OAUTH_CLIENT_SECRET: OAUTH_CLIENT_SECRET }),
+      fakeJira(cleanup, { FAKE_JIRA_USERNAME: 'bot@example.com', FAKE_JIRA_API_TOKEN: STRICT_TOKEN, FAKE_JIRA_PAT: STRICT_PAT }),
     ]);
     const upstream = typeof opts.upstream === 'function' ? opts.upstream() : opts.upstream;
     // The first fake Jira doubles as Atlassian's API gateway and authorization server.
-    ctx.tf = await startTicketflow(ctx.orm, {
+    ctx.tf = await startTicketflow(cleanup, ctx.orm, {
       upstream,
       startSweepMs: opts.startSweepMs,
       dynamicWebhooks: opts.dynamicWebhooks,
@@ -173,10 +164,6 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
       oauth: { clientId: 'ticketflow-test', clientSecret: OAUTH_CLIENT_SECRET, redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
     });
     await configureConnection(ctx.tf, 'jira', ctx.jira.url);
-  });
-  after(async () => {
-    await ctx.tf?.stop();
-    await Promise.all([ctx.jira?.stop(), ctx.strictJira?.stop(), ctx.orm?.close()]);
   });
   return ctx;
 }

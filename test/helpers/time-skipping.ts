@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { after, before } from 'node:test';
+import { before } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -9,18 +9,24 @@ import type { Workflow } from '@temporalio/common';
 import { timeSkippingExecutable } from '../../src/devtools/temporal-tools.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { uniqueName, workflowBundle } from './infra.js';
+import { fileCleanup, type Cleanup } from './cleanup.js';
+
+export interface TimeSkipping {
+  readonly env: TestWorkflowEnvironment;
+  /** the file's disposer stack: workers go on it after the server, so they stop before it is torn down */
+  readonly cleanup: Cleanup;
+}
 
 /** Temporal's time-skipping test server for one test file: month-long waits take no real time. */
-export function useTimeSkipping(): { readonly env: TestWorkflowEnvironment } {
+export function useTimeSkipping(): TimeSkipping {
   let env: TestWorkflowEnvironment | undefined;
+  const cleanup = fileCleanup();
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await timeSkippingExecutable() } });
+    env = cleanup.keep('time-skipping server', await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await timeSkippingExecutable() } }), (e) => e.teardown());
     await registerSearchAttributes(env.connection, 'default');
   });
-  after(async () => {
-    await env?.teardown();
-  });
   return {
+    cleanup,
     get env() {
       if (!env) throw new Error('the time-skipping server is not up yet');
       return env;
@@ -33,12 +39,17 @@ export function useTimeSkipping(): { readonly env: TestWorkflowEnvironment } {
  * (`npm run record-histories`) the history of a run given `recordAs` is saved under test/histories.
  */
 export async function runWorkflow<W extends Workflow>(
-  env: TestWorkflowEnvironment,
+  ts: TimeSkipping,
   opts: { type: string; workflowId: string; args: Parameters<W>; activities: object; recordAs?: string },
   body: (h: WorkflowHandle<W>) => Promise<void>,
 ): Promise<void> {
+  const { env } = ts;
   const taskQueue = uniqueName('wf');
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities: opts.activities });
+  // A test that times out leaves its body running: this worker must still stop before the server goes.
+  const stopWorker = ts.cleanup.add(`worker on ${taskQueue}`, () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start<W>(opts.type, { taskQueue, workflowId: uniqueName(opts.workflowId), args: opts.args } as unknown as WorkflowStartOptions<W>);
     try {
@@ -51,5 +62,5 @@ export async function runWorkflow<W extends Workflow>(
       // A workflow left running with work queued for this (stopping) worker would stall time skipping for the next test.
       await handle.terminate('test over').catch(() => {});
     }
-  });
+  }).finally(stopWorker);
 }
