@@ -30,20 +30,16 @@ export const metrics = {
     registers: [registry],
   }),
   jiraRateLimited: new Counter({ name: 'ticketflow_jira_rate_limited_total', help: 'Jira answers 429', labelNames: ['connection'] as const, registers: [registry] }),
-  statusReadBatches: new Histogram({
-    name: 'ticketflow_status_read_batch_size',
-    help: 'Tickets per coalesced status read (one Jira call each)',
+  trackerCycles: new Counter({ name: 'ticketflow_tracker_cycles_total', help: 'Tracker cycles by connection and outcome', labelNames: ['connection', 'outcome'] as const, registers: [registry] }),
+  trackerChanges: new Counter({ name: 'ticketflow_tracker_changes_total', help: 'Tracked tickets found changed by the tracker (their workflows were told)', labelNames: ['connection'] as const, registers: [registry] }),
+  trackerCycleSeconds: new Histogram({
+    name: 'ticketflow_tracker_cycle_seconds',
+    help: "Duration of a tracker's delta read, from the first query to the last workflow told",
     labelNames: ['connection'] as const,
-    buckets: [1, 5, 10, 25, 50, 75, 100],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
     registers: [registry],
   }),
-  statusReadSeconds: new Histogram({
-    name: 'ticketflow_status_read_batch_seconds',
-    help: 'Duration of one coalesced status read, from the first request joining it to the answer',
-    labelNames: ['connection'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
-    registers: [registry],
-  }),
+  duplicatesClosed: new Counter({ name: 'ticketflow_duplicate_tickets_closed_total', help: 'Duplicate tickets left by retried creations, found later and closed', labelNames: ['connection'] as const, registers: [registry] }),
   webhookDeliveries: new Counter({ name: 'ticketflow_webhook_deliveries_total', help: 'Jira webhook deliveries by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
 };
 

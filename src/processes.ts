@@ -10,6 +10,7 @@ import { PayloadEncryptionCodec } from './temporal/codec.js';
 import { createWorker } from './temporal/worker.js';
 import { createApp } from './api/app.js';
 import { TicketWorkflowStarts } from './privacy-requests/starts.js';
+import { ConnectionTrackers, type TrackerSettings } from './tracker/start.js';
 import { problemsForClientErrors } from './api/problem.js';
 import { log, setLogLevel } from './log.js';
 import type { Server } from 'node:http';
@@ -44,14 +45,18 @@ export function installTemporalRuntime(config: Config): string | undefined {
 
 export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
   const connection = await NativeConnection.connect({ address: temporalAddress });
+  // The tracker's activities signal the workflows whose ticket changed.
+  const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     orm,
     kit,
+    temporal,
     upstream: { url: config.UPSTREAM_CALLBACK_URL, secret: config.UPSTREAM_CALLBACK_SECRET },
     webhookBaseUrl: config.WEBHOOK_BASE_URL,
+    search: { lagSeconds: config.JIRA_SEARCH_LAG_SECONDS, waitOnRetry: config.JIRA_RETRY_WAITS_FOR_SEARCH },
     dataConverter: { payloadCodecs: [codec] },
     tuning: {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
@@ -66,26 +71,35 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     async stop() {
       worker.shutdown();
       await running.catch(() => {});
+      await temporal.connection.close();
       await connection.close();
     },
   };
 }
 
+/** The trackers' cadence, from the configuration. */
+export function trackerSettings(config: Config): TrackerSettings {
+  return {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    intervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
+    webhookIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
+    overlapMinutes: config.JIRA_DELTA_OVERLAP_MINUTES,
+    reconcileIntervalMinutes: config.JIRA_RECONCILE_INTERVAL_MINUTES,
+  };
+}
+
 export async function startApi(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec, sdkMetricsUrl?: string) {
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
-  const settings = {
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    pollIntervalMinutes: config.JIRA_POLLING_INTERVAL_MINUTES,
-    webhookPollIntervalMinutes: config.JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES,
-    createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS,
-  };
+  const settings = { taskQueue: config.TEMPORAL_TASK_QUEUE, createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS };
   const starts = new TicketWorkflowStarts(orm, temporal, settings).start();
+  const trackers = new ConnectionTrackers(orm, temporal, trackerSettings(config)).start();
   const app = createApp({
     orm,
     temporal,
     kit,
     settings,
     starts,
+    trackers,
     codec,
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
@@ -98,6 +112,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     server,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      trackers.stopPasses();
       await starts.stop();
       await temporal.connection.close();
     },
@@ -124,7 +139,6 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
     gatewayUrl: config.JIRA_API_GATEWAY_URL,
     oauth: oauthApp(config),
     rateLimitPerSecond: config.JIRA_RATE_LIMIT_PER_SECOND,
-    coalesceReads: config.JIRA_COALESCE_READS,
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });

@@ -3,12 +3,15 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { LinkPoll } from '../src/activities/anomalies.js';
 import type { UpstreamEvent } from '../src/activities/index.js';
-import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, ticketChangedSignal, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState } from '../src/workflows/messages.js';
+import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, refreshLinkUpdate, ticketChangedSignal, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState, type TicketChange } from '../src/workflows/messages.js';
 import type { anomalyTicketLink } from '../src/workflows/anomaly-ticket.js';
 import { eventually } from './helpers/infra.js';
 import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 
-/** The anomaly link workflow's logic with mocked activities, on the time-skipping server. */
+/**
+ * The anomaly link workflow's logic with mocked activities, on the time-skipping server. It holds no timer:
+ * news of the ticket comes as signals (the connection's tracker, Jira's webhooks), comments as wake-ups.
+ */
 
 const ts = useTimeSkipping();
 type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
@@ -68,13 +71,22 @@ function withLink(world: LinkWorld, body: (h: WorkflowHandle<typeof anomalyTicke
     {
       type: 'anomalyTicketLink',
       workflowId: 'anomaly/1/ticket/SCRUM-1',
-      args: [{ linkId: 'lnk_1', anomalyId: '1', connectionKey: 'jira', ticketKey: 'SCRUM-1', pollIntervalMinutes: 10, ...overrides }],
+      args: [{ linkId: 'lnk_1', anomalyId: '1', connectionKey: 'jira', ticketKey: 'SCRUM-1', ...overrides }],
       activities: world.activities(),
     },
     body,
   );
 }
 const until = (pred: () => boolean, what: string) => eventually(async () => pred(), what);
+let clock = Date.parse('2026-12-01T10:00:00Z');
+/** What the tracker tells the link when the ticket changed in Jira. */
+const news = (statusCategory: 'new' | 'indeterminate' | 'done', extra: Partial<TicketChange> = {}): TicketChange => ({
+  ticketKey: 'SCRUM-1',
+  status: { new: 'To Do', indeterminate: 'In Progress', done: 'Done' }[statusCategory],
+  statusCategory,
+  updated: new Date((clock += 60_000)).toISOString(),
+  ...extra,
+});
 
 describe('anomaly link workflow', () => {
   test('comments are delivered when signalled; a done ticket is reported upstream once, and again only after it left done', async () => {
@@ -84,17 +96,23 @@ describe('anomaly link workflow', () => {
       world.outbox = 2;
       await h.signal(commentAddedSignal);
       await until(() => world.delivered === 2, 'comments delivered');
+      assert.equal(world.polls, 1, 'comments alone need no Jira read');
 
-      world.category = 'done';
-      await ts.env.sleep('25 minutes'); // two polls see it done
+      await h.signal(ticketChangedSignal, news('done'));
+      await h.signal(ticketChangedSignal, news('done', { assignee: 'Ana' }));
+      await until(() => world.last?.assignee === 'Ana' && world.last.doneNotified, 'both changes seen, done reported');
       assert.deepEqual(world.events.map((e) => e.event), ['anomaly_ticket.done']);
       assert.equal(world.last?.doneNotified, true);
 
-      world.category = 'indeterminate';
-      await ts.env.sleep('11 minutes');
-      world.category = 'done';
-      await ts.env.sleep('11 minutes');
+      await h.signal(ticketChangedSignal, news('indeterminate'));
+      await until(() => world.last?.statusCategory === 'indeterminate', 'reopened in Jira');
+      await h.signal(ticketChangedSignal, news('done'));
+      await until(() => world.events.length === 2, 'done again');
       assert.deepEqual(world.events.map((e) => e.event), ['anomaly_ticket.done', 'anomaly_ticket.done'], 'reported again after it was reopened in Jira');
+      assert.equal(world.polls, 1, 'the first read only');
+      const before = (await h.fetchHistory()).events?.length;
+      await ts.env.sleep('30 days');
+      assert.equal((await h.fetchHistory()).events?.length, before, 'a month at rest adds nothing to the history');
     });
   });
 
@@ -128,7 +146,23 @@ describe('anomaly link workflow', () => {
     });
   });
 
-  test('a link open for months continues as new and keeps what it reported', async () => {
+  test('refreshNow delivers queued comments, reads the ticket, and answers the link as it then is', async () => {
+    const world = new LinkWorld();
+    await withLink(world, async (h) => {
+      await until(() => world.last?.status === 'To Do', 'first sync');
+      world.outbox = 1;
+      world.category = 'indeterminate';
+      const state = await h.executeUpdate(refreshLinkUpdate);
+      assert.equal(state.status, 'In Progress');
+      assert.equal(world.delivered, 1);
+      assert.equal(world.polls, 2);
+      await h.signal(unlinkSignal);
+      await h.result();
+      await assert.rejects(h.executeUpdate(refreshLinkUpdate), 'an ended link takes no refresh');
+    });
+  });
+
+  test('a link that sees a lot continues as new and keeps what it reported, without reading Jira again', async () => {
     const world = new LinkWorld();
     world.category = 'done';
     await withLink(
@@ -136,12 +170,16 @@ describe('anomaly link workflow', () => {
       async (h) => {
         await until(() => world.events.length === 1, 'done reported');
         const firstRun = (await h.describe()).runId;
-        await ts.env.sleep('12 hours');
+        for (let i = 0; i < 12; i++) {
+          await h.signal(ticketChangedSignal, news('done', { assignee: `person ${i}` }));
+          await until(() => world.last?.assignee === `person ${i}`, `change ${i}`);
+        }
         assert.notEqual((await h.describe()).runId, firstRun, 'continued as new');
         assert.equal(world.events.length, 1, 'not reported again after continue-as-new');
+        assert.equal(world.polls, 1, 'the next run starts from the state it was given');
         assert.equal((await h.query(linkStateQuery)).doneNotified, true);
       },
-      { historyLimit: 60 },
+      { historyLimit: 40 },
     );
   });
 });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraApiError } from '../src/jira/errors.js';
-import { IssueReads } from '../src/jira/issue-reads.js';
+import { missingIssues, readSnapshots } from '../src/jira/snapshot.js';
 import { RateGate } from '../src/jira/rate-gate.js';
 import { eventually } from './helpers/infra.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';
@@ -102,24 +102,32 @@ describe('Jira webhooks', () => {
   });
 });
 
-describe('coalesced reads', () => {
-  test('250 concurrent reads on one connection cost 3 bulk calls; a deleted issue is confirmed by one GET and reads as gone', async () => {
+describe('bulk reads and existence checks', () => {
+  test('250 issues cost 3 bulk reads; a deleted one is confirmed by one GET and reads as gone', async () => {
     const client = jiraClient();
     const created = [];
     for (let i = 0; i < 250; i++) created.push(await client.createIssue({ projectKey: 'PRIV', issueType: 'Task', summary: `bulk ${i}` }));
     await ctx.jira.transition(created[7]!.key, 'Done');
     await ctx.jira.remove(created[9]!.key);
-    const reads = new IssueReads({ coalesce: true, windowMs: 100, maxWaitMs: 2_000 });
     const before = await lastSeq();
-    const seen = await Promise.all(created.map((c) => reads.read('jira', client, c.key)));
+    const seen = await readSnapshots(client, created.map((c) => c.key));
     const calls = await jiraCalls(before);
     assert.equal(calls.filter((c) => c.path.endsWith('/issue/bulkfetch')).length, 3);
     assert.deepEqual(calls.filter((c) => !c.path.endsWith('/issue/bulkfetch')).map((c) => `${c.method} ${c.path}`), [`GET /rest/api/3/issue/${created[9]!.key}`]);
     assert.deepEqual(calls.flatMap((c) => c.violations), [], 'requests and responses match the OpenAPI description');
-    assert.equal(seen[9], null);
-    assert.equal(seen[7]?.statusCategory, 'done');
-    assert.equal(seen.filter((s) => s?.statusCategory === 'new').length, 248);
-    assert.deepEqual(seen.map((s) => s?.key ?? null), created.map((c, i) => (i === 9 ? null : c.key)), 'each read gets its own issue');
+    assert.equal(seen.get(created[9]!.key), null);
+    assert.equal(seen.get(created[7]!.key)?.statusCategory, 'done');
+    assert.equal([...seen.values()].filter((s) => s?.statusCategory === 'new').length, 248);
+
+    // Which still exist, without reading them: one count per 100 keys, and Jira's 400 names the missing one.
+    const checkedFrom = await lastSeq();
+    assert.deepEqual(await missingIssues(client, created.map((c) => c.key)), [created[9]!.key]);
+    const checks = await jiraCalls(checkedFrom);
+    assert.deepEqual(
+      checks.map((c) => `${c.method} ${c.path.replace(/\d+$/, 'N')} ${c.status}`),
+      ['POST /rest/api/3/search/approximate-count 400', 'POST /rest/api/3/search/approximate-count 200', 'POST /rest/api/3/search/approximate-count 200', `GET /rest/api/3/issue/PRIV-N 404`],
+      'three counts (the first refused for the vanished key) and one GET to confirm it',
+    );
   });
 });
 
@@ -153,6 +161,6 @@ describe('metrics', () => {
     assert.ok(value(/ticketflow_jira_calls_total\{connection="jira",endpoint="POST \/rest\/api\/3\/issue",status="201"\} (\d+)/) >= 3);
     assert.ok(value(/ticketflow_webhook_deliveries_total\{outcome="duplicate"\} (\d+)/) >= 1);
     assert.ok(value(/ticketflow_webhook_deliveries_total\{outcome="refused_401"\} (\d+)/) >= 2);
-    assert.match(text, /ticketflow_status_read_batch_size_bucket/);
+    assert.match(text, /# HELP ticketflow_tracker_cycles_total/);
   });
 });

@@ -21,7 +21,7 @@ type Instance = Record<string, any>;
 async function apiWithoutTemporal() {
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:9' }) });
   const starts = new TicketWorkflowStarts(ctx.orm, temporal, ctx.tf.settings, { startTimeoutMs: 300 });
-  const app = createApp({ orm: ctx.orm, temporal, kit: ctx.tf.kit, settings: ctx.tf.settings, starts, tokens: ctx.tf.tokens });
+  const app = createApp({ orm: ctx.orm, temporal, kit: ctx.tf.kit, settings: ctx.tf.settings, starts, trackers: ctx.tf.trackers, tokens: ctx.tf.tokens });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,17 +1,21 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/activity';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   closeSignal,
   linkSignal,
+  linkTicketUpdate,
+  refreshNowUpdate,
   refreshSignal,
+  retryCreationUpdate,
   retrySignal,
   stateQuery,
   submitDataSignal,
   ticketChangedSignal,
   type InstanceState,
   type PrivacyRequestTicketInput,
+  type TicketChange,
 } from '../src/workflows/messages.js';
 import type { privacyRequestTicket } from '../src/workflows/privacy-request-ticket.js';
 import { eventually } from './helpers/infra.js';
@@ -20,7 +24,8 @@ import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 
 /**
  * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
- * 10-minute polls and month-long waits take no real time.
+ * month-long waits take no real time. The workflow holds no timer: news comes as signals (from the
+ * connection's tracker or Jira's webhooks), and callers who want an answer use Updates.
  */
 
 const ts = useTimeSkipping();
@@ -37,7 +42,7 @@ function withWorkflow(
     {
       type: 'privacyRequestTicket',
       workflowId: 'privacy-request/pri/jira/test',
-      args: [{ privacyRequestId: 'pri_1', connectionKey: 'jira', instanceId: 'jti_1', pollIntervalMinutes: 10, createMaxAttempts: 1, ...inputOverrides }],
+      args: [{ privacyRequestId: 'pri_1', connectionKey: 'jira', instanceId: 'jti_1', createMaxAttempts: 1, ...inputOverrides }],
       activities: world.activities(),
       recordAs,
     },
@@ -48,33 +53,46 @@ function withWorkflow(
 const until = (world: MockWorld, pred: (s: InstanceState | undefined) => boolean, what: string) =>
   eventually(async () => pred(world.lastState), what);
 
-describe('privacy-request ticket workflow: the completion table', () => {
+/** What the tracker (or a webhook) tells a workflow: the ticket's new state, with Jira's `updated`. */
+let clock = Date.parse('2026-12-01T10:00:00Z');
+const news = (ticketKey: string, statusCategory: TicketChange['statusCategory']): TicketChange => ({
+  ticketKey,
+  status: { new: 'To Do', indeterminate: 'In Progress', done: 'Done', deleted: null }[statusCategory],
+  statusCategory,
+  updated: new Date((clock += 60_000)).toISOString(),
+});
+
+const events = async (h: WorkflowHandle) => (await h.fetchHistory()).events ?? [];
+const timersIn = async (h: WorkflowHandle) => (await events(h)).filter((e) => e.timerStartedEventAttributes).length;
+
+describe('privacy-request ticket workflow: the completion table, from the tracker\'s news', () => {
   test('done + data submitted → completed, upstream told, request completed', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
       await h.signal(submitDataSignal);
-      world.tickets.set('PRIV-1', 'done');
-      const result = await h.result(); // skips to the next poll
-      assert.deepEqual(result, { taskState: 'completed', ticketKey: 'PRIV-1' });
+      await until(world, (s) => s?.dataSubmitted === true, 'data recorded');
+      await h.signal(ticketChangedSignal, news('PRIV-1', 'done'));
+      assert.deepEqual(await h.result(), { taskState: 'completed', ticketKey: 'PRIV-1' });
     }, {}, 'done-with-data');
     assert.equal(world.created, 1);
+    assert.deepEqual(world.polls, [], 'no Jira read: creation saw the status, the rest came as news');
     assert.equal(world.lastState?.taskState, 'completed');
     assert.equal(world.lastState?.statusCategory, 'done');
     assert.deepEqual(world.events.map((e) => e.event), ['ticket.completed', 'privacy_request.manual_tasks_completed']);
   });
 
-  test('done, no data → waiting for data; data then completes it', async () => {
+  test('done, no data → waiting for data; data then completes it without reading Jira', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      world.tickets.set('PRIV-1', 'done');
-      await h.signal(refreshSignal);
+      await h.signal(ticketChangedSignal, news('PRIV-1', 'done'));
       await until(world, (s) => s?.taskState === 'waiting_for_data', 'waiting_for_data');
       await h.signal(submitDataSignal);
       assert.equal((await h.result()).taskState, 'completed');
     });
     assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'waiting_for_data', 'completed']);
+    assert.deepEqual(world.polls, []);
   });
 
   test('deleted + data submitted → completed', async () => {
@@ -82,78 +100,50 @@ describe('privacy-request ticket workflow: the completion table', () => {
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
       await h.signal(submitDataSignal);
-      world.tickets.delete('PRIV-1');
-      const result = await h.result();
-      assert.equal(result.taskState, 'completed');
+      await h.signal(ticketChangedSignal, news('PRIV-1', 'deleted'));
+      assert.equal((await h.result()).taskState, 'completed');
     });
     assert.equal(world.lastState?.statusCategory, 'deleted');
   });
 
-  test('deleted, no data → failed; link revives it and tracks the replacement', async () => {
+  test('deleted, no data → failed; linking a replacement (with what the API read of it) tracks it without a read', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      world.tickets.delete('PRIV-1');
-      await h.signal(refreshSignal);
+      await h.signal(ticketChangedSignal, news('PRIV-1', 'deleted'));
       await until(world, (s) => s?.taskState === 'failed', 'failed');
       assert.match(world.lastState!.lastError!, /PRIV-1 no longer exists/);
       assert.deepEqual(world.events.map((e) => e.event), ['ticket.failed']);
-      world.tickets.set('PRIV-77', 'indeterminate');
-      await h.signal(linkSignal, { ticketKey: 'priv-77' });
-      await until(world, (s) => s?.ticket?.key === 'PRIV-77' && s.taskState === 'open', 'tracking PRIV-77');
-      world.tickets.set('PRIV-77', 'done');
+      const seen = { ...news('PRIV-77', 'indeterminate'), id: '10077', url: 'https://jira.test/browse/PRIV-77' };
+      const after = await h.executeUpdate(linkTicketUpdate, { args: [{ ticketKey: 'priv-77', seen }] });
+      assert.equal(after.ticket?.key, 'PRIV-77', 'the Update answers the state with the new ticket');
+      assert.equal(after.taskState, 'open');
+      assert.equal(after.status, 'In Progress');
+      await h.signal(ticketChangedSignal, news('PRIV-77', 'done'));
       await h.signal(submitDataSignal);
       assert.deepEqual(await h.result(), { taskState: 'completed', ticketKey: 'PRIV-77' });
     }, {}, 'deleted-then-linked');
     assert.equal(world.created, 1, 'linking never creates a ticket');
+    assert.deepEqual(world.polls, [], 'the link carried the status the API had just read');
   });
 
-  test('open → keeps polling every interval and changes nothing', async () => {
+  test('open for a month: no timer, no read, no workflow task while nothing happens', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      const start = await ts.env.currentTimeMs();
-      await ts.env.sleep('35 minutes');
-      // creation read the first status; then one poll per 10-minute boundary passed
-      assert.ok(world.polls.length >= 3, `polled ${world.polls.length} times in 35 minutes`);
-      assert.ok(world.polls.length <= 4, `polled ${world.polls.length} times in 35 minutes`);
-      assert.ok((await ts.env.currentTimeMs()) - start >= 35 * 60_000);
+      const before = (await events(h)).length;
+      await ts.env.sleep('30 days');
+      assert.equal((await events(h)).length, before, 'a month at rest added nothing to the history');
+      assert.equal(await timersIn(h), 0, 'no timer of its own');
+      assert.deepEqual(world.polls, []);
       assert.equal((await h.query(stateQuery)).taskState, 'open');
       await h.signal(closeSignal, { reason: 'canceled' });
       assert.equal((await h.result()).taskState, 'canceled');
     });
     assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'canceled']);
   });
-});
 
-describe('privacy-request ticket workflow: what it costs Temporal and Jira', () => {
-  test('creation reports the first status, so the new ticket sleeps without a poll of its own; a poll is one workflow task', async () => {
-    const world = new MockWorld();
-    await withWorkflow(world, async (h) => {
-      await until(world, (s) => s?.taskState === 'open' && s.status === 'To Do', 'open with its first status');
-      assert.deepEqual(world.polls, [], 'no poll before the first timer');
-      // The local activity ran inside the workflow task; its marker is in history once that task completed.
-      const history = await eventually(async () => {
-        const hist = await h.fetchHistory();
-        return (hist.events ?? []).some((e) => e.timerStartedEventAttributes) ? hist : null;
-      }, 'the first poll timer started');
-      const activities = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-      assert.deepEqual(activities, ['createTicket'], 'the state is written by a local activity, not an activity task');
-      assert.ok((history.events ?? []).some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'), 'local activity marker');
-
-      // A poll is one workflow task: the timer fires, the read runs as a local activity, the next timer starts.
-      const tasksBefore = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
-      await ts.env.sleep('10 minutes');
-      await eventually(async () => world.polls.length === 1, 'one poll');
-      const after = (await h.fetchHistory()).events ?? [];
-      assert.deepEqual(after.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []), ['createTicket'], 'the poll scheduled no activity task');
-      assert.equal(after.filter((e) => e.workflowTaskCompletedEventAttributes).length - tasksBefore, 1, 'one workflow task for the poll');
-      await h.signal(closeSignal, { reason: 'canceled' });
-      await h.result();
-    });
-  });
-
-  test('a creation that reports no status (histories from before) is followed by a poll', async () => {
+  test('a creation that reports no status (histories from before) is followed by one read', async () => {
     const world = new MockWorld();
     world.createReportsStatus = false;
     await withWorkflow(world, async (h) => {
@@ -165,12 +155,11 @@ describe('privacy-request ticket workflow: what it costs Temporal and Jira', () 
   });
 });
 
-describe('privacy-request ticket workflow: webhooks and aligned polls', () => {
-  test('ticketChanged (a webhook) moves the state without reading Jira; older news is dropped', async () => {
+describe('privacy-request ticket workflow: news from webhooks and the tracker', () => {
+  test('ticketChanged moves the state without reading Jira; older or foreign news is dropped', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      const polls = world.polls.length;
       // Jira (the mock) still says "new": only the signal can make it done.
       await h.signal(ticketChangedSignal, { ticketKey: 'priv-1', status: 'Done', statusCategory: 'done', updated: '2026-01-02T10:00:00.000+0000' });
       await until(world, (s) => s?.taskState === 'waiting_for_data', 'waiting_for_data from the webhook');
@@ -178,52 +167,74 @@ describe('privacy-request ticket workflow: webhooks and aligned polls', () => {
       await h.signal(ticketChangedSignal, { ticketKey: 'PRIV-1', status: 'To Do', statusCategory: 'new', updated: '2026-01-01T10:00:00.000+0000' });
       await h.signal(ticketChangedSignal, { ticketKey: 'OTHER-9', status: 'To Do', statusCategory: 'new' });
       assert.equal((await h.query(stateQuery)).taskState, 'waiting_for_data', 'stale or foreign news changes nothing');
-      assert.equal(world.polls.length, polls, 'no Jira read for webhook news');
+      assert.deepEqual(world.polls, [], 'no Jira read for news');
       await h.signal(submitDataSignal);
-      world.tickets.set('PRIV-1', 'done');
       assert.equal((await h.result()).taskState, 'completed');
     }, {}, 'webhook-done');
   });
 
-  test('polls fire on the interval boundaries (plus the connection offset), so a connection polls together', async () => {
+  test('news that arrives while the ticket is being created is kept and applied once creation names the ticket', async () => {
     const world = new MockWorld();
-    const period = 10 * 60_000;
+    const activities = world.activities();
+    const create = activities.createTicket;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const creating = new Promise<void>((r) => (started = r));
+    activities.createTicket = async (args) => {
+      started();
+      await released;
+      return create(args);
+    };
+    await runWorkflow<typeof privacyRequestTicket>(
+      ts,
+      { type: 'privacyRequestTicket', workflowId: 'wf-early-news', args: [{ privacyRequestId: 'p', connectionKey: 'jira', instanceId: 'i', createMaxAttempts: 1 }], activities },
+      async (h) => {
+        await creating;
+        // The webhook of the new issue came before the create call's reply (the activity records the key first).
+        await h.signal(ticketChangedSignal, { ticketKey: 'PRIV-1', status: 'In Progress', statusCategory: 'indeterminate', updated: '2099-01-01T00:00:00.000+0000' });
+        release();
+        await until(world, (s) => s?.status === 'In Progress', 'the early news applied over creation\'s own read');
+        await h.signal(closeSignal, { reason: 'canceled' });
+        await h.result();
+      },
+    );
+  });
+
+  test('news a webhook parked before the read model knew the key comes back with the first record, and applies', async () => {
+    const world = new MockWorld();
+    world.parked = { ticketKey: 'PRIV-1', status: 'Done', statusCategory: 'done', updated: '2099-01-01T00:00:00.000+0000' };
     await withWorkflow(world, async (h) => {
-      await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      await ts.env.sleep('45 minutes');
-      const history = await h.fetchHistory();
-      const fires = (history.events ?? []).flatMap((e) => {
-        const t = e.timerStartedEventAttributes;
-        if (!t) return [];
-        const startedAt = Number(e.eventTime!.seconds) * 1000 + Math.floor(e.eventTime!.nanos! / 1e6);
-        return [startedAt + Number(t.startToFireTimeout!.seconds) * 1000 + Math.floor((t.startToFireTimeout!.nanos ?? 0) / 1e6)];
-      });
-      assert.ok(fires.length >= 4, `${fires.length} poll timers`);
-      const phases = new Set(fires.map((f) => Math.round((f % period) / 1000)));
-      assert.equal(phases.size, 1, `every timer fires at the same phase of the interval: ${[...phases].join(', ')} s`);
-      assert.ok([...phases][0]! < 60, 'the per-connection offset is under a minute');
+      await until(world, (s) => s?.taskState === 'waiting_for_data', 'the parked news applied');
+      assert.deepEqual(world.recorded.map((s) => s.taskState), ['open', 'waiting_for_data']);
       await h.signal(closeSignal, { reason: 'canceled' });
       await h.result();
     });
   });
 });
 
-describe('privacy-request ticket workflow: signals', () => {
-  test('refresh polls at once, without waiting for the timer', async () => {
+describe('privacy-request ticket workflow: Updates for callers who want the answer', () => {
+  test('refreshNow reads the ticket once, at once, and answers the state it leads to', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      const before = world.polls.length;
+      world.tickets.set('PRIV-1', 'done');
       const t0 = await ts.env.currentTimeMs();
-      await h.signal(refreshSignal);
-      await eventually(async () => world.polls.length > before, 'a poll after refresh');
+      const state = await h.executeUpdate(refreshNowUpdate);
+      assert.equal(state.taskState, 'waiting_for_data');
+      assert.equal(world.lastState?.taskState, 'waiting_for_data', 'recorded before the answer');
+      assert.deepEqual(world.polls, ['PRIV-1']);
       assert.ok((await ts.env.currentTimeMs()) - t0 < 60_000, 'no timer had to fire');
+      // The refresh signal does the same for operators in the Temporal UI.
+      world.tickets.set('PRIV-1', 'indeterminate');
+      await h.signal(refreshSignal);
+      await until(world, (s) => s?.taskState === 'open' && s.status === 'In Progress', 'read after the refresh signal');
       await h.signal(closeSignal, { reason: 'denied' });
       await h.result();
     });
   });
 
-  test('creation failure → creation_failed and upstream told; retry creates the ticket', async () => {
+  test('creation failure → creation_failed and upstream told; retryCreation answers "creating", then the ticket exists', async () => {
     const world = new MockWorld();
     world.createFailures = 1;
     await withWorkflow(world, async (h) => {
@@ -231,7 +242,9 @@ describe('privacy-request ticket workflow: signals', () => {
       assert.match(world.lastState!.lastError!, /summary: required/);
       await eventually(async () => world.events.length > 0, 'the failure callback');
       assert.deepEqual(world.events.map((e) => e.event), ['ticket.creation_failed']);
-      await h.signal(retrySignal);
+      await assert.rejects(h.executeUpdate(refreshNowUpdate), (e: unknown) => e instanceof WorkflowUpdateFailedError && /has no ticket yet/.test(String((e.cause as Error)?.message)));
+      const answer = await h.executeUpdate(retryCreationUpdate);
+      assert.equal(answer.taskState, 'creating');
       await until(world, (s) => s?.taskState === 'open', 'open after retry');
       assert.equal(world.lastState?.ticket?.key, 'PRIV-1');
       assert.equal(world.lastState?.lastError, null);
@@ -240,30 +253,41 @@ describe('privacy-request ticket workflow: signals', () => {
     }, {}, 'creation-failed-retried-canceled');
   });
 
-  test('retry is ignored unless creation failed', async () => {
+  test('the validators refuse what the state does not allow, and a refusal leaves no trace in history', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
+      const before = (await events(h)).length;
+      await assert.rejects(h.executeUpdate(retryCreationUpdate), (e: unknown) => e instanceof WorkflowUpdateFailedError && /only a failed ticket creation can be retried; this instance is open/.test(String((e.cause as Error)?.message)));
+      await assert.rejects(h.executeUpdate(linkTicketUpdate, { args: [{ ticketKey: 'not a key' }] }), WorkflowUpdateFailedError);
+      const accepted = (await events(h)).slice(before).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes);
+      assert.deepEqual(accepted, [], 'refused Updates are neither accepted nor completed in history');
+      // A retry signal (the UI's) is ignored in this state too.
       await h.signal(retrySignal);
-      await h.signal(refreshSignal);
-      await eventually(async () => world.polls.length >= 1, 'the refresh after the retry');
+      await h.executeUpdate(refreshNowUpdate);
       assert.equal(world.created, 1);
       assert.equal((await h.query(stateQuery)).taskState, 'open');
       await h.signal(closeSignal, { reason: 'canceled' });
       await h.result();
+      await assert.rejects(h.executeUpdate(refreshNowUpdate), 'a finished workflow takes no Update');
     });
   });
 
-  test('data submitted while the signal was lost is picked up by the next poll', async () => {
+  test('a link signal from the UI (no status with it) reads the new ticket', async () => {
     const world = new MockWorld();
     await withWorkflow(world, async (h) => {
       await until(world, (s) => s?.taskState === 'open', 'ticket open');
-      world.dataInDatabase = true; // stored by the API, but no signal arrived
-      world.tickets.set('PRIV-1', 'done');
-      assert.equal((await h.result()).taskState, 'completed');
+      world.tickets.set('PRIV-9', 'done');
+      await h.signal(linkSignal, { ticketKey: 'PRIV-9' });
+      await until(world, (s) => s?.ticket?.key === 'PRIV-9' && s.taskState === 'waiting_for_data', 'tracking PRIV-9');
+      assert.deepEqual(world.polls, ['PRIV-9']);
+      await h.signal(closeSignal, { reason: 'canceled' });
+      await h.result();
     });
   });
+});
 
+describe('privacy-request ticket workflow: ending', () => {
   test('close (request canceled) ends the workflow without failing it, from any state', async () => {
     const world = new MockWorld();
     world.createFailures = 1;
@@ -274,7 +298,7 @@ describe('privacy-request ticket workflow: signals', () => {
     });
   });
 
-  test('a ticket open for a year: continue-as-new keeps the state and the workflow id', async () => {
+  test('a ticket that changes a lot: continue-as-new keeps the state and the workflow id', async () => {
     const world = new MockWorld();
     await withWorkflow(
       world,
@@ -282,17 +306,20 @@ describe('privacy-request ticket workflow: signals', () => {
         await until(world, (s) => s?.taskState === 'open', 'ticket open');
         const firstRun = (await h.describe()).runId;
         await h.signal(submitDataSignal);
-        await ts.env.sleep('8 hours'); // ~48 polls: several continue-as-new generations at 60 events each
+        for (let i = 0; i < 12; i++) {
+          await h.signal(ticketChangedSignal, news('PRIV-1', i % 2 ? 'new' : 'indeterminate'));
+          await until(world, (s) => s?.statusCategory === (i % 2 ? 'new' : 'indeterminate'), `change ${i}`);
+        }
         const desc = await h.describe();
         assert.notEqual(desc.runId, firstRun, 'continued as new');
-        assert.ok(desc.historyLength <= 80, `history stays short (${desc.historyLength} events)`);
+        assert.ok(desc.historyLength <= 60, `history stays short (${desc.historyLength} events)`);
         const state = await h.query(stateQuery);
         assert.equal(state.dataSubmitted, true, 'data submission survives continue-as-new');
         assert.equal(state.ticket?.key, 'PRIV-1');
-        world.tickets.set('PRIV-1', 'done');
+        await h.signal(ticketChangedSignal, news('PRIV-1', 'done'));
         assert.equal((await h.result()).taskState, 'completed');
       },
-      { historyLimit: 60 },
+      { historyLimit: 40 },
       'continued-as-new',
     );
     assert.equal(world.created, 1, 'no second ticket after continue-as-new');
@@ -307,7 +334,7 @@ test('a workflow that fails for an unexpected reason surfaces as a failure (sani
   };
   await runWorkflow<typeof privacyRequestTicket>(
     ts,
-    { type: 'privacyRequestTicket', workflowId: 'wf', args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', pollIntervalMinutes: 10, createMaxAttempts: 1 }], activities },
+    { type: 'privacyRequestTicket', workflowId: 'wf', args: [{ privacyRequestId: 'p', connectionKey: 'c', instanceId: 'i', createMaxAttempts: 1 }], activities },
     async (h) => void (await assert.rejects(h.result(), WorkflowFailedError)),
   );
 });

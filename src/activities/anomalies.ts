@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ActivityDeps } from './index.js';
+import { waitForSearchAfterRetry, type ActivityDeps } from './index.js';
 import { jiraFor, withJiraFailures } from './jira-failures.js';
 import { Anomaly } from '../db/entities.js';
 import { anomalyBlock, createdDescription, reopenComment, unlinkComment } from '../anomalies/format.js';
@@ -7,7 +7,9 @@ import { ticketView } from '../anomalies/ticket-view.js';
 import { enqueueComment } from '../anomalies/outbox.js';
 import { hasWebhooks } from '../webhooks/settings.js';
 import { countCreation } from '../metrics.js';
-import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView, TrackedStatusCategory } from '../workflows/messages.js';
+import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketChange, TicketView, TrackedStatusCategory } from '../workflows/messages.js';
+import { readSnapshot } from '../jira/snapshot.js';
+import { claimParked } from '../tracker/ticket-news.js';
 
 /** The entity property that marks each comment ticketflow posts, so a retried post finds the first one. */
 export const COMMENT_MARKER = 'ticketflow.delivery';
@@ -44,6 +46,7 @@ export function createAnomalyActivities(deps: ActivityDeps) {
       const anomaly = await em.findOne(Anomaly, { id: input.anomalyId });
       if (!anomaly) throw ApplicationFailure.nonRetryable(`anomaly ${input.anomalyId} does not exist`, 'NotFound');
       const { settings, client } = await jiraFor(em, kit, input.connectionKey);
+      await waitForSearchAfterRetry(deps.search);
       return countCreation(input.connectionKey, 'anomaly', () =>
         withJiraFailures(async () => {
           const [existing] = await client.searchIssues(`labels = "${input.label}" ORDER BY created ASC`, 1);
@@ -97,7 +100,7 @@ export function createAnomalyActivities(deps: ActivityDeps) {
     async pollLinkedTicket(link: LinkRef): Promise<LinkPoll> {
       const { connection, client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
       const [issue, [pending]] = await Promise.all([
-        withJiraFailures(() => kit.reads.read(connection.key, client, link.ticketKey)),
+        withJiraFailures(() => readSnapshot(client, link.ticketKey)),
         db().execute<Array<{ n: number }>>('select count(*)::int as n from anomaly_comment where link_id = ? and delivered_at is null', [link.linkId]),
       ]);
       const pendingComments = (pending?.n ?? 0) > 0;
@@ -117,14 +120,18 @@ export function createAnomalyActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Mirrors the link's state into PostgreSQL (older or repeated writes change nothing). */
-    async recordLinkState({ linkId, state, ticketId, ticketUrl }: { linkId: string; state: AnomalyLinkState; ticketId: string | null; ticketUrl: string | null }): Promise<void> {
-      await db().execute(
-        `update anomaly_ticket_link set state = ?, status = ?, status_category = ?, resolution = ?, assignee = ?, last_error = ?,
+    /** Mirrors the link's state into PostgreSQL (older or repeated writes change nothing); hands back parked webhook news. */
+    async recordLinkState({ linkId, state, ticketId, ticketUrl }: { linkId: string; state: AnomalyLinkState; ticketId: string | null; ticketUrl: string | null }): Promise<{ parked?: TicketChange }> {
+      const [row] = await db().execute<Array<{ connection_key: string; ticket_key: string; ticket_id: string | null }>>(
+        `update anomaly_ticket_link set state = ?, status = ?, status_category = ?, resolution = ?, assignee = ?, last_error = ?, jira_updated = ?,
            ticket_id = coalesce(?, ticket_id), ticket_url = coalesce(?, ticket_url), last_synced_at = now(), state_seq = ?, updated_at = now()
-         where link_id = ? and state_seq < ?`,
-        [state.state, state.status, state.statusCategory, state.resolution, state.assignee, state.lastError, ticketId, ticketUrl, state.seq, linkId, state.seq],
+         where link_id = ? and state_seq < ?
+         returning connection_key, ticket_key, ticket_id`,
+        [state.state, state.status, state.statusCategory, state.resolution, state.assignee, state.lastError, state.updated ?? null, ticketId, ticketUrl, state.seq, linkId, state.seq],
       );
+      if (!row || state.state !== 'active') return {};
+      const parked = await claimParked(db(), row.connection_key, { key: row.ticket_key, id: row.ticket_id });
+      return parked ? { parked } : {};
     },
 
     /** Reopen on recurrence (opt-in per connection): back to a "to do" status, with a comment saying why. */

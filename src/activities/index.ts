@@ -1,22 +1,33 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import got from 'got';
 import type { Orm } from '../db/orm.js';
 import { JiraTicketInstance, PrivacyRequest } from '../db/entities.js';
 import { jiraFor, withJiraFailures } from './jira-failures.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../tickets/render.js';
-import type { InstanceState, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
+import type { InstanceState, TicketChange, TicketRef, TrackedStatusCategory } from '../workflows/messages.js';
 import { hasWebhooks } from '../webhooks/settings.js';
 import { countCreation } from '../metrics.js';
 import { log } from '../log.js';
+import { readSnapshot } from '../jira/snapshot.js';
+import { claimParked } from '../tracker/ticket-news.js';
 
 export interface ActivityDeps {
   orm: Orm;
   kit: ConnectionKit;
+  /** The worker's Temporal client: the tracker's activities signal the workflows whose ticket changed. */
+  temporal: Client;
   upstream: { url?: string; secret?: string };
   /** Public base URL of the API, where OAuth connections' dynamic webhooks deliver */
   webhookBaseUrl?: string;
+  /**
+   * Jira's search is eventually consistent: a ticket created by an attempt whose reply was lost may not be
+   * found by the next attempt's label search for a while. `lagSeconds`: how long that may take (a duplicate
+   * check runs that long after a retried creation); `waitOnRetry`: a retried attempt waits it out first.
+   */
+  search?: { lagSeconds: number; waitOnRetry: boolean };
 }
 
 /** An event for the upstream system: its name and the ids and facts that go with it (never personal data). */
@@ -65,9 +76,9 @@ export function createActivities(deps: ActivityDeps) {
     return { ...tracked, request };
   }
 
-  /** One read of the ticket, coalesced with the other reads of its connection. */
+  /** One direct read of the ticket: reads happen on creation, on refresh, and when the state is unknown. */
   async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadTracked>>, ticketKey: string): Promise<PollResult> {
-    const found = await withJiraFailures(() => deps.kit.reads.read(connection.key, client, ticketKey));
+    const found = await withJiraFailures(() => readSnapshot(client, ticketKey));
     const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
     if (!found) {
       log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
@@ -92,6 +103,7 @@ export function createActivities(deps: ActivityDeps) {
       const loaded = await loadInstance(instanceId);
       const { request, settings, client, connection } = loaded;
       const label = idempotencyLabel(instanceId);
+      const retried = await waitForSearchAfterRetry(deps.search);
       const ticket = await countCreation(connection.key, 'privacy_request', () =>
         withJiraFailures(async () => {
           const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
@@ -104,8 +116,17 @@ export function createActivities(deps: ActivityDeps) {
           return created;
         }),
       );
+      // The key is in the read model before this returns, so a webhook about the new issue finds its workflow
+      // (one that comes even earlier is parked and handed back when the workflow records its state). A retried
+      // creation is checked for a duplicate once the search has caught up.
+      await orm.em.getConnection().execute(
+        `update jira_ticket_instance set ticket_id = ?, ticket_key = ?, ticket_url = ?,
+           duplicate_check_after = case when ? then now() + make_interval(secs => ?) else duplicate_check_after end
+         where instance_id = ?`,
+        [ticket.id, ticket.key, ticket.url, retried, deps.search?.lagSeconds ?? 0, instanceId],
+      );
       const seen = await observe(loaded, ticket.key);
-      // Not found right after creation is left to the workflow's first poll, which confirms a deletion.
+      // Not found right after creation is left to the workflow's first read, which confirms a deletion.
       return seen.ticket ? { ...ticket, seen } : ticket;
     },
 
@@ -114,13 +135,18 @@ export function createActivities(deps: ActivityDeps) {
       return observe(await loadTracked(instanceId), ticketKey);
     },
 
-    /** Mirrors the workflow's state into PostgreSQL; older or repeated writes (lower seq) change nothing. */
-    async recordInstanceState({ instanceId, state }: { instanceId: string; state: InstanceState }): Promise<void> {
-      await orm.em.getConnection().execute(
+    /**
+     * Mirrors the workflow's state into PostgreSQL; older or repeated writes (lower seq) change nothing. Hands
+     * back news of the ticket that a webhook brought before the read model knew its key.
+     */
+    async recordInstanceState({ instanceId, state }: { instanceId: string; state: InstanceState }): Promise<{ parked?: TicketChange }> {
+      const db = orm.em.getConnection();
+      const [row] = await db.execute<Array<{ connection_key: string }>>(
         `update jira_ticket_instance set
-           task_state = ?, ticket_id = ?, ticket_key = ?, ticket_url = ?, status = ?, status_category = ?,
-           data_submitted = data_submitted or ?, last_error = ?, state_seq = ?, updated_at = now()
-         where instance_id = ? and state_seq < ?`,
+           task_state = ?, ticket_id = coalesce(?, ticket_id), ticket_key = ?, ticket_url = coalesce(?, ticket_url), status = ?, status_category = ?,
+           data_submitted = data_submitted or ?, data_seen = ?, last_error = ?, jira_updated = ?, state_seq = ?, updated_at = now()
+         where instance_id = ? and state_seq < ?
+         returning connection_key`,
         [
           state.taskState,
           state.ticket?.id || null,
@@ -129,12 +155,17 @@ export function createActivities(deps: ActivityDeps) {
           state.status,
           state.statusCategory,
           state.dataSubmitted,
+          state.dataSubmitted,
           state.lastError,
+          state.updated ?? null,
           state.seq,
           instanceId,
           state.seq,
         ],
       );
+      if (!row || !state.ticket || ['completed', 'canceled'].includes(state.taskState)) return {};
+      const parked = await claimParked(db, row.connection_key, { key: state.ticket.key, id: state.ticket.id || null });
+      return parked ? { parked } : {};
     },
 
     /**
@@ -187,3 +218,20 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * On a retried creation attempt, waits until a ticket the earlier attempt may have created is searchable
+ * (heartbeating, so a worker lost meanwhile is noticed). Returns whether this is a retry.
+ */
+export async function waitForSearchAfterRetry(search: ActivityDeps['search']): Promise<boolean> {
+  const ctx = Context.current();
+  if (ctx.info.attempt <= 1) return false;
+  if (search?.waitOnRetry && search.lagSeconds > 0) {
+    log.info('retried creation: waiting for Jira search to catch up before looking for an earlier attempt\'s ticket', { seconds: search.lagSeconds });
+    for (let left = search.lagSeconds * 1000; left > 0; left -= 5_000) {
+      ctx.heartbeat();
+      await ctx.sleep(Math.min(5_000, left));
+    }
+  }
+  return true;
+}

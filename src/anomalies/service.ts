@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { Orm } from '../db/orm.js';
 import { Anomaly, AnomalyTicketLink, Connection } from '../db/entities.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import { conflict, notFound, Problem } from '../api/problem.js';
-import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshSignal, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../workflows/messages.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../workflows/messages.js';
+import { signalIfRunning } from '../temporal/signals.js';
+import { ask, UpdateRefused, WorkflowNotRunning } from '../temporal/updates.js';
 import type { anomalyTicketCreate, anomalyTicketLink } from '../workflows/anomaly-ticket.js';
 import { AnomalyId, JiraConnection, JiraTicketKey } from '../workflows/search-attributes.js';
 import { anomalyBlock, statusComment, userComment } from './format.js';
@@ -46,7 +48,7 @@ export class AnomalyService {
     private readonly orm: Orm,
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
-    private readonly settings: { taskQueue: string; pollIntervalMinutes: number; webhookPollIntervalMinutes?: number },
+    private readonly settings: { taskQueue: string },
   ) {}
 
   async upsert(data: Omit<Anomaly, 'createdAt' | 'updatedAt'>): Promise<{ created: boolean; anomaly: Anomaly }> {
@@ -134,7 +136,7 @@ export class AnomalyService {
     );
     const isNew = !!row;
     if (isNew && firstComment) await enqueueComment(this.orm, linkId, firstComment);
-    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey, pollIntervalMinutes: this.settings.pollIntervalMinutes, webhookPollIntervalMinutes: this.settings.webhookPollIntervalMinutes };
+    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey };
     try {
       await this.temporal.workflow.start<typeof anomalyTicketLink>('anomalyTicketLink', {
         workflowId,
@@ -161,29 +163,36 @@ export class AnomalyService {
     return link;
   }
 
-  async refresh(anomalyId: string, linkId: string) {
+  /** Delivers queued comments and reads the ticket now (an Update); answers the link as the workflow left it. */
+  async refresh(anomalyId: string, linkId: string): Promise<{ link: AnomalyTicketLink; settled: boolean }> {
     const link = await this.link(anomalyId, linkId);
     if (link.state !== 'active') throw conflict(`ticket link ${linkId} is ${link.state}`, { state: link.state });
-    await this.temporal.workflow.getHandle(link.workflowId).signal(refreshSignal);
-    return link;
+    let answer;
+    try {
+      answer = await ask(this.temporal, link.workflowId, refreshLinkUpdate, []);
+    } catch (err) {
+      if (err instanceof UpdateRefused) throw conflict(err.message, { state: link.state });
+      if (err instanceof WorkflowNotRunning) throw conflict(`the workflow of ticket link ${linkId} is not running; link the ticket again`, { state: 'finished' });
+      throw err;
+    }
+    return { link: await this.link(anomalyId, linkId), settled: answer !== undefined };
   }
 
   async unlink(anomalyId: string, linkId: string) {
     const link = await this.link(anomalyId, linkId);
     if (link.state === 'unlinked') return link;
     await this.orm.em.getConnection().execute("update anomaly_ticket_link set state = 'unlinking', updated_at = now() where link_id = ? and state = 'active'", [linkId]);
-    await this.temporal.workflow.getHandle(link.workflowId).signal(unlinkSignal).catch((err: unknown) => {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    });
+    await signalIfRunning(this.temporal, link.workflowId, unlinkSignal);
     return link;
   }
 
   /** Queues the comment on every linked ticket, then wakes their workflows (a lost wake-up is healed by the next poll). */
-  private async fanOut(anomalyId: string, body: string, notify: (workflowId: string) => Promise<void>): Promise<number> {
+  private async fanOut(anomalyId: string, body: string, notify: (workflowId: string) => Promise<boolean>): Promise<number> {
     const links = await this.links(anomalyId);
     const active = links.filter((l) => l.state === 'active');
     for (const l of active) await enqueueComment(this.orm, l.linkId, body);
-    await Promise.all(active.map((l) => notify(l.workflowId).catch(() => {})));
+    // A lost wake-up is sent again by the connection's tracker (the comment stays undelivered in the outbox).
+    await Promise.all(active.map((l) => notify(l.workflowId).catch(() => false)));
     return active.length;
   }
 
@@ -193,12 +202,12 @@ export class AnomalyService {
     if (!anomaly) throw notFound('anomaly', anomalyId);
     anomaly.status = status;
     await em.flush();
-    return this.fanOut(anomalyId, statusComment(status, at), (id) => this.temporal.workflow.getHandle(id).signal(anomalyStatusChangedSignal, { status }));
+    return this.fanOut(anomalyId, statusComment(status, at), (id) => signalIfRunning(this.temporal, id, anomalyStatusChangedSignal, { status }));
   }
 
   async comment(anomalyId: string, author: string, text: string) {
     await this.get(anomalyId);
-    return this.fanOut(anomalyId, userComment(author, text), (id) => this.temporal.workflow.getHandle(id).signal(commentAddedSignal));
+    return this.fanOut(anomalyId, userComment(author, text), (id) => signalIfRunning(this.temporal, id, commentAddedSignal));
   }
 
   /** Search by key or summary text; Jira's search has no total, so up to 1,000 matches are read and paged here. */

@@ -114,8 +114,8 @@ export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, se
   });
 
   r.post('/anomalies/:anomaly_id/ticket-links/:link_id/refresh', async (req, res) => {
-    const link = await service.refresh(anomalyId(req), String(req.params.link_id));
-    res.status(202).json({ link_id: link.linkId, refresh: 'requested' });
+    const { link, settled } = await service.refresh(anomalyId(req), String(req.params.link_id));
+    res.status(settled ? 200 : 202).json(linkJson(link));
   });
 
   r.post('/anomalies/:anomaly_id/status', async (req, res) => {

@@ -23,6 +23,7 @@ import { DOCS_INIT, DOCS_PAGE, openApiDocument, operations } from './openapi.js'
 import { errorHandler, notFound, parse, Problem, sendProblem } from './problem.js';
 import { codecRouter, type CodecRouterOptions } from './codec.js';
 import type { TicketWorkflowStarts } from '../privacy-requests/starts.js';
+import type { ConnectionTrackers } from '../tracker/start.js';
 import type { PayloadCodec } from '@temporalio/common';
 
 export interface AppDeps {
@@ -32,6 +33,8 @@ export interface AppDeps {
   settings: ServiceSettings;
   /** starts the ticket workflows of approvals; its owner runs its sweep and stops it */
   starts: TicketWorkflowStarts;
+  /** starts and stops the connections' trackers as connections are enabled and disabled */
+  trackers: ConnectionTrackers;
   tokens?: ApiTokens;
   /** /metrics: open (default), behind a read token, or off; with the Temporal SDK's metrics appended when they are exported here */
   metrics?: { mode: 'open' | 'token' | 'off'; sdkMetricsUrl?: string };
@@ -206,7 +209,7 @@ export function createApp(deps: AppDeps) {
   api.use(jsonBody);
   api.use(requireJson, refuseNulInBody);
 
-  api.use('/connection', connectionRouter(orm, deps.kit));
+  api.use('/connection', connectionRouter(orm, deps.kit, deps.trackers));
   api.use(
     '/oauth/jira',
     oauthRouter(orm, deps.kit, async (connectionKey) => {
@@ -270,11 +273,16 @@ export function createApp(deps: AppDeps) {
     res.json(instances.map(instanceJson));
   });
 
+  // Link, refresh and retry answer the instance as the workflow left it (an Update); 202 when the workflow
+  // takes longer than the API waits, with the instance as it stands.
+  const answered = (res: Response, { instance, settled }: Awaited<ReturnType<PrivacyRequestService['refresh']>>, message: string) =>
+    void res.status(settled ? 200 : 202).json({ ...instanceJson(instance), message: settled ? message : `${message}: still in progress; the instance shows the result when it is done` });
+
   api.post('/privacy-request/:id/jira-tickets/link', async (req, res) => {
     const requestId = parse(id, req.params.id, 'path');
     const body = parse(linkSchema, req.body);
-    const instance = await service.link(requestId, body.ticket_key.toUpperCase(), body.connection_key);
-    res.status(202).json({ ...instanceJson(instance), message: `Tracking ${body.ticket_key.toUpperCase()} for instance ${instance.instanceId}` });
+    const result = await service.link(requestId, body.ticket_key.toUpperCase(), body.connection_key);
+    answered(res, result, `Tracking ${result.instance.ticketKey ?? body.ticket_key.toUpperCase()} for instance ${result.instance.instanceId}`);
   });
 
   api.post('/privacy-request/:id/jira-tickets/:instance/submit-data', async (req, res) => {
@@ -286,13 +294,11 @@ export function createApp(deps: AppDeps) {
   });
 
   api.post('/privacy-request/:id/jira-tickets/:instance/refresh', async (req, res) => {
-    await service.refresh(parse(id, req.params.id, 'path'), String(req.params.instance));
-    res.status(202).json({ instance_id: req.params.instance, refresh: 'requested' });
+    answered(res, await service.refresh(parse(id, req.params.id, 'path'), String(req.params.instance)), 'Read from Jira just now');
   });
 
   api.post('/privacy-request/:id/jira-tickets/:instance/retry', async (req, res) => {
-    await service.retry(parse(id, req.params.id, 'path'), String(req.params.instance));
-    res.status(202).json({ instance_id: req.params.instance, retry: 'requested' });
+    answered(res, await service.retry(parse(id, req.params.id, 'path'), String(req.params.instance)), 'Creating the ticket again');
   });
 
   app.use('/api/v1', api);

@@ -12,6 +12,7 @@ import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../tickets/render.j
 import { TEMPLATE_VARIABLES } from '../tickets/template.js';
 import { key } from './schemas.js';
 import { notFound, parse, Problem } from './problem.js';
+import type { ConnectionTrackers } from '../tracker/start.js';
 
 export const connectionSchema = z
   .object({
@@ -30,7 +31,7 @@ export const previewSchema = secretPatchSchema
   .strict();
 
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
-export function connectionRouter(orm: Orm, kit: ConnectionKit): express.Router {
+export function connectionRouter(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): express.Router {
   const { secrets, hostPolicy } = kit;
   const r = express.Router();
   const client = (k: unknown) => connectionClient(orm.em.fork(), kit, String(k));
@@ -52,6 +53,8 @@ export function connectionRouter(orm: Orm, kit: ConnectionKit): express.Router {
         await tx.upsert(Connection, { key: c.key, name: c.name, connectionType: c.connection_type, access: c.access, disabled: c.disabled });
       }
     });
+    // Committed first: a tracker that cannot be started now is started by the trackers' next pass.
+    await Promise.all(items.map((c) => trackers.follow(c.key, c.disabled)));
     res.json({ succeeded: items, failed: [] });
   });
 

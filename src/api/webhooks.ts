@@ -20,7 +20,7 @@ export function webhookRouter(webhooks: JiraWebhooks): express.Router {
       req.log?.('info', 'jira webhook', { connection: req.params.connectionKey ?? null, ...outcome });
       if (Math.random() < 0.001) void webhooks.prune().catch(() => {});
       if (outcome.kind === 'duplicate') return void res.status(200).json({ status: 'duplicate' });
-      res.status(202).json(outcome.kind === 'applied' ? { status: 'applied', signalled: outcome.signalled } : { status: 'ignored', reason: outcome.reason });
+      res.status(202).json(outcome.kind === 'applied' ? { status: 'applied', signalled: outcome.signalled } : { status: outcome.kind, reason: outcome.reason });
     } catch (err) {
       metrics.webhookDeliveries.inc({ outcome: err instanceof WebhookError ? `refused_${err.status}` : 'failed' });
       if (err instanceof WebhookError) throw new Problem(err.status, TITLES[err.status], err.message, { field: err.status === 401 ? 'header.x-hub-signature' : err.status === 404 ? 'path.connection_key' : 'body' });

@@ -21,13 +21,23 @@ export const envSchema = z.object({
   TEMPORAL_PORT: optional(port).default(7233),
   TEMPORAL_UI_PORT: optional(port).default(8233),
   TEMPORAL_CLI_PATH: optional(z.string()),
+  /** Minutes between a connection tracker's delta reads (what changed in Jira since the last one). */
   JIRA_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(10),
-  /** The safety-net poll of tickets on connections whose webhooks are set up (a webhook secret, or OAuth with WEBHOOK_BASE_URL). */
+  /** The same, as a safety net, on connections whose webhooks are set up (a webhook secret, or OAuth with WEBHOOK_BASE_URL). */
   JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(60),
+  /** Each delta read reaches back this much further than the last one: Jira's search is eventually consistent. */
+  JIRA_DELTA_OVERLAP_MINUTES: optional(z.coerce.number().int().min(0).max(24 * 60)).default(5),
+  /** Minutes between reconciles, which find deleted tickets (a delta cannot show them) at about 1 point per 100 tickets. */
+  JIRA_RECONCILE_INTERVAL_MINUTES: optional(z.coerce.number().int().min(1).max(30 * 24 * 60)).default(360),
+  /**
+   * How long a new ticket may take to show in Jira's search. A creation retried after a lost reply waits this
+   * long before looking for the ticket the lost attempt made (JIRA_RETRY_WAITS_FOR_SEARCH), and is checked for a
+   * duplicate this long after it.
+   */
+  JIRA_SEARCH_LAG_SECONDS: optional(z.coerce.number().int().min(0).max(60)).default(30),
+  JIRA_RETRY_WAITS_FOR_SEARCH: optional(z.enum(['true', 'false'])).default('true').transform((v) => v === 'true'),
   /** Per-connection request budget of each worker; a connection's rate_limit_per_second overrides it. */
   JIRA_RATE_LIMIT_PER_SECOND: optional(z.coerce.number().positive().max(1000)).default(10),
-  /** false: one Jira call per status read instead of bulk reads (only to measure the difference). */
-  JIRA_COALESCE_READS: optional(z.enum(['true', 'false'])).default('true').transform((v) => v === 'true'),
   /** The public base URL of this API, for dynamic webhooks registered by OAuth connections (e.g. https://ticketflow.example.com). */
   WEBHOOK_BASE_URL: optional(url),
   /**

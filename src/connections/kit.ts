@@ -1,5 +1,4 @@
 import type { Orm } from '../db/orm.js';
-import { IssueReads } from '../jira/issue-reads.js';
 import { RateGates } from '../jira/rate-gate.js';
 import { Keyring } from '../secrets/keyring.js';
 import { JiraConnector } from './connector.js';
@@ -14,8 +13,6 @@ export interface ConnectionKit {
   hostPolicy: HostPolicy;
   /** absent when no OAuth app is configured */
   oauth?: JiraOAuth;
-  /** Status reads, coalesced per connection into bulk reads. */
-  reads: IssueReads;
 }
 
 export function connectionKit(
@@ -28,8 +25,6 @@ export function connectionKit(
     oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
     /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: unlimited. */
     rateLimitPerSecond?: number | null;
-    /** false: one Jira call per status read (the uncoalesced baseline, for benchmarks). */
-    coalesceReads?: boolean;
   },
 ): ConnectionKit {
   const secrets = new ConnectionSecrets(new Keyring(opts.secretKeys));
@@ -39,9 +34,5 @@ export function connectionKit(
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
     connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, gates: new RateGates(opts.rateLimitPerSecond ?? null) }),
-    // A cycle's timers fire together, but Temporal hands out their tasks over a few seconds, with pauses of
-    // half a second now and then (bench poll-cost: 11 calls a cycle for 1,000 tickets at 500 ms in one run, 12
-    // in another): a one-second window keeps batches full; a refresh waits that second at most.
-    reads: new IssueReads({ coalesce: opts.coalesceReads ?? true, windowMs: 1_000, maxWaitMs: 5_000 }),
   };
 }

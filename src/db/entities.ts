@@ -64,6 +64,17 @@ export const JiraTicketInstance = defineEntity({
     dataSubmitted: p.boolean().default(false),
     lastError: p.text().nullable(),
     stateSeq: p.integer().default(0),
+    /** Jira's `updated` of the ticket as the workflow last recorded it: the tracker signals only newer changes. */
+    jiraUpdated: p.string().nullable(),
+    /** The workflow has seen the submitted data (false with data_submitted: a lost signal, sent again). */
+    dataSeen: p.boolean().default(false),
+    /** A creation retried after a lost reply: look for a duplicate once Jira's search has caught up. */
+    duplicateCheckAfter: p.datetime().nullable(),
+    /** The workflow is still to be started (TicketWorkflowStarts); tried `startAttempts` times, next after `startAfter`. */
+    startPending: p.boolean().default(false),
+    startAttempts: p.integer().default(0),
+    startAfter: p.datetime().nullable(),
+    workflowStartedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -123,10 +134,46 @@ export const AnomalyTicketLink = defineEntity({
     lastSyncedAt: p.datetime().nullable(),
     commentSeq: p.integer().default(0),
     stateSeq: p.integer().default(0),
+    jiraUpdated: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
 });
 export type AnomalyTicketLink = InferEntity<typeof AnomalyTicketLink>;
 
-export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink];
+/** A webhook delivery about an issue no workflow tracked yet, kept a while so the workflow that starts tracking it gets it. */
+export const WebhookParked = defineEntity({
+  name: 'WebhookParked',
+  tableName: 'webhook_parked',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    connectionKey: p.string(),
+    issueKey: p.string(),
+    issueId: p.string().nullable(),
+    change: p.json<Record<string, unknown>>(),
+    receivedAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type WebhookParked = InferEntity<typeof WebhookParked>;
+
+/** The last cycle of a connection's tracker, as the API and console show it (the workflow is the source of truth). */
+export const JiraTracker = defineEntity({
+  name: 'JiraTracker',
+  tableName: 'jira_tracker',
+  properties: {
+    connectionKey: p.string().primary(),
+    cycle: p.integer().default(0),
+    lastCycleAt: p.datetime().nullable(),
+    nextCycleAt: p.datetime().nullable(),
+    lastReconcileAt: p.datetime().nullable(),
+    tracked: p.integer().default(0),
+    changed: p.integer().default(0),
+    calls: p.integer().default(0),
+    points: p.integer().default(0),
+    lastError: p.text().nullable(),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type JiraTracker = InferEntity<typeof JiraTracker>;
+
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, WebhookParked, JiraTracker];

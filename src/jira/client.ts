@@ -64,6 +64,7 @@ export interface RawIssue {
     status?: { name?: string; statusCategory?: { key?: string } };
     summary?: string;
     description?: unknown;
+    labels?: string[];
     priority?: { name?: string } | null;
     issuetype?: { name?: string };
     project?: { key?: string };
@@ -257,6 +258,15 @@ export class JiraClient {
     const res = await this.call<{ issues?: RawIssue[]; total?: number }>('POST', 'search', { jql, maxResults, fields, startAt });
     const next = startAt + (res.issues?.length ?? 0);
     return { issues: res.issues ?? [], nextPageToken: res.total !== undefined && next < res.total ? String(next) : undefined };
+  }
+
+  /**
+   * How many issues match (Cloud: the approximate count, which returns no issue objects and so costs one
+   * point; Data Center: a search for no rows). A JQL naming a missing issue key is a 400 (JiraApiError).
+   */
+  async countIssues(jql: string): Promise<number> {
+    if (this.isCloud) return (await this.call<{ count?: number }>('POST', 'search/approximate-count', { jql })).count ?? 0;
+    return (await this.call<{ total?: number }>('POST', 'search', { jql, maxResults: 0, fields: ['id'] })).total ?? 0;
   }
 
   /** The issue with the fields a ticket view shows, or null when it does not exist (or is not visible). */

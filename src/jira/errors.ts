@@ -67,3 +67,12 @@ export function parseRetryAfter(headers: Record<string, string | string[] | unde
   }
   return undefined;
 }
+
+/**
+ * The issue keys Jira names in its messages, upper-cased: a JQL `key in (…)` naming missing issues is refused
+ * with one message per key ("The value 'PRIV-9' does not exist for the field 'key'." on Cloud, "An issue with
+ * key 'PRIV-9' does not exist for field 'key'." on Data Center).
+ */
+export function namedIssueKeys(messages: string[]): string[] {
+  return messages.flatMap((m) => [...m.matchAll(/'([A-Za-z][A-Za-z0-9_]*-\d+)'/g)].map((g) => g[1]!.toUpperCase()));
+}

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Orm } from '../db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../db/entities.js';
-import { closeSignal, linkSignal, refreshSignal, retrySignal, submitDataSignal, workflowIdFor } from '../workflows/messages.js';
+import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from '../workflows/messages.js';
 import type { TicketWorkflowStarts } from './starts.js';
-import type { SignalDefinition } from '@temporalio/common';
 import { conflict, notFound, Problem } from '../api/problem.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
+import { readSnapshot } from '../jira/snapshot.js';
+import { newsOf } from '../tracker/ticket-news.js';
+import { signalIfRunning } from '../temporal/signals.js';
+import { ask, UpdateRefused, WorkflowNotRunning } from '../temporal/updates.js';
 
 export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
@@ -15,9 +19,6 @@ const FINISHED_TASK_STATES = new Set(['completed', 'canceled']);
 
 export interface ServiceSettings {
   taskQueue: string;
-  pollIntervalMinutes: number;
-  /** the safety-net interval on connections with webhooks */
-  webhookPollIntervalMinutes?: number;
   createMaxAttempts: number;
 }
 
@@ -119,7 +120,7 @@ export class PrivacyRequestService {
     const instances = await this.orm.em.fork().find(JiraTicketInstance, { privacyRequestId: requestId });
     for (const i of instances) {
       if (FINISHED_TASK_STATES.has(i.taskState)) continue;
-      await this.signal(i.workflowId, closeSignal, { reason }).catch(ignoreFinished);
+      await signalIfRunning(this.temporal, i.workflowId, closeSignal, { reason });
     }
   }
 
@@ -160,19 +161,22 @@ export class PrivacyRequestService {
       await em.upsert(SubmittedData, { instanceId, data, submittedAt: new Date() });
       await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true });
     });
-    const signalled = await this.signal(instance.workflowId, submitDataSignal).then(
-      () => true,
-      () => false,
-    );
+    // A lost signal is sent again by the connection's tracker (the instance is marked data_submitted, not data_seen).
+    const signalled = await signalIfRunning(this.temporal, instance.workflowId, submitDataSignal).catch(() => false);
     return { signalled };
   }
 
+  /** Reads the ticket now (the workflow reads it directly); answers the instance as that read left it. */
   async refresh(requestId: string, instanceId: string) {
     const { instance } = await this.instance(requestId, instanceId);
     this.requireUnfinished(instance);
-    await this.signal(instance.workflowId, refreshSignal).catch(finishedIsConflict);
+    return this.ask(instance, refreshNowUpdate, []);
   }
 
+  /**
+   * Retries a failed creation. The request's status is the API's to check; the workflow's validator checks
+   * that its creation failed. Answers the instance once the workflow is creating again.
+   */
   async retry(requestId: string, instanceId: string) {
     const { request, instance } = await this.instance(requestId, instanceId);
     if (!(RETRYABLE_REQUEST_STATUSES as readonly string[]).includes(request.status)) {
@@ -180,10 +184,7 @@ export class PrivacyRequestService {
         state: request.status,
       });
     }
-    if (instance.taskState !== 'creation_failed') {
-      throw conflict(`only a failed ticket creation can be retried; this instance is ${instance.taskState}`, { state: instance.taskState });
-    }
-    await this.signal(instance.workflowId, retrySignal).catch(finishedIsConflict);
+    return this.ask(instance, retryCreationUpdate, []);
   }
 
   /** Checks the ticket exists in Jira before the workflow tracks it instead of the current one. */
@@ -206,22 +207,32 @@ export class PrivacyRequestService {
     const instance = candidates[0]!;
     this.requireUnfinished(instance);
     const { client } = await connectionClient(this.orm.em.fork(), this.kit, instance.connectionKey);
-    const found = await viaJira(() => client.getIssueStatus(ticketKey));
+    const found = await viaJira(() => readSnapshot(client, ticketKey));
     if (!found) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`, { field: 'body.ticket_key' });
-    await this.signal(instance.workflowId, linkSignal, { ticketKey: found.key }).catch(finishedIsConflict);
-    return instance;
+    // What the check read goes along, so the workflow tracks the ticket without reading it again.
+    const seen = { ...newsOf(found), ticketKey: found.key, id: found.id, url: client.browseUrl(found.key) };
+    return this.ask(instance, linkTicketUpdate, [{ ticketKey: found.key, seen }]);
   }
 
-  private async signal<A extends unknown[]>(workflowId: string, def: SignalDefinition<A>, ...args: A) {
-    await this.temporal.workflow.getHandle(workflowId).signal(def, ...args);
+  /**
+   * Asks the instance's workflow (an Update) and answers the instance as the workflow then recorded it;
+   * `settled: false` when the workflow takes longer than the API waits (it goes on; the state follows).
+   */
+  private async ask<Ret, Args extends unknown[]>(instance: JiraTicketInstance, def: UpdateDefinition<Ret, Args>, args: Args): Promise<{ instance: JiraTicketInstance; settled: boolean }> {
+    let answer;
+    try {
+      answer = await ask(this.temporal, instance.workflowId, def, args);
+    } catch (err) {
+      if (err instanceof UpdateRefused) throw conflict(err.message, { state: instance.taskState });
+      if (err instanceof WorkflowNotRunning) {
+        if (instance.startPending && !instance.workflowStartedAt) {
+          throw conflict('the ticket workflow is about to start; try again in a moment', { state: 'start_pending', retryAfterSeconds: 2 });
+        }
+        throw conflict('the workflow for this ticket has finished', { state: 'finished' });
+      }
+      throw err;
+    }
+    const fresh = await this.orm.em.fork().findOneOrFail(JiraTicketInstance, { instanceId: instance.instanceId });
+    return { instance: fresh, settled: answer !== undefined };
   }
-}
-
-function ignoreFinished(err: unknown): void {
-  if (!(err instanceof WorkflowNotFoundError)) throw err;
-}
-
-function finishedIsConflict(err: unknown): never {
-  if (err instanceof WorkflowNotFoundError) throw conflict('the workflow for this ticket has finished (or is about to start: try again in a moment)', { state: 'finished' });
-  throw err;
 }

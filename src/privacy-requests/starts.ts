@@ -130,15 +130,8 @@ export class TicketWorkflowStarts {
   }
 
   private async startOne(row: PendingStart): Promise<void> {
-    const { taskQueue, pollIntervalMinutes, webhookPollIntervalMinutes, createMaxAttempts } = this.settings;
-    const input: PrivacyRequestTicketInput = {
-      privacyRequestId: row.privacy_request_id,
-      connectionKey: row.connection_key,
-      instanceId: row.instance_id,
-      pollIntervalMinutes,
-      webhookPollIntervalMinutes,
-      createMaxAttempts,
-    };
+    const { taskQueue, createMaxAttempts } = this.settings;
+    const input: PrivacyRequestTicketInput = { privacyRequestId: row.privacy_request_id, connectionKey: row.connection_key, instanceId: row.instance_id, createMaxAttempts };
     try {
       await this.temporal.withDeadline(Date.now() + this.opts.startTimeoutMs, () =>
         this.temporal.workflow.start<typeof privacyRequestTicket>('privacyRequestTicket', {

@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { createAnomalyActivities } from '../activities/anomalies.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
+import { createTrackerActivities } from '../tracker/activities.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -25,12 +26,12 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     ...deps.tuning,
-    // Polls are local activities: as many may wait together (a whole bulk read) as activities may.
+    // Reads and read-model writes are local activities: as many may run together as activities may.
     ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),
     ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
-    // Aligned poll timers fire together: enough pollers to drain a cycle's tasks quickly.
+    // A tracker's cycle signals many workflows at once: enough pollers to drain their tasks quickly.
     maxConcurrentActivityTaskPolls: 8,
     maxConcurrentWorkflowTaskPolls: 8,
-    activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps) },
+    activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps), ...createTrackerActivities(deps) },
   });
 }

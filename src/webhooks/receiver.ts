@@ -1,11 +1,10 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Orm } from '../db/orm.js';
 import { Connection } from '../db/entities.js';
 import type { ConnectionSecrets } from '../connections/secrets.js';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStatusCategory } from '../workflows/messages.js';
+import { categoryOf, park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/ticket-news.js';
 
 /** The part of Jira's webhook payload we read (jira:issue_*, comment_*). */
 interface JiraWebhookPayload {
@@ -26,6 +25,8 @@ interface JiraWebhookPayload {
 export type WebhookOutcome =
   | { kind: 'applied'; signalled: number }
   | { kind: 'duplicate' }
+  /** no workflow tracks the issue yet: kept a while for the one that may start tracking it */
+  | { kind: 'parked'; reason: string }
   | { kind: 'ignored'; reason: string };
 
 export class WebhookError extends Error {
@@ -67,7 +68,8 @@ export class JiraWebhooks {
 
     const issue = payload.issue;
     if (!issue?.key) return { kind: 'ignored', reason: `${payload.webhookEvent ?? 'event'} without an issue` };
-    const change = changeOf(payload);
+    const ref = { key: issue.key, id: issue.id ?? null };
+    const news = newsOf(payload);
 
     return this.orm.em.fork().transactional(async (em) => {
       const inserted = await em.execute<Array<{ id: string }>>(
@@ -75,26 +77,14 @@ export class JiraWebhooks {
         [deliveryId, connection.key],
       );
       if (inserted.length === 0) return { kind: 'duplicate' } as const;
-      const targets = await em.execute<Array<{ workflow_id: string; ticket_key: string }>>(
-        `select workflow_id, ticket_key from jira_ticket_instance
-           where connection_key = ? and (ticket_key = ? or ticket_id = ?) and task_state not in ('completed', 'canceled')
-         union all
-         select workflow_id, ticket_key from anomaly_ticket_link
-           where connection_key = ? and (ticket_key = ? or ticket_id = ?) and state = 'active'`,
-        [connection.key, issue.key, issue.id ?? '', connection.key, issue.key, issue.id ?? ''],
-      );
-      if (targets.length === 0) return { kind: 'ignored', reason: `no workflow tracks ${issue.key}` } as const;
-      await Promise.all(
-        targets.map(async (t) => {
-          const handle = this.temporal.workflow.getHandle(t.workflow_id);
-          // A moved issue arrives under its new key; each workflow knows it by the key it tracks.
-          const signal = change ? handle.signal(ticketChangedSignal, { ...change, ticketKey: t.ticket_key }) : handle.signal(refreshSignal);
-          await signal.catch((err: unknown) => {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-          });
-        }),
-      );
-      return { kind: 'applied', signalled: targets.length } as const;
+      // Parked before the watchers are looked up: a workflow that records the issue's key meanwhile either is
+      // found here, or finds the parked news when it records (or its tracker's next cycle does).
+      const parkedId = await park(em, connection.key, ref, news);
+      const watchers = await watchersOf(em, connection.key, ref);
+      if (watchers.length === 0) return { kind: 'parked', reason: `no workflow tracks ${issue.key} yet` } as const;
+      await unpark(em, parkedId);
+      // A moved issue arrives under its new key; each workflow is told by the key it tracks.
+      return { kind: 'applied', signalled: await tell(this.temporal, watchers, news) } as const;
     });
   }
 
@@ -131,21 +121,20 @@ export class JiraWebhooks {
     }
   }
 
-  /** Deliveries are kept a day: Jira stops retrying after about 30 minutes. */
+  /** Deliveries are kept a day: Jira stops retrying after about 30 minutes. Parked news, minutes. */
   async prune(): Promise<void> {
     await this.orm.em.getConnection().execute("delete from webhook_delivery where received_at < now() - interval '1 day'");
+    await pruneParked(this.orm.em.getConnection());
   }
 }
 
-function changeOf(p: JiraWebhookPayload): Omit<TicketChange, 'ticketKey'> | null {
+function newsOf(p: JiraWebhookPayload): TicketNews {
   if (p.webhookEvent === 'jira:issue_deleted') return { status: null, statusCategory: 'deleted', updated: null };
   const f = p.issue?.fields;
   if (!f?.status?.name) return null; // e.g. comment events carry no status: read it instead
-  const key = f.status.statusCategory?.key;
-  const statusCategory: TrackedStatusCategory = key === 'done' || key === 'indeterminate' ? key : 'new';
   return {
     status: f.status.name,
-    statusCategory,
+    statusCategory: categoryOf(f.status.statusCategory?.key),
     ...('resolution' in f ? { resolution: f.resolution?.name ?? null } : {}),
     ...('assignee' in f ? { assignee: f.assignee?.displayName ?? null } : {}),
     updated: f.updated ?? null,

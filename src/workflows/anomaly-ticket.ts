@@ -1,9 +1,10 @@
-import { condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AnomalyActivities } from '../activities/anomalies.js';
 import {
   anomalyStatusChangedSignal,
   commentAddedSignal,
   linkStateQuery,
+  refreshLinkUpdate,
   refreshSignal,
   ticketChangedSignal,
   unlinkSignal,
@@ -14,9 +15,8 @@ import {
   type TicketView,
 } from './messages.js';
 import { JiraStatusCategory, JiraTicketKey } from './search-attributes.js';
-import { isNewer, untilNextPoll } from './polling.js';
-import { dbWrites, historyIsLong, jiraRetry, notifyUpstream, shortActivities } from './shared.js';
-
+import { isNewer, sameTicket, untilNextPoll } from './polling.js';
+import { dbWrites, historyIsLong, jiraRetry, notifyUpstream, shortActivities, TRACKER_OWNS_POLLING } from './shared.js';
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
   startToCloseTimeout: '2 minutes',
@@ -48,7 +48,8 @@ export async function anomalyTicketCreate(input: AnomalyTicketCreateInput): Prom
 /**
  * One anomaly ↔ ticket link, for as long as it lasts: comments go to the ticket in order and exactly once,
  * the ticket's status, resolution and assignee come back, a done ticket is reported upstream, and a done
- * ticket is reopened when its anomaly recurs (where the connection opts in).
+ * ticket is reopened when its anomaly recurs (where the connection opts in). Between events it holds no
+ * timer: the connection's tracker and Jira's webhooks tell it when the ticket changed.
  */
 export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ state: 'unlinked' }> {
   const link = { linkId: input.linkId, connectionKey: input.connectionKey, ticketKey: input.ticketKey };
@@ -62,16 +63,38 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
     lastError: null,
     seq: 0,
   };
-  let wake = true; // deliver and poll at once on start
+  // A new link delivers and reads at once; a run that continues another starts from the state it was given
+  // (links from before the tracker read again, as they did).
+  const fresh = !input.state || !patched(TRACKER_OWNS_POLLING);
+  let wake = fresh;
+  /** read Jira at the next turn (a refresh, a reopen we made, or the first turn) */
+  let readWanted = fresh;
   let reopenWanted = false;
   let unlinkRequested = false;
-  let pushed: TicketChange | null = null;
+  // Set by handlers: typed apart from its initial value, which TypeScript would otherwise narrow it to.
+  let pushed = null as TicketChange | null;
   let webhooks = false;
+  let refreshAsked = 0;
+  let refreshServed = 0;
   setHandler(ticketChangedSignal, (change) => {
-    if (change.ticketKey.toUpperCase() === input.ticketKey.toUpperCase() && isNewer(change, s.updated)) pushed = change;
+    if (sameTicket(change.ticketKey, input.ticketKey) && isNewer(change, s.updated)) pushed = change;
   });
   setHandler(commentAddedSignal, () => void (wake = true));
-  setHandler(refreshSignal, () => void (wake = true));
+  setHandler(refreshSignal, () => void (wake = readWanted = true));
+  setHandler(
+    refreshLinkUpdate,
+    async () => {
+      const turn = ++refreshAsked;
+      wake = readWanted = true;
+      await condition(() => refreshServed >= turn);
+      return s;
+    },
+    {
+      validator: () => {
+        if (s.state === 'unlinked' || unlinkRequested) throw new Error(`the link to ${input.ticketKey} is ${s.state === 'unlinked' ? 'unlinked' : 'being unlinked'}`);
+      },
+    },
+  );
   setHandler(anomalyStatusChangedSignal, ({ status }) => {
     wake = true;
     if (status.toLowerCase() === 'active') reopenWanted = true;
@@ -95,7 +118,14 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
         ? `unlinked from anomaly ${input.anomalyId}`
         : `tracking ${input.ticketKey} (${s.status ?? 'status unknown'}${s.assignee ? `, assigned to ${s.assignee}` : ''}) for anomaly ${input.anomalyId}`,
     );
-    await recordLinkState({ linkId: input.linkId, state: s, ticketId: ticketRef.id, ticketUrl: ticketRef.url });
+    const parked = (await recordLinkState({ linkId: input.linkId, state: s, ticketId: ticketRef.id, ticketUrl: ticketRef.url }))?.parked;
+    if (parked && sameTicket(parked.ticketKey, input.ticketKey) && isNewer(parked, s.updated)) pushed = parked;
+  }
+
+  /** Continues as new with the state, once every Update has been answered. */
+  async function carryOn(): Promise<never> {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof anomalyTicketLink>({ ...input, state: s });
   }
 
   for (;;) {
@@ -104,6 +134,8 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
       await deliverComments(link);
       s.state = 'unlinked';
       await record();
+      refreshServed = refreshAsked;
+      await condition(allHandlersFinished);
       return { state: 'unlinked' };
     }
     wake = false;
@@ -113,7 +145,9 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
       const { status, statusCategory, resolution = s.resolution, assignee = s.assignee, updated = s.updated } = pushed;
       Object.assign(s, { status: statusCategory === 'deleted' ? null : status, statusCategory, resolution, assignee, updated });
       pushed = null;
-    } else {
+      // Comments alone say nothing new about the ticket; links from before the tracker read at every wake-up.
+    } else if (readWanted || s.statusCategory === null || !patched(TRACKER_OWNS_POLLING)) {
+      readWanted = false;
       const seen = await pollLinkedTicket(link);
       ticketRef = { id: seen.ticketId, url: seen.ticketUrl };
       pendingComments = seen.pendingComments;
@@ -126,11 +160,12 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
       reopenWanted = false;
       if (s.statusCategory === 'done') {
         const { reopened } = await reopenTicket({ ...link, anomalyId: input.anomalyId });
-        if (reopened) wake = true; // read the new status and deliver the reopen comment now
+        if (reopened) wake = readWanted = true; // read the new status and deliver the reopen comment now
       }
     }
     if (s.statusCategory !== 'done') s.doneNotified = false;
     await record();
+    if (!readWanted) refreshServed = refreshAsked;
     if (s.statusCategory === 'done' && !s.doneNotified) {
       s.doneNotified = true;
       await notifyUpstream({
@@ -145,13 +180,16 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
       await record();
     }
     if (!wake && !pendingComments) {
-      const interval = webhooks ? (input.webhookPollIntervalMinutes ?? input.pollIntervalMinutes) : input.pollIntervalMinutes;
-      await condition(() => wake || unlinkRequested || !!pushed, untilNextPoll(interval, input.connectionKey), {
-        summary: `Next Jira poll of ${input.ticketKey}`,
-      });
+      const woken = () => wake || unlinkRequested || !!pushed;
+      if (patched(TRACKER_OWNS_POLLING)) {
+        if (historyIsLong(input.historyLimit) && !woken() && !readWanted && !reopenWanted) await carryOn();
+        // A refresh that met a webhook's news in the same turn still reads Jira.
+        await condition(() => woken() || readWanted);
+      } else {
+        const interval = webhooks ? (input.webhookPollIntervalMinutes ?? input.pollIntervalMinutes) : input.pollIntervalMinutes;
+        await condition(woken, untilNextPoll(interval ?? 10, input.connectionKey), { summary: `Next Jira poll of ${input.ticketKey}` });
+      }
     }
-    if (historyIsLong(input.historyLimit) && !unlinkRequested && !wake && !reopenWanted && !pushed) {
-      await continueAsNew<typeof anomalyTicketLink>({ ...input, state: s });
-    }
+    if (historyIsLong(input.historyLimit) && !unlinkRequested && !wake && !readWanted && !reopenWanted && !pushed) await carryOn();
   }
 }

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /**
  * Messages of the privacy-request ticket workflow, shared by the API client and the workflow. Signal names
@@ -9,7 +9,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 export type TaskState =
   | 'creating' // creating the Jira ticket
   | 'creation_failed' // every attempt failed; waits for `retry` or `link`
-  | 'open' // ticket exists and is not done; polling
+  | 'open' // ticket exists and is not done; waiting for news of it
   | 'waiting_for_data' // ticket done, manual task data not submitted yet
   | 'completed' // ticket done or deleted, and data submitted
   | 'failed' // ticket deleted before data was submitted; `link` revives it
@@ -40,9 +40,11 @@ export interface PrivacyRequestTicketInput {
   privacyRequestId: string;
   connectionKey: string;
   instanceId: string;
-  /** Minutes between Jira polls; a workflow input so a running workflow keeps its own schedule. */
-  pollIntervalMinutes: number;
-  /** The longer safety-net interval once the connection's webhooks report changes (absent: pollIntervalMinutes). */
+  /**
+   * Minutes between Jira polls, for workflows started before the connection's tracker took polling over
+   * (they keep it until their next wake-up); new workflows hold no timer and need neither.
+   */
+  pollIntervalMinutes?: number;
   webhookPollIntervalMinutes?: number;
   createMaxAttempts: number;
   /** Continue-as-new once history has this many events (default 2,000); tests lower it. */
@@ -58,6 +60,8 @@ export interface PrivacyRequestTicketResult {
 
 export interface LinkSignal {
   ticketKey: string;
+  /** What the API read of the ticket when it checked that it exists: applied without another Jira read. */
+  seen?: TicketChange & { id: string; url: string };
 }
 
 export interface CloseSignal {
@@ -85,6 +89,18 @@ export const retrySignal = defineSignal('retry');
 export const linkSignal = defineSignal<[LinkSignal]>('link');
 export const closeSignal = defineSignal<[CloseSignal]>('close');
 export const stateQuery = defineQuery<InstanceState>('state');
+
+/**
+ * Actions whose caller waits for the outcome are Updates: the workflow's validator refuses what its state does
+ * not allow, and the answer is the state after the handler ran. The signals above stay for operators (the
+ * Temporal UI sends signals) and for older callers.
+ */
+/** Reads the ticket from Jira now (one direct read) and answers the state it leads to. */
+export const refreshNowUpdate = defineUpdate<InstanceState>('refreshNow');
+/** Retries a failed creation; answers once the workflow is creating again. */
+export const retryCreationUpdate = defineUpdate<InstanceState>('retryCreation');
+/** Tracks another ticket instead (the API has checked that it exists); answers the state with the new ticket. */
+export const linkTicketUpdate = defineUpdate<InstanceState, [LinkSignal]>('linkTicket');
 
 export const workflowIdFor = (privacyRequestId: string, connectionKey: string) =>
   `privacy-request/${privacyRequestId}/jira/${connectionKey}`;
@@ -138,7 +154,8 @@ export interface AnomalyLinkInput {
   anomalyId: string;
   connectionKey: string;
   ticketKey: string;
-  pollIntervalMinutes: number;
+  /** as for privacy-request tickets: only links started before the tracker poll on their own */
+  pollIntervalMinutes?: number;
   webhookPollIntervalMinutes?: number;
   historyLimit?: number;
   state?: AnomalyLinkState;
@@ -154,6 +171,8 @@ export const anomalyStatusChangedSignal = defineSignal<[AnomalyStatusSignal]>('a
 export const commentAddedSignal = defineSignal('commentAdded');
 export const unlinkSignal = defineSignal('unlink');
 export const linkStateQuery = defineQuery<AnomalyLinkState>('linkState');
+/** Delivers queued comments and reads the ticket now; answers the link's state after. */
+export const refreshLinkUpdate = defineUpdate<AnomalyLinkState>('refreshNow');
 
 export const anomalyLinkWorkflowId = (anomalyId: string, ticketKey: string) => `anomaly/${anomalyId}/ticket/${ticketKey}`;
 

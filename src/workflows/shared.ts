@@ -1,4 +1,4 @@
-import { patched, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 
 /** What every ticket workflow uses alike: retry policies, the upstream callback, and when to continue as new. */
@@ -15,6 +15,12 @@ export const { notifyUpstream } = proxyActivities<Activities>({
 
 /** The patch that made the short activities local; histories recorded before it replay without it. */
 export const SHORT_ACTIVITIES_LOCAL = 'short-activities-local';
+
+/**
+ * The patch that handed polling to the connection's tracker: ticket workflows from before it poll on their own
+ * timer until their next wake-up, then wait for news with no timer, and read Jira only when asked to.
+ */
+export const TRACKER_OWNS_POLLING = 'tracker-owns-polling';
 
 /**
  * Activities that take milliseconds to seconds (a coalesced status read, the read model's PostgreSQL writes)
@@ -40,4 +46,12 @@ const MAX_HISTORY_EVENTS = 2_000;
 export function historyIsLong(limit = MAX_HISTORY_EVENTS): boolean {
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength > limit;
+}
+
+/** An activity's failure as people should read it: the innermost message, Jira's own words where it spoke. */
+export function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.message;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities, PollResult, UpstreamEvent } from '../../src/activities/index.js';
-import type { InstanceState } from '../../src/workflows/messages.js';
+import type { InstanceState, TicketChange } from '../../src/workflows/messages.js';
 
 type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
 
@@ -16,6 +16,8 @@ export class MockWorld {
   completions = 0;
   /** createTicket reports the new ticket's status, as the product does; false: the older shape, a ticket only */
   createReportsStatus = true;
+  /** news a webhook parked before the read model knew the key, handed back by the next record of the state */
+  parked: TicketChange | undefined;
 
   activities(): Activities {
     return {
@@ -34,7 +36,12 @@ export class MockWorld {
         this.polls.push(ticketKey);
         return this.look(ticketKey);
       },
-      recordInstanceState: async ({ state }) => void this.recorded.push(structuredClone(state)),
+      recordInstanceState: async ({ state }) => {
+        this.recorded.push(structuredClone(state));
+        const parked = state.ticket ? this.parked : undefined;
+        if (parked) this.parked = undefined;
+        return parked ? { parked } : {};
+      },
       completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
       notifyUpstream: async (e) => {
         this.events.push(e);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/api/app.js';
 import { TicketWorkflowStarts } from '../../src/privacy-requests/starts.js';
+import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/start.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/secrets/keyring.js';
@@ -52,7 +53,17 @@ export async function callbackReceiver(cleanup: Cleanup, secret: string) {
 export async function startTicketflow(
   cleanup: Cleanup,
   orm: Orm,
-  opts: { upstream?: { url: string; secret: string }; pollIntervalMinutes?: number; jira?: { url: string }; oauth?: Omit<OAuthConfig, 'gatewayUrl'>; startSweepMs?: number; dynamicWebhooks?: boolean } = {},
+  opts: {
+    upstream?: { url: string; secret: string };
+    jira?: { url: string };
+    oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
+    startSweepMs?: number;
+    dynamicWebhooks?: boolean;
+    /** the trackers' cadence; by default cycles are far apart, and tests ask for one with `syncNow` */
+    tracker?: Partial<Omit<TrackerSettings, 'taskQueue'>>;
+    /** Jira's search lag as ticket creation assumes it (default: none, and no wait on a retry) */
+    search?: { lagSeconds: number; waitOnRetry: boolean };
+  } = {},
 ) {
   const { value, close } = await cleanup.assemble('ticketflow (API and worker)', async (parts) => {
     const t = await temporalConnections(parts);
@@ -65,10 +76,13 @@ export async function startTicketflow(
     const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
     const codec = new PayloadEncryptionCodec(payloadKeys);
     const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
-    const settings = { taskQueue, pollIntervalMinutes: opts.pollIntervalMinutes ?? 10, createMaxAttempts: 3 };
+    const settings = { taskQueue, createMaxAttempts: 3 };
     const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
     parts.add('workflow starts', () => starts.stop());
-    const app = createApp({ orm, temporal: client, kit, settings, starts, codec });
+    const trackerSettings: TrackerSettings = { taskQueue, intervalMinutes: 24 * 60, webhookIntervalMinutes: 24 * 60, overlapMinutes: 5, reconcileIntervalMinutes: 7 * 24 * 60, ...opts.tracker };
+    // Started by connection changes (PATCH /connection), as in production; no periodic pass in tests.
+    const trackers = new ConnectionTrackers(orm, client, trackerSettings);
+    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -82,7 +96,9 @@ export async function startTicketflow(
       workflowBundle: workflowBundle(),
       orm,
       kit,
+      temporal: client,
       upstream: opts.upstream ?? {},
+      search: opts.search,
       // OAuth connections then register dynamic webhooks that deliver to this API
       webhookBaseUrl: opts.dynamicWebhooks ? base : undefined,
       dataConverter: { payloadCodecs: [codec] },
@@ -98,7 +114,7 @@ export async function startTicketflow(
     const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
     const anonymous = httpWith({});
     const http = httpWith({ authorization: `Bearer ${token}` });
-    return { base, http, anonymous, tokens, app, kit, settings, starts, client, taskQueue, secrets, secretKeys, codec, payloadKeys };
+    return { base, http, anonymous, tokens, app, kit, settings, starts, trackers, client, taskQueue, secrets, secretKeys, codec, payloadKeys };
   });
   return { ...value, stop: close };
 }

@@ -1,0 +1,94 @@
+import { JiraApiError, namedIssueKeys } from './errors.js';
+import { statusCategoryOf, type JiraClient, type RawIssue, type StatusCategory } from './client.js';
+
+/** What tracking needs of an issue: enough for privacy-request instances and anomaly links alike. */
+export interface IssueSnapshot {
+  id: string;
+  key: string;
+  status: string;
+  statusCategory: StatusCategory;
+  resolution: string | null;
+  assignee: string | null;
+  updated: string | null;
+}
+
+/** The only fields tracking asks for: Jira's points are per issue object, but smaller answers are faster. */
+export const SNAPSHOT_FIELDS = ['status', 'resolution', 'assignee', 'updated'];
+const MAX_BULK = 100;
+
+export function toSnapshot(issue: RawIssue): IssueSnapshot {
+  return {
+    id: issue.id,
+    key: issue.key,
+    status: issue.fields?.status?.name ?? 'Unknown',
+    statusCategory: statusCategoryOf(issue),
+    resolution: issue.fields?.resolution?.name ?? null,
+    assignee: issue.fields?.assignee?.displayName ?? null,
+    updated: issue.fields?.updated ?? null,
+  };
+}
+
+/** One issue, read directly; null when Jira says it does not exist (deleted, or no longer visible to us). */
+export async function readSnapshot(client: JiraClient, key: string): Promise<IssueSnapshot | null> {
+  const issue = await client.getIssue(key, SNAPSHOT_FIELDS);
+  return issue ? toSnapshot(issue) : null;
+}
+
+/**
+ * Many issues in bulk (100 per call). Bulk reads leave out issues that are gone without saying so, so each
+ * one missing is confirmed by a direct read before it is reported gone (null); a moved issue answers under
+ * its new key and is found by its old key or id. Returns a snapshot (or null) for each key asked.
+ */
+export async function readSnapshots(client: JiraClient, keys: string[], count?: (issuesReturned: number) => void): Promise<Map<string, IssueSnapshot | null>> {
+  const out = new Map<string, IssueSnapshot | null>();
+  for (let i = 0; i < keys.length; i += MAX_BULK) {
+    const chunk = keys.slice(i, i + MAX_BULK);
+    const found = new Map<string, IssueSnapshot>();
+    const issues = await client.readIssues(chunk, SNAPSHOT_FIELDS);
+    count?.(issues.length);
+    for (const issue of issues) {
+      const snap = toSnapshot(issue);
+      found.set(snap.key.toUpperCase(), snap);
+      found.set(snap.id, snap);
+    }
+    for (const key of chunk) {
+      const hit = found.get(key.toUpperCase()) ?? found.get(key);
+      if (hit) out.set(key, hit);
+      else {
+        const confirmed = await readSnapshot(client, key);
+        count?.(confirmed ? 1 : 0);
+        out.set(key, confirmed);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Which of `keys` no longer exist (or are no longer visible), at the cost of one count per 100 keys and no
+ * issue objects: Jira answers a JQL `key in (…)` that names a missing issue with a 400 naming it, and
+ * otherwise counts the matches. A count short of the keys with no 400 (the search index lags, or an issue is
+ * hidden some other way) falls back to a bulk read of those keys. `count` is told of each call's issue objects.
+ */
+export async function missingIssues(client: JiraClient, keys: string[], count?: (issuesReturned: number) => void): Promise<string[]> {
+  const missing: string[] = [];
+  for (let i = 0; i < keys.length; i += MAX_BULK) {
+    const chunk = keys.slice(i, i + MAX_BULK);
+    let suspects: string[];
+    try {
+      const n = await client.countIssues(`key in (${chunk.map((k) => `"${k}"`).join(', ')})`);
+      count?.(0);
+      suspects = n >= chunk.length ? [] : chunk;
+    } catch (err) {
+      if (!(err instanceof JiraApiError) || err.status !== 400) throw err;
+      count?.(0);
+      const named = new Set(namedIssueKeys(err.messages));
+      suspects = chunk.filter((k) => named.has(k.toUpperCase()));
+      if (suspects.length === 0) suspects = chunk; // a 400 that names no key: ask each of them
+    }
+    if (suspects.length === 0) continue;
+    const read = await readSnapshots(client, suspects, count);
+    missing.push(...suspects.filter((k) => !read.get(k)));
+  }
+  return missing;
+}
