@@ -110,7 +110,13 @@ describe('anomaly link workflow', () => {
       await until(() => world.events.length === 2, 'done again');
       assert.deepEqual(world.events.map((e) => e.event), ['anomaly_ticket.done', 'anomaly_ticket.done'], 'reported again after it was reopened in Jira');
       assert.equal(world.polls, 1, 'the first read only');
-      const before = (await h.fetchHistory()).events?.length;
+      // Measured once the workflow is at rest: its last task completed, and none scheduled after it.
+      const before = await eventually(async () => {
+        const events = (await h.fetchHistory()).events ?? [];
+        const last = (pick: (e: (typeof events)[number]) => unknown) => events.findLastIndex((e) => pick(e));
+        const atRest = last((e) => e.workflowTaskCompletedEventAttributes) > last((e) => e.workflowTaskScheduledEventAttributes);
+        return world.last?.doneNotified && atRest ? events.length : null;
+      }, 'the workflow at rest');
       await ts.env.sleep('30 days');
       assert.equal((await h.fetchHistory()).events?.length, before, 'a month at rest adds nothing to the history');
     });
