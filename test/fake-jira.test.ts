@@ -402,12 +402,15 @@ describe('points and the hourly quota', () => {
     assert.equal((await app.get(`issue/${a.key}`)).statusCode, 200);
     assert.equal((await search(app, `labels = "${label}"`, { maxResults: 2 })).keys.length, 2);
     assert.equal((await app.post(`issue/${b.key}/comment`, { json: { body: adf('charged') } })).statusCode, 201);
+    // A slow call is still authenticated and charged once its delay is over.
+    await jira.fault({ kind: 'slow', delayMs: 50, method: 'POST', path: '/comment' });
+    assert.equal((await app.post(`issue/${b.key}/comment`, { json: { body: adf('slowly charged') } })).statusCode, 201);
     s = await jira.stats();
-    assert.equal(s.points, 12 + 2 + 3 + 1);
-    assert.equal(s.pointsCharged, 6);
-    assert.equal((await jira.quota()).used['points-app'], 6);
+    assert.equal(s.points, 12 + 2 + 3 + 1 + 1);
+    assert.equal(s.pointsCharged, 7);
+    assert.equal((await jira.quota()).used['points-app'], 7);
     const logged = (await jira.requests()).filter((r) => r.path.startsWith('/ex/jira/'));
-    assert.deepEqual(logged.slice(-3).map((r) => r.points), [2, 3, 1]);
+    assert.deepEqual(logged.slice(-4).map((r) => r.points), [2, 3, 1, 1]);
     assert.deepEqual(await violations(), []);
   });
 

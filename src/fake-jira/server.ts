@@ -365,7 +365,6 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
         return res.status(Number(fault.kind)).json({ errorMessages: ['Internal server error'], errors: {} });
       }
       if (fault.kind === 'drop') return req.socket.destroy();
-      if (fault.kind === 'slow') return void setTimeout(next, fault.delayMs ?? 5_000);
       if (fault.kind === 'lost_reply') {
         // The work happens; the answer never arrives.
         res.json = () => {
@@ -376,30 +375,35 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
       }
     }
 
-    const auth = req.get('authorization') ?? '';
-    const basic = /^Basic (.+)$/i.exec(auth);
-    const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
-    const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString().split(/:(.*)/s) : [];
-    const viaGateway = req.path.startsWith('/ex/jira/');
-    if (viaGateway && !req.path.startsWith(`/ex/jira/${FAKE_CLOUD_ID}/`)) return res.status(404).json({ errorMessages: ['Site not found'], errors: {} });
-    const ok = bearer
-      ? viaGateway ? oauth.validAccess(bearer) : !!opts.pat && bearer === opts.pat
-      : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
-    if (!ok) return res.status(401).json({ errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} });
-    if (opts.forbiddenUser && user === opts.forbiddenUser) {
-      return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
-    }
-    // Only an OAuth 2.0 app (Bearer through the gateway) may manage dynamic webhooks; they belong to its client id,
-    // and so does the quota that pays for its calls.
-    if (bearer && viaGateway) payer = res.locals.oauthClientId = oauth.clientOf(bearer);
-    if (payer !== undefined && quota.wouldExceed(payer, 1)) return overQuota();
-    if (!read) {
-      const target = endpoint.includes('/issue/{issueIdOrKey}') ? store.issue(specPath.split('/')[5]!) : undefined;
-      const waitSeconds = target && traffic.admitWrite(target.id);
-      if (waitSeconds) return limited('jira-per-issue-on-write', waitSeconds);
-      charge(1);
-    }
-    next();
+    /** Authentication, the points quota and the per-issue write limits: after a slow fault's delay, as for any call. */
+    const authorize = () => {
+      const auth = req.get('authorization') ?? '';
+      const basic = /^Basic (.+)$/i.exec(auth);
+      const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
+      const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString().split(/:(.*)/s) : [];
+      const viaGateway = req.path.startsWith('/ex/jira/');
+      if (viaGateway && !req.path.startsWith(`/ex/jira/${FAKE_CLOUD_ID}/`)) return res.status(404).json({ errorMessages: ['Site not found'], errors: {} });
+      const ok = bearer
+        ? viaGateway ? oauth.validAccess(bearer) : !!opts.pat && bearer === opts.pat
+        : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
+      if (!ok) return res.status(401).json({ errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} });
+      if (opts.forbiddenUser && user === opts.forbiddenUser) {
+        return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
+      }
+      // Only an OAuth 2.0 app (Bearer through the gateway) may manage dynamic webhooks; they belong to its client id,
+      // and so does the quota that pays for its calls.
+      if (bearer && viaGateway) payer = res.locals.oauthClientId = oauth.clientOf(bearer);
+      if (payer !== undefined && quota.wouldExceed(payer, 1)) return overQuota();
+      if (!read) {
+        const target = endpoint.includes('/issue/{issueIdOrKey}') ? store.issue(specPath.split('/')[5]!) : undefined;
+        const waitSeconds = target && traffic.admitWrite(target.id);
+        if (waitSeconds) return limited('jira-per-issue-on-write', waitSeconds);
+        charge(1);
+      }
+      next();
+    };
+    if (fault?.kind === 'slow') return void setTimeout(authorize, fault.delayMs ?? 5_000);
+    authorize();
   });
 
   const api = express.Router();
