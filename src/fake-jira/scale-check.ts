@@ -10,7 +10,8 @@ import { startFakeJiraProcess } from '../dev/fake-jira-process.js';
  */
 const [n = 10_000, concurrency = 16, validate = 1] = process.argv.slice(2, 5).map(Number);
 const stateFile = process.argv[5];
-const jira = await startFakeJiraProcess({ port: 0, validate: validate === 1, stateFile });
+// This measures the fake itself, as fast as it goes: Jira's burst limit (100 a second per endpoint) would stop it.
+const jira = await startFakeJiraProcess({ port: 0, validate: validate === 1, stateFile, env: { FAKE_JIRA_BURST_PER_SECOND: '0' } });
 const auth = `Basic ${Buffer.from('bench@example.com:t').toString('base64')}`;
 const call = async (method: string, path: string, body: unknown) => {
   const res = await fetch(`${jira.url}/rest/api/3/${path}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
