@@ -41,8 +41,12 @@ describe('privacy request, end to end', () => {
     assert.deepEqual(issue.fields.labels, [`ticketflow-${open.instance_id}`]);
 
     await jira.transition(open.ticket_key, 'Done');
-    assert.equal((await tf.http.post(`api/v1/privacy-request/pri_e2e_1/jira-tickets/${open.instance_id}/refresh`)).statusCode, 202);
-    await ticketWhere('pri_e2e_1', (i) => i.task_state === 'waiting_for_data', 'waiting for data');
+    // Refresh answers with the ticket as Jira has it now: the workflow read it before the answer.
+    const refreshed = await tf.http.post(`api/v1/privacy-request/pri_e2e_1/jira-tickets/${open.instance_id}/refresh`);
+    assert.equal(refreshed.statusCode, 200);
+    assert.equal((refreshed.body as Instance).task_state, 'waiting_for_data');
+    assert.equal((refreshed.body as Instance).status, 'Done');
+    assert.equal((await tickets('pri_e2e_1'))[0]!.task_state, 'waiting_for_data', 'and the list says the same');
 
     const submit = await tf.http.post(`api/v1/privacy-request/pri_e2e_1/jira-tickets/${open.instance_id}/submit-data`, {
       json: { data: { rows_deleted: 12 } },
@@ -108,7 +112,9 @@ describe('privacy request, end to end', () => {
 
     const other = (await jira.issues()).find((i) => i.key !== open.ticket_key)!;
     const link = await tf.http.post('api/v1/privacy-request/pri_e2e_3/jira-tickets/link', { json: { ticket_key: other.key } });
-    assert.equal(link.statusCode, 202);
+    assert.equal(link.statusCode, 200);
+    assert.equal((link.body as Instance).ticket_key, other.key, 'link answers the new ticket');
+    assert.equal((link.body as Instance).task_state, 'open');
     await ticketWhere('pri_e2e_3', (i) => i.task_state !== 'failed' && i.ticket_key === other.key, 'tracking the linked ticket');
 
     const cancel = await tf.http.patch('api/v1/privacy-request/pri_e2e_3', { json: { status: 'canceled' } });
@@ -135,10 +141,12 @@ describe('privacy request, end to end', () => {
 
     await tf.http.put('api/v1/connection/jira_bad/secret', { json: { project_key: 'PRIV' } });
     const retry = await tf.http.post(`api/v1/privacy-request/pri_e2e_4/jira-tickets/${failed.instance_id}/retry`);
-    assert.equal(retry.statusCode, 202);
+    assert.equal(retry.statusCode, 200);
+    assert.equal((retry.body as Instance).task_state, 'creating', 'retry answers the state after it: creating');
     await ticketWhere('pri_e2e_4', (i) => i.connection_key === 'jira_bad' && i.task_state === 'open', 'open after retry');
     const again = await tf.http.post(`api/v1/privacy-request/pri_e2e_4/jira-tickets/${failed.instance_id}/retry`);
     assert.equal(again.statusCode, 409, 'an open ticket cannot be retried');
+    assert.match((again.body as any).detail, /only a failed ticket creation can be retried; this instance is open/, 'the workflow\'s validator says why');
     await tf.http.put('api/v1/connection/jira_bad/secret', { json: {} });
     await tf.http.patch('api/v1/connection', { json: [{ key: 'jira_bad', name: 'bad', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });

@@ -81,7 +81,7 @@ describe('Jira webhooks', () => {
     assert.equal(signals.length, 1, 'Jira retrying a delivery signals once');
   });
 
-  test('without a connection in the path the signature finds the connection; unknown issues are accepted and ignored', async () => {
+  test('without a connection in the path the signature finds the connection; unknown issues are accepted and parked', async () => {
     const open = await openTicket('pri_wh_2');
     const progress = issueEvent({ id: open.ticket_id, key: open.ticket_key }, { name: 'In Progress', category: 'indeterminate' });
     assert.equal((await deliver(progress, { secret: WEBHOOK_SECRET, path: 'webhooks/jira' })).statusCode, 202);
@@ -89,7 +89,7 @@ describe('Jira webhooks', () => {
 
     const unknown = await deliver(issueEvent({ id: '999999', key: 'PRIV-999999' }, { name: 'Done', category: 'done' }), { secret: WEBHOOK_SECRET });
     assert.equal(unknown.statusCode, 202);
-    assert.equal((unknown.body as any).status, 'ignored');
+    assert.equal((unknown.body as any).status, 'parked');
     assert.equal((await deliver({ nope: true }, { secret: WEBHOOK_SECRET, path: 'webhooks/jira/no_such_connection' })).statusCode, 404);
   });
 

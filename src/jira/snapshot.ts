@@ -74,21 +74,30 @@ export async function missingIssues(client: JiraClient, keys: string[], count?: 
   const missing: string[] = [];
   for (let i = 0; i < keys.length; i += MAX_BULK) {
     const chunk = keys.slice(i, i + MAX_BULK);
-    let suspects: string[];
+    /** the keys Jira said are missing; null when it only counted fewer than asked */
+    let named: string[] | null = null;
     try {
       const n = await client.countIssues(`key in (${chunk.map((k) => `"${k}"`).join(', ')})`);
       count?.(0);
-      suspects = n >= chunk.length ? [] : chunk;
+      if (n >= chunk.length) continue;
     } catch (err) {
       if (!(err instanceof JiraApiError) || err.status !== 400) throw err;
       count?.(0);
-      const named = new Set(namedIssueKeys(err.messages));
-      suspects = chunk.filter((k) => named.has(k.toUpperCase()));
-      if (suspects.length === 0) suspects = chunk; // a 400 that names no key: ask each of them
+      const said = new Set(namedIssueKeys(err.messages));
+      named = chunk.filter((k) => said.has(k.toUpperCase()));
+      if (named.length === 0) named = null;
     }
-    if (suspects.length === 0) continue;
-    const read = await readSnapshots(client, suspects, count);
-    missing.push(...suspects.filter((k) => !read.get(k)));
+    if (named) {
+      // Each one Jira named is confirmed by a direct read (a moved issue answers under its new key).
+      for (const key of named) {
+        const snap = await readSnapshot(client, key);
+        count?.(snap ? 1 : 0);
+        if (!snap) missing.push(key);
+      }
+    } else {
+      const read = await readSnapshots(client, chunk, count);
+      missing.push(...chunk.filter((k) => !read.get(k)));
+    }
   }
   return missing;
 }
