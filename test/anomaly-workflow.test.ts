@@ -6,7 +6,7 @@ import type { UpstreamEvent } from '../src/activities/index.js';
 import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, refreshLinkUpdate, ticketChangedSignal, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState, type TicketChange } from '../src/workflows/messages.js';
 import type { anomalyTicketLink } from '../src/workflows/anomaly-ticket.js';
 import { eventually } from './helpers/infra.js';
-import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
+import { historyAtRest, runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 
 /**
  * The anomaly link workflow's logic with mocked activities, on the time-skipping server. It holds no timer:
@@ -110,13 +110,7 @@ describe('anomaly link workflow', () => {
       await until(() => world.events.length === 2, 'done again');
       assert.deepEqual(world.events.map((e) => e.event), ['anomaly_ticket.done', 'anomaly_ticket.done'], 'reported again after it was reopened in Jira');
       assert.equal(world.polls, 1, 'the first read only');
-      // Measured once the workflow is at rest: its last task completed, and none scheduled after it.
-      const before = await eventually(async () => {
-        const events = (await h.fetchHistory()).events ?? [];
-        const last = (pick: (e: (typeof events)[number]) => unknown) => events.findLastIndex((e) => pick(e));
-        const atRest = last((e) => e.workflowTaskCompletedEventAttributes) > last((e) => e.workflowTaskScheduledEventAttributes);
-        return world.last?.doneNotified && atRest ? events.length : null;
-      }, 'the workflow at rest');
+      const before = (await historyAtRest(h, () => !!world.last?.doneNotified)).length;
       await ts.env.sleep('30 days');
       assert.equal((await h.fetchHistory()).events?.length, before, 'a month at rest adds nothing to the history');
     });

@@ -125,7 +125,7 @@ describe('bulk reads and existence checks', () => {
     const checks = await jiraCalls(checkedFrom);
     assert.deepEqual(
       checks.map((c) => `${c.method} ${c.path.replace(/\d+$/, 'N')} ${c.status}`),
-      ['POST /rest/api/3/search/approximate-count 400', 'POST /rest/api/3/search/approximate-count 200', 'POST /rest/api/3/search/approximate-count 200', `GET /rest/api/3/issue/PRIV-N 404`],
+      ['POST /rest/api/3/search/approximate-count 400', 'GET /rest/api/3/issue/PRIV-N 404', 'POST /rest/api/3/search/approximate-count 200', 'POST /rest/api/3/search/approximate-count 200'],
       'three counts (the first refused for the vanished key) and one GET to confirm it',
     );
   });

@@ -8,7 +8,7 @@ import type { WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { timeSkippingExecutable } from '../../src/devtools/temporal-tools.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
-import { uniqueName, workflowBundle } from './infra.js';
+import { eventually, uniqueName, workflowBundle } from './infra.js';
 import { fileCleanup, type Cleanup } from './cleanup.js';
 
 export interface TimeSkipping {
@@ -32,6 +32,19 @@ export function useTimeSkipping(): TimeSkipping {
       return env;
     },
   };
+}
+
+/**
+ * The workflow's history once it is at rest (its last task completed, none scheduled after it, and `ready`
+ * true): what a test measures growth from.
+ */
+export async function historyAtRest(h: WorkflowHandle, ready: () => boolean = () => true) {
+  return eventually(async () => {
+    const events = (await h.fetchHistory()).events ?? [];
+    const completed = events.findLastIndex((e) => e.workflowTaskCompletedEventAttributes);
+    const scheduled = events.findLastIndex((e) => e.workflowTaskScheduledEventAttributes);
+    return ready() && completed > scheduled ? events : null;
+  }, 'the workflow at rest');
 }
 
 /**
