@@ -160,7 +160,9 @@ export const FORBIDDEN_USER = 'readonly@example.com';
  * Registers before/after hooks that bring up, for one test file: its own database, two fake Jira processes,
  * and ticketflow (worker + API) with a connection "jira" configured against the first.
  */
-export function useStack(opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number; dynamicWebhooks?: boolean } = {}): StackContext {
+export function useStack(
+  opts: { upstream?: { url: string; secret: string } | (() => { url: string; secret: string }); startSweepMs?: number; dynamicWebhooks?: boolean; search?: { lagSeconds: number; waitOnRetry: boolean } } = {},
+): StackContext {
   const ctx = {} as StackContext;
   const cleanup = fileCleanup();
   before(async () => {
@@ -176,6 +178,7 @@ export function useStack(opts: { upstream?: { url: string; secret: string } | ((
       upstream,
       startSweepMs: opts.startSweepMs,
       dynamicWebhooks: opts.dynamicWebhooks,
+      search: opts.search,
       jira: ctx.jira,
       oauth: { clientId: 'ticketflow-test', clientSecret: OAUTH_CLIENT_SECRET, redirectUri: 'http://127.0.0.1/api/v1/oauth/jira/callback', authUrl: ctx.jira.url },
     });
