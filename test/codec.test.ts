@@ -132,7 +132,7 @@ describe('workflow history on the server', () => {
     const cleanup = new Cleanup();
     const t = await temporalConnections(cleanup);
     try {
-      const raw = new Client({ connection: t.connection });
+      const raw = new Client({ connection: t.connection, namespace: t.namespace });
       const handle = raw.workflow.getHandle(open.workflow_id);
       const history = await handle.fetchHistory();
       const payloads = payloadsOf(history);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -8,6 +8,12 @@ import { temporalCliExecutable } from '../src/devtools/temporal-tools.js';
 import { searchAttributes } from '../src/workflows/search-attributes.js';
 import { workflowsPath } from '../src/temporal/worker.js';
 import { freePort } from './helpers/ports.js';
+
+/**
+ * Namespaces made at the dev server's start, one claimed by each test file (test/helpers/infra.ts): workflow
+ * ids such as a connection's tracker (jira-tracker/jira) are the same in every file, and would otherwise meet.
+ */
+const NAMESPACES = Array.from({ length: 64 }, (_, i) => `tf-${i + 1}`);
 
 /**
  * Once per test run: one real PostgreSQL, one real Temporal dev server and one workflow bundle, shared by
@@ -22,7 +28,7 @@ export async function globalSetup(): Promise<void> {
   const [pg, env, bundle] = await Promise.all([
     freePort().then((port) => startEmbeddedPostgres(join(dir, 'pg'), port, { persistent: false })),
     temporalCliExecutable().then((executable) =>
-      TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes } }),
+      TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes, extraArgs: NAMESPACES.flatMap((n) => ['--namespace', n]) } }),
     ),
     bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
   ]);
@@ -32,6 +38,9 @@ export async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_URL = pg.url;
   process.env.TEST_TEMPORAL_ADDRESS = env.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.TEST_NAMESPACES = NAMESPACES.join(',');
+  mkdirSync(join(dir, 'namespace-claims'));
+  process.env.TEST_NAMESPACE_CLAIMS = join(dir, 'namespace-claims');
 }
 
 export async function globalTeardown(): Promise<void> {

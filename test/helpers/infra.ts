@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import got from 'got';
 import pg from 'pg';
 import { NativeConnection } from '@temporalio/worker';
@@ -34,11 +35,31 @@ export async function testDatabase(cleanup: Cleanup): Promise<Orm> {
 export const workflowBundle = () => ({ code: readFileSync(required('TEST_WORKFLOW_BUNDLE'), 'utf8') });
 export const temporalAddress = () => required('TEST_TEMPORAL_ADDRESS');
 
+let claimed: string | undefined;
+/**
+ * This test file's own Temporal namespace on the shared dev server, claimed from the global setup's pool (a
+ * file created exclusively per namespace), so that fixed workflow ids of different files never meet.
+ */
+export function testNamespace(): string {
+  if (claimed) return claimed;
+  const dir = required('TEST_NAMESPACE_CLAIMS');
+  for (const ns of required('TEST_NAMESPACES').split(',')) {
+    try {
+      closeSync(openSync(join(dir, ns), 'wx'));
+      return (claimed = ns);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error('every test namespace is taken: more test files than namespaces; make the pool in test/global-setup.ts larger');
+}
+
 export async function temporalConnections(cleanup: Cleanup) {
   const address = temporalAddress();
   const native = cleanup.keep('Temporal worker connection', await NativeConnection.connect({ address }), (c) => c.close());
   const connection = cleanup.keep('Temporal client connection', await Connection.connect({ address }), (c) => c.close());
-  return { native, connection, client: new Client({ connection }) };
+  const namespace = testNamespace();
+  return { native, connection, namespace, client: new Client({ connection, namespace }) };
 }
 
 /** The fake Jira in its own process, checking every exchange against the OpenAPI file, with its admin API; stopped by `cleanup`. */

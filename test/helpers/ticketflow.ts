@@ -67,7 +67,7 @@ export async function startTicketflow(
 ) {
   const { value, close } = await cleanup.assemble('ticketflow (API and worker)', async (parts) => {
     const t = await temporalConnections(parts);
-    await registerSearchAttributes(t.connection, 'default');
+    await registerSearchAttributes(t.connection, t.namespace);
     const taskQueue = uniqueName('tq');
     const secretKeys = Keyring.generateSpec('test');
     const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
@@ -75,7 +75,7 @@ export async function startTicketflow(
     // Payloads are encrypted as in production, with keys of this test file's own.
     const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
     const codec = new PayloadEncryptionCodec(payloadKeys);
-    const client = new Client({ connection: t.connection, dataConverter: { payloadCodecs: [codec] } });
+    const client = new Client({ connection: t.connection, namespace: t.namespace, dataConverter: { payloadCodecs: [codec] } });
     const settings = { taskQueue, createMaxAttempts: 3 };
     const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
     parts.add('workflow starts', () => starts.stop());
@@ -91,7 +91,7 @@ export async function startTicketflow(
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const worker = await createWorker({
       connection: t.native,
-      namespace: 'default',
+      namespace: t.namespace,
       taskQueue,
       workflowBundle: workflowBundle(),
       orm,
