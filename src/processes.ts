@@ -124,6 +124,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
     gatewayUrl: config.JIRA_API_GATEWAY_URL,
     oauth: oauthApp(config),
     rateLimitPerSecond: config.JIRA_RATE_LIMIT_PER_SECOND,
+    appPointsPerHour: config.JIRA_APP_POINTS_PER_HOUR,
     coalesceReads: config.JIRA_COALESCE_READS,
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
@@ -160,6 +161,7 @@ export async function runWorkerProcess(): Promise<void> {
     // In-flight activities finish (or time out) before the process exits; nothing new is polled.
     await worker.stop();
     metricsServer?.close();
+    await kit.close();
     await orm.close();
   });
   await worker.running;
@@ -175,6 +177,7 @@ export async function runApiProcess(): Promise<void> {
   log.info('API listening', { port: config.PORT, payloadKey: codec.activeKid });
   onSignals(async () => {
     await api.stop();
+    await kit.close();
     await orm.close();
   });
 }

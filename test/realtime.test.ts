@@ -2,19 +2,17 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JiraClient } from '../src/jira/client.js';
-import { JiraApiError } from '../src/jira/errors.js';
 import { IssueReads } from '../src/jira/issue-reads.js';
-import { RateGate } from '../src/jira/rate-gate.js';
 import { eventually } from './helpers/infra.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';
 
-/** Webhooks, coalesced reads and the rate gate: the mechanisms behind the real-time and scale goals. */
+/** Webhooks and coalesced reads: the mechanisms behind the real-time and scale goals (the rate limits: jira-budget.test.ts). */
 
 const ctx = useStack();
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
 const api = () => ctx.tf.http;
-const jiraClient = (gate?: RateGate) =>
-  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000, { gate });
+const jiraClient = () =>
+  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000);
 const jiraCalls = async (since: number, pathEnd?: string) =>
   (await ctx.jira.requests()).filter((r) => r.seq > since && (!pathEnd || r.path.endsWith(pathEnd)));
 const lastSeq = async () => (await ctx.jira.requests()).at(-1)?.seq ?? 0;
@@ -120,24 +118,6 @@ describe('coalesced reads', () => {
     assert.equal(seen[7]?.statusCategory, 'done');
     assert.equal(seen.filter((s) => s?.statusCategory === 'new').length, 248);
     assert.deepEqual(seen.map((s) => s?.key ?? null), created.map((c, i) => (i === 9 ? null : c.key)), 'each read gets its own issue');
-  });
-});
-
-describe('rate gate', () => {
-  test('after a 429 no call is sent before Retry-After; a 10/s budget is never exceeded in any second', async () => {
-    const gate = new RateGate(10);
-    const client = jiraClient(gate);
-    await ctx.jira.fault({ kind: '429', path: '/myself', times: 1, retryAfterSeconds: 2 });
-    const before = await lastSeq();
-    await assert.rejects(client.myself(), (e: unknown) => e instanceof JiraApiError && e.status === 429);
-    await Promise.all(Array.from({ length: 25 }, () => client.myself()));
-    const calls = await jiraCalls(before, '/myself');
-    assert.equal(calls.length, 26);
-    const at = calls.map((c) => Date.parse(c.at));
-    assert.ok(at[1]! - at[0]! >= 2_000, `the first call after the 429 waited ${at[1]! - at[0]!} ms (Retry-After: 2)`);
-    const busiest = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1_000).length));
-    assert.ok(busiest <= 10, `at most 10 calls in any second (saw ${busiest})`);
-    await ctx.jira.clearFaults();
   });
 });
 

@@ -24,8 +24,16 @@ export const envSchema = z.object({
   JIRA_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(10),
   /** The safety-net poll of tickets on connections whose webhooks are set up (a webhook secret, or OAuth with WEBHOOK_BASE_URL). */
   JIRA_WEBHOOK_POLLING_INTERVAL_MINUTES: optional(z.coerce.number().positive().max(7 * 24 * 60)).default(60),
-  /** Per-connection request budget of each worker; a connection's rate_limit_per_second overrides it. */
+  /**
+   * Per-connection request budget, shared by every worker and API process through PostgreSQL; a connection's
+   * rate_limit_per_second overrides it.
+   */
   JIRA_RATE_LIMIT_PER_SECOND: optional(z.coerce.number().positive().max(1000)).default(10),
+  /**
+   * The OAuth app's Jira Cloud points per UTC hour (1 a request plus 1 an issue returned), shared by all its
+   * connections and processes; Jira's default tier is 65,000. API-token and Data Center connections pay none.
+   */
+  JIRA_APP_POINTS_PER_HOUR: optional(z.coerce.number().int().min(1)).default(65_000),
   /** false: one Jira call per status read instead of bulk reads (only to measure the difference). */
   JIRA_COALESCE_READS: optional(z.enum(['true', 'false'])).default('true').transform((v) => v === 'true'),
   /** The public base URL of this API, for dynamic webhooks registered by OAuth connections (e.g. https://ticketflow.example.com). */

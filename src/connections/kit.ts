@@ -1,6 +1,6 @@
 import type { Orm } from '../db/orm.js';
+import { JiraBudget } from '../jira/budget.js';
 import { IssueReads } from '../jira/issue-reads.js';
-import { RateGates } from '../jira/rate-gate.js';
 import { Keyring } from '../secrets/keyring.js';
 import { JiraConnector } from './connector.js';
 import type { HostPolicy } from './host-policy.js';
@@ -16,6 +16,10 @@ export interface ConnectionKit {
   oauth?: JiraOAuth;
   /** Status reads, coalesced per connection into bulk reads. */
   reads: IssueReads;
+  /** Jira's rate limits, shared with every other process through PostgreSQL. */
+  budget: JiraBudget;
+  /** Ends the budget's PostgreSQL pool; the process's entry point calls it before closing the ORM. */
+  close(): Promise<void>;
 }
 
 export function connectionKit(
@@ -26,19 +30,28 @@ export function connectionKit(
     allowHttpHosts: string[];
     gatewayUrl: string;
     oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
-    /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: unlimited. */
+    /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: none. */
     rateLimitPerSecond?: number | null;
+    /** The OAuth app's Jira points per hour (JIRA_APP_POINTS_PER_HOUR), default 65,000. */
+    appPointsPerHour?: number;
     /** false: one Jira call per status read (the uncoalesced baseline, for benchmarks). */
     coalesceReads?: boolean;
   },
 ): ConnectionKit {
   const secrets = new ConnectionSecrets(new Keyring(opts.secretKeys));
   const oauth = opts.oauth ? new JiraOAuth(orm, secrets, { ...opts.oauth, gatewayUrl: opts.gatewayUrl }, opts.jiraTimeoutMs) : undefined;
+  // A pool of its own: a call waiting for its budget must not wait for one of the ORM's connections too.
+  const budget = JiraBudget.open(orm.config.get('clientUrl')!, {
+    defaultPerSecond: opts.rateLimitPerSecond ?? null,
+    appPointsPerHour: opts.appPointsPerHour ?? 65_000,
+  });
   return {
     secrets,
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
-    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, gates: new RateGates(opts.rateLimitPerSecond ?? null) }),
+    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, budget }),
+    budget,
+    close: () => budget.close(),
     // A cycle's timers fire together, but Temporal hands out their tasks over a few seconds, with pauses of
     // half a second now and then (bench poll-cost: 11 calls a cycle for 1,000 tickets at 500 ms in one run, 12
     // in another): a one-second window keeps batches full; a refresh waits that second at most.

@@ -49,21 +49,3 @@ export function jiraFieldErrors(body: unknown): Record<string, string> {
   if (!errors || typeof errors !== 'object') return {};
   return Object.fromEntries(Object.entries(errors as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
-
-/** Retry-After is seconds or an HTTP date; X-RateLimit-Reset an ISO timestamp. Either becomes seconds from now. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const retryAfter = first(headers['retry-after']);
-  if (retryAfter) {
-    const secs = Number(retryAfter);
-    if (Number.isFinite(secs)) return Math.max(0, secs);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
-  }
-  const reset = first(headers['x-ratelimit-reset']);
-  if (reset) {
-    const at = Date.parse(reset);
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
-  }
-  return undefined;
-}

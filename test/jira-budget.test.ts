@@ -1,0 +1,359 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JiraBudget, type BudgetLane, type BudgetOptions } from '../src/jira/budget.js';
+import { JiraClient } from '../src/jira/client.js';
+import { JiraApiError } from '../src/jira/errors.js';
+import { parseRateLimitHeaders, rateLimitEnd } from '../src/jira/rate-limit-headers.js';
+import { registry } from '../src/metrics.js';
+import { setLogSink } from '../src/log.js';
+import type { Orm } from '../src/db/orm.js';
+import { fakeJira, testDatabase, uniqueName, type FakeJira } from './helpers/infra.js';
+import { fileCleanup, type Cleanup } from './helpers/cleanup.js';
+
+/**
+ * Jira's rate limits as one budget in PostgreSQL: requests per second per connection across processes,
+ * the OAuth app's hourly points, per-issue writes, and the pauses Jira's 429s ask for, by their reason.
+ * Real PostgreSQL and the fake Jira process; answers with headers the fake does not send yet come from a
+ * scripted server in this file.
+ */
+
+const cleanup = fileCleanup();
+let orm: Orm;
+let jira: FakeJira;
+let databaseUrl: string;
+before(async () => {
+  [orm, jira] = await Promise.all([testDatabase(cleanup), fakeJira(cleanup)]);
+  databaseUrl = orm.config.get('clientUrl')!;
+});
+
+/** A process's budget; two of them in one test stand for two processes sharing the database. */
+const budget = (opts: Partial<BudgetOptions> = {}) =>
+  cleanup.keep('Jira budget', JiraBudget.open(databaseUrl, { defaultPerSecond: 10, appPointsPerHour: 65_000, ...opts }), (b) => b.close());
+const client = (b: JiraBudget, lane: BudgetLane, url = jira.url) =>
+  new JiraClient({ siteUrl: url, apiBaseUrl: url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 10_000, {
+    budget: b.connection(lane),
+    connectionKey: lane.connection,
+  });
+const lastSeq = async () => (await jira.requests()).at(-1)?.seq ?? 0;
+const elapsed = (since: number) => Date.now() - since;
+/** The most calls in any sliding window of `ms` */
+const busiest = (times: number[], ms: number) => Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
+const span = (times: number[]) => Math.max(...times) - Math.min(...times);
+const rejection = (p: Promise<unknown>) => p.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A Jira stand-in that answers scripted responses (by path substring, in order) and 200 [] otherwise, logging when each request arrived. */
+async function scriptedJira(c: Cleanup) {
+  const requests: Array<{ at: number; method: string; path: string }> = [];
+  const script: Array<{ match: string; answer: Answer; left: number }> = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0]!;
+      requests.push({ at: Date.now(), method: req.method ?? '', path });
+      const rule = script.find((r) => r.left > 0 && path.includes(r.match));
+      if (rule) rule.left -= 1;
+      const answer = rule?.answer ?? { status: 200 };
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body ?? []));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  c.add('scripted Jira', () => new Promise<void>((r) => server.close(() => r())));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    answer: (match: string, answer: Answer, times = 1) => void script.push({ match, answer, left: times }),
+    /** arrival times of requests whose path contains `match`, after `since` (epoch ms) */
+    times: (match: string, since = 0) => requests.filter((r) => r.at >= since && r.path.includes(match)).map((r) => r.at),
+  };
+}
+
+/** Log lines written while `fn` runs. */
+async function logged<T>(fn: () => Promise<T>): Promise<{ value: T; lines: Array<Record<string, unknown>> }> {
+  const lines: Array<Record<string, unknown>> = [];
+  setLogSink((_level, line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  try {
+    return { value: await fn(), lines };
+  } finally {
+    setLogSink(null);
+  }
+}
+
+const metric = async (re: RegExp) => Number(re.exec(await registry.metrics())?.[1] ?? NaN);
+
+describe('rate-limit headers', () => {
+  const now = Date.parse('2026-12-01T10:30:00Z');
+
+  test('plain, Beta- and X-Beta- forms in any case; Retry-After as seconds or an HTTP date; X-RateLimit-Reset as ISO', () => {
+    assert.deepEqual(parseRateLimitHeaders({ 'retry-after': '12', 'x-ratelimit-reset': '2026-12-01T11:00Z', 'ratelimit-reason': 'jira-quota-global-based' }, now), {
+      retryAfterSeconds: 12,
+      resetAt: new Date('2026-12-01T11:00:00Z'),
+      reason: 'jira-quota-global-based',
+      nearLimit: false,
+    });
+    assert.deepEqual(parseRateLimitHeaders({ 'Beta-Retry-After': '3', 'X-Beta-RateLimit-Reset': '2026-12-01T10:31Z', 'X-Beta-RateLimit-Reason': 'JIRA-QUOTA-TENANT-BASED' }, now), {
+      retryAfterSeconds: 3,
+      resetAt: new Date('2026-12-01T10:31:00Z'),
+      reason: 'jira-quota-tenant-based',
+      nearLimit: false,
+    });
+    assert.equal(parseRateLimitHeaders({ 'RETRY-AFTER': 'Tue, 01 Dec 2026 10:30:30 GMT' }, now).retryAfterSeconds, 30);
+    assert.equal(parseRateLimitHeaders({ 'x-beta-retry-after': '7' }, now).retryAfterSeconds, 7);
+    assert.equal(parseRateLimitHeaders({ 'beta-ratelimit-reason': 'jira-burst-based' }, now).reason, 'jira-burst-based');
+    assert.equal(parseRateLimitHeaders({ 'X-RateLimit-NearLimit': 'true' }, now).nearLimit, true);
+    assert.equal(parseRateLimitHeaders({ 'X-Beta-RateLimit-NearLimit': 'TRUE' }, now).nearLimit, true);
+    assert.equal(parseRateLimitHeaders({ 'x-ratelimit-nearlimit': 'false' }, now).nearLimit, false);
+  });
+
+  test('the plain form wins over a beta one; an unknown reason is kept as it is; nonsense and absence are undefined', () => {
+    assert.equal(parseRateLimitHeaders({ 'beta-retry-after': '99', 'retry-after': '5' }, now).retryAfterSeconds, 5);
+    assert.equal(parseRateLimitHeaders({ 'retry-after': '5', 'x-beta-retry-after': '99' }, now).retryAfterSeconds, 5);
+    assert.equal(parseRateLimitHeaders({ 'ratelimit-reason': 'jira-something-new' }, now).reason, 'jira-something-new');
+    assert.deepEqual(parseRateLimitHeaders({ 'retry-after': 'soon', 'x-ratelimit-reset': 'later', 'ratelimit-reason': '' }, now), { nearLimit: false });
+    assert.deepEqual(parseRateLimitHeaders({}, now), { nearLimit: false });
+    assert.equal(parseRateLimitHeaders({ 'retry-after': ['4', '8'] }, now).retryAfterSeconds, 4);
+  });
+
+  test('the refused call may be retried at the later of Retry-After and X-RateLimit-Reset', () => {
+    assert.equal(rateLimitEnd(parseRateLimitHeaders({ 'retry-after': '10', 'x-ratelimit-reset': '2026-12-01T11:00Z' }, now), now), Date.parse('2026-12-01T11:00Z'));
+    assert.equal(rateLimitEnd(parseRateLimitHeaders({ 'retry-after': '3600', 'x-ratelimit-reset': '2026-12-01T11:00Z' }, now), now), now + 3_600_000);
+    assert.equal(rateLimitEnd({ nearLimit: false }, now), undefined);
+  });
+});
+
+describe('pauses after a 429', () => {
+  test('a 429 without a reason pauses every call of the connection until Retry-After, in every process; another connection goes on', async () => {
+    const [one, two] = [budget(), budget()];
+    const paused = uniqueName('paused');
+    const other = uniqueName('other');
+    await jira.fault({ kind: '429', path: '/myself', times: 1, retryAfterSeconds: 2 });
+    const since = await lastSeq();
+    const refused = await rejection(client(one, { connection: paused }).myself());
+    assert.ok(refused instanceof JiraApiError && refused.status === 429 && refused.retryAfterSeconds === 2, String(refused));
+
+    const started = Date.now();
+    const otherDone = client(one, { connection: other })
+      .projects()
+      .then(() => elapsed(started));
+    await Promise.all([client(one, { connection: paused }).priorities(), client(two, { connection: paused }).myself(), client(two, { connection: paused }).statusCategories()]);
+    assert.ok((await otherDone) < 1_000, `the other connection was not held (${await otherDone} ms)`);
+
+    const log = (await jira.requests()).filter((r) => r.seq > since);
+    const at429 = Date.parse(log.find((r) => r.status === 429)!.at);
+    const pausedCalls = log.filter((r) => /\/(myself|priority|statuscategory)$/.test(r.path) && r.status !== 429);
+    assert.equal(pausedCalls.length, 3);
+    for (const c of pausedCalls) assert.ok(Date.parse(c.at) - at429 >= 1_990, `${c.path} was sent ${Date.parse(c.at) - at429} ms after the 429 (Retry-After: 2)`);
+    const otherCall = log.find((r) => r.path.endsWith('/project/search'))!;
+    assert.ok(Date.parse(otherCall.at) - at429 < 1_000, 'the other connection was sent at once');
+  });
+
+  test('jira-quota-tenant-based (Beta- headers) pauses the connection until X-RateLimit-Reset when that is later than Retry-After', async () => {
+    const scripted = await scriptedJira(cleanup);
+    const b = budget();
+    const lane = { connection: uniqueName('tenant') };
+    const reset = new Date(Date.now() + 3_000);
+    scripted.answer('/myself', { status: 429, headers: { 'Beta-Retry-After': '1', 'X-Beta-RateLimit-Reset': reset.toISOString(), 'X-Beta-RateLimit-Reason': 'jira-quota-tenant-based' } });
+    const refused = await rejection(client(b, lane, scripted.url).myself());
+    assert.ok(refused instanceof JiraApiError && refused.retryAfterSeconds! >= 2, `retry after ${(refused as JiraApiError).retryAfterSeconds} s, the reset being 3 s away`);
+    const after429 = Date.now();
+    await client(budget(), lane, scripted.url).priorities();
+    const [sent] = scripted.times('/priority');
+    assert.ok(sent! >= reset.getTime() - 10, `sent ${reset.getTime() - sent!} ms before the reset`);
+    assert.ok(elapsed(after429) < 6_000);
+  });
+
+  test('jira-quota-global-based pauses every OAuth connection of the app, in every process, but not an API-token connection; a long pause fails calls at once, unsent', async () => {
+    const scripted = await scriptedJira(cleanup);
+    const app = uniqueName('app');
+    const [one, two] = [budget(), budget()];
+    const a = client(one, { connection: uniqueName('oauth_a'), app }, scripted.url);
+    const b = client(two, { connection: uniqueName('oauth_b'), app }, scripted.url);
+    const token = client(two, { connection: uniqueName('token') }, scripted.url);
+
+    scripted.answer('/myself', { status: 429, headers: { 'Retry-After': '2', 'RateLimit-Reason': 'jira-quota-global-based' } });
+    const { value: refused, lines } = await logged(() => rejection(a.myself()));
+    assert.ok(refused instanceof JiraApiError && refused.retryAfterSeconds === 2);
+    const started = Date.now();
+    await Promise.all([b.priorities(), token.statusCategories()]);
+    const [oauthSent] = scripted.times('/priority');
+    const [tokenSent] = scripted.times('/statuscategory');
+    assert.ok(oauthSent! - started >= 1_900, `the other OAuth connection waited ${oauthSent! - started} ms (Retry-After: 2)`);
+    assert.ok(tokenSent! - started < 1_000, `the API-token connection waited ${tokenSent! - started} ms`);
+
+    const pauseLine = lines.find((l) => l.level === 'warn' && l.reason === 'jira-quota-global-based');
+    assert.ok(pauseLine, 'one line says the pause started');
+    assert.match(String(pauseLine.msg), /calls of the OAuth app .* wait until \d{4}-.*Z, in every process; the refused call is retried after 2 s/);
+    assert.ok((await metric(/ticketflow_jira_pauses_total\{scope="app",reason="jira-quota-global-based"\} (\d+)/)) >= 1);
+
+    // Until the top of the hour: far longer than a call is held, so calls fail at once and say when to retry.
+    scripted.answer('/myself', { status: 429, headers: { 'X-RateLimit-Reset': new Date(Date.now() + 3_600_000).toISOString(), 'RateLimit-Reason': 'jira-quota-global-based' } });
+    await rejection(b.myself());
+    const before = scripted.requests.length;
+    const t0 = Date.now();
+    const held = await rejection(a.priorities());
+    assert.ok(held instanceof JiraApiError && held.status === 429, String(held));
+    assert.ok(held.retryAfterSeconds! > 3_500, `retry after ${held.retryAfterSeconds} s`);
+    assert.match(held.message, /not sent: calls of the OAuth app/);
+    assert.ok(elapsed(t0) < 1_000, 'failed at once');
+    assert.equal(scripted.requests.length, before, 'nothing was sent');
+    await token.myself();
+    assert.equal(scripted.requests.length, before + 1, 'the API-token connection still calls');
+  });
+
+  test('jira-burst-based pauses the connection for Retry-After (not until X-RateLimit-Reset)', async () => {
+    const scripted = await scriptedJira(cleanup);
+    const b = budget();
+    const lane = { connection: uniqueName('burst') };
+    scripted.answer('/myself', { status: 429, headers: { 'Retry-After': '1', 'X-RateLimit-Reset': new Date(Date.now() + 3_600_000).toISOString(), 'RateLimit-Reason': 'jira-burst-based' } });
+    const refused = await rejection(client(b, lane, scripted.url).myself());
+    assert.ok(refused instanceof JiraApiError && refused.retryAfterSeconds! <= 2, `retry after ${(refused as JiraApiError).retryAfterSeconds} s`);
+    const started = Date.now();
+    await client(b, lane, scripted.url).priorities();
+    const waited = scripted.times('/priority')[0]! - started;
+    assert.ok(waited >= 950 && waited < 2_500, `waited ${waited} ms for Retry-After: 1 (plus jitter)`);
+    assert.ok((await metric(/ticketflow_jira_pauses_total\{scope="connection",reason="jira-burst-based"\} (\d+)/)) >= 1);
+  });
+
+  test('jira-per-issue-on-write pauses writes to that issue only: reads of it and writes to another go on', async () => {
+    const scripted = await scriptedJira(cleanup);
+    const b = budget();
+    const c = client(b, { connection: uniqueName('issue') }, scripted.url);
+    scripted.answer('/issue/PRIV-1/comment', { status: 429, headers: { 'Retry-After': '2', 'RateLimit-Reason': 'jira-per-issue-on-write' } });
+    const refused = await rejection(c.addComment('PRIV-1', 'first'));
+    assert.ok(refused instanceof JiraApiError && refused.retryAfterSeconds === 2);
+    const started = Date.now();
+    await Promise.all([c.addComment('PRIV-1', 'again'), c.addComment('PRIV-2', 'other issue'), c.getIssue('PRIV-1')]);
+    const sent = (match: string) => scripted.times(match, started)[0]! - started;
+    assert.ok(sent('/issue/PRIV-1/comment') >= 1_950, `the paused issue's write waited ${sent('/issue/PRIV-1/comment')} ms`);
+    assert.ok(sent('/issue/PRIV-2/comment') < 1_000, 'a write to another issue was not held');
+    assert.ok(scripted.requests.some((r) => r.at - started < 1_000 && r.method === 'GET' && r.path.endsWith('/issue/PRIV-1')), 'a read of the paused issue was not held');
+  });
+});
+
+describe('budgets', () => {
+  test('45 comments on one issue at once are all delivered, never more than 20 in any 2 s nor 100 in any 30 s', async () => {
+    const issue = await jira.create({ project: { key: 'PRIV' }, issuetype: { name: 'Task' }, summary: 'busy issue' });
+    const c = client(budget(), { connection: uniqueName('comments'), perSecond: 50 });
+    const since = await lastSeq();
+    const started = Date.now();
+    const ids = await Promise.all(Array.from({ length: 45 }, (_, i) => c.addComment(issue.key, `comment ${i}`)));
+    assert.equal(new Set(ids).size, 45);
+    assert.equal((await jira.issues()).find((i) => i.key === issue.key)!.comments.length, 45, 'all delivered');
+    const times = (await jira.requests()).filter((r) => r.seq > since && r.method === 'POST' && r.path.endsWith(`/issue/${issue.key}/comment`)).map((r) => Date.parse(r.at));
+    assert.equal(times.length, 45, 'none refused and sent again');
+    assert.ok(busiest(times, 2_000) <= 20, `at most 20 in any 2 s (saw ${busiest(times, 2_000)})`);
+    assert.ok(busiest(times, 30_000) <= 100);
+    assert.ok(elapsed(started) < 30_000, `took ${elapsed(started)} ms`);
+  });
+
+  test('two processes on one connection at 10/s: every call made, never more than 10 in any sliding second at Jira', async (t) => {
+    const connection = uniqueName('shared');
+    const fixture = fileURLToPath(new URL('./fixtures/budget-process.js', import.meta.url));
+    await jira.resetStats();
+    const startAt = String(Date.now() + 2_000);
+    const run = () =>
+      new Promise<{ ok: number; failed: string[] }>((resolve, reject) => {
+        const child = spawn(process.execPath, [fixture], {
+          env: { ...process.env, DATABASE_URL: databaseUrl, JIRA_URL: jira.url, CONNECTION: connection, CALLS: '60', PER_SECOND: '10', START_AT: startAt, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        cleanup.add('budget process', () => child.exitCode === null && child.kill('SIGKILL'));
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`budget process exited with ${code}: ${out}`))));
+      });
+    const results = await Promise.all([run(), run()]);
+    assert.deepEqual(results, [{ ok: 60, failed: [] }, { ok: 60, failed: [] }]);
+    const stats = await jira.stats();
+    t.diagnostic(`busiest sliding second at the fake Jira: ${stats.maxPerSecond} calls`);
+    assert.equal(stats.byEndpoint['GET /rest/api/3/myself'], 120, 'all 120 calls made');
+    assert.ok(stats.maxPerSecond <= 10, `at most 10 in any sliding second (saw ${stats.maxPerSecond})`);
+    assert.ok(stats.maxPerSecond >= 8, `the budget was used, not just kept (busiest second: ${stats.maxPerSecond})`);
+  });
+
+  test("an OAuth connection's calls charge the app 1 point each plus 1 per issue returned; an API-token connection's charge nothing", async () => {
+    const app = uniqueName('points_app');
+    const b = budget();
+    const issues = await Promise.all([1, 2, 3].map((n) => jira.create({ project: { key: 'PRIV' }, issuetype: { name: 'Task' }, summary: `points ${n}` })));
+    const oauth = client(b, { connection: uniqueName('points_oauth'), app });
+    const before = await metric(new RegExp(`ticketflow_jira_points_total\\{app="${app}"\\} (\\d+)`));
+    assert.equal((await oauth.readIssues(issues.map((i) => i.key), ['status'])).length, 3);
+    await oauth.myself();
+    await client(b, { connection: uniqueName('points_token') }).readIssues(issues.map((i) => i.key), ['status']);
+    const rows = await orm.em.getConnection().execute<Array<{ key: string; points: number }>>(`select key, points from jira_budget where key like 'points:points_%'`);
+    assert.deepEqual(rows.map((r) => [r.key.replace(/:\d+$/, ''), r.points]), [[`points:${app}`, 5]], 'one row for the app, this hour: (1 + 3) + 1');
+    assert.match(rows[0]!.key, new RegExp(`:${Math.floor(Date.now() / 3_600_000)}$`), 'keyed by the UTC hour');
+    assert.ok(Number.isNaN(before), 'nothing charged before');
+    assert.equal(await metric(new RegExp(`ticketflow_jira_points_total\\{app="${app}"\\} (\\d+)`)), 5);
+    assert.equal(await metric(new RegExp(`ticketflow_jira_points_hour\\{app="${app}"\\} (\\d+)`)), 5);
+  });
+
+  test('a used-up app budget holds the next call, unsent, until the next period', async () => {
+    const periodMs = 4_000;
+    const b = budget({ appPointsPerHour: 3, pointsPeriodMs: periodMs });
+    const c = client(b, { connection: uniqueName('exhausted'), app: uniqueName('small_app') });
+    // Start just after a period begins, so that the three calls fit in it.
+    await sleep(periodMs - (Date.now() % periodMs) + 50);
+    const periodEnd = Math.ceil(Date.now() / periodMs) * periodMs;
+    for (let i = 0; i < 3; i++) await c.myself();
+    const since = await lastSeq();
+    const fourth = c.priorities().then(() => Date.now());
+    await sleep(Math.max(0, periodEnd - Date.now() - 500));
+    assert.deepEqual((await jira.requests()).filter((r) => r.seq > since), [], 'held, not sent');
+    const done = await fourth;
+    const [sent] = (await jira.requests()).filter((r) => r.seq > since);
+    assert.ok(Date.parse(sent!.at) >= periodEnd - 5, `sent ${periodEnd - Date.parse(sent!.at)} ms before the next period`);
+    assert.ok(done - periodEnd < 2_000);
+  });
+
+  test('past 90 % of its points, the app spreads its calls over the rest of the period', async () => {
+    const periodMs = 10_000;
+    const b = budget({ appPointsPerHour: 20, pointsPeriodMs: periodMs, defaultPerSecond: 100 });
+    const c = client(b, { connection: uniqueName('pace'), app: uniqueName('pace_app') });
+    await sleep(periodMs - (Date.now() % periodMs) + 50);
+    const since = await lastSeq();
+    const { lines } = await logged(() => Promise.all(Array.from({ length: 20 }, () => c.myself())));
+    const times = (await jira.requests()).filter((r) => r.seq > since).map((r) => Date.parse(r.at));
+    assert.equal(times.length, 20);
+    // The first 18 go at the connection's pace (100/s); the last two share the ~9.8 s left between them.
+    assert.ok(span(times.slice(0, 18)) < 1_500, `the first 18 took ${span(times.slice(0, 18))} ms`);
+    assert.ok(times[19]! - times[17]! >= 4_000, `the last two were spread out (${times[19]! - times[17]!} ms)`);
+    assert.ok(lines.some((l) => /has used 18 of its 20 Jira points this hour/.test(String(l.msg))));
+  });
+
+  test('X-RateLimit-NearLimit: true halves the connection\'s rate', async () => {
+    const scripted = await scriptedJira(cleanup);
+    const c = client(budget(), { connection: uniqueName('near'), perSecond: 10 }, scripted.url);
+    const burst = async (path: string) => {
+      await Promise.all(Array.from({ length: 6 }, () => (path === 'priority' ? c.priorities() : c.statusCategories())));
+      return span(scripted.times(`/${path}`));
+    };
+    const normal = await burst('priority');
+    scripted.answer('/myself', { status: 200, headers: { 'X-Beta-RateLimit-NearLimit': 'true' } });
+    await c.myself();
+    const slowed = await burst('statuscategory');
+    assert.ok(normal >= 500 && normal < 900, `6 calls at 10/s took ${normal} ms`);
+    assert.ok(slowed >= 1_050, `6 calls after the near-limit answer took ${slowed} ms (5/s)`);
+  });
+
+  test('while PostgreSQL cannot be reached, calls go on, budgeted by the process alone', async () => {
+    const b = cleanup.keep('unreachable budget', JiraBudget.open('postgres://nobody@127.0.0.1:1/none', { defaultPerSecond: 10, appPointsPerHour: 65_000 }), (x) => x.close());
+    const c = client(b, { connection: uniqueName('no_db'), app: uniqueName('no_db_app') });
+    const since = await lastSeq();
+    const { lines } = await logged(() => Promise.all(Array.from({ length: 12 }, () => c.myself())));
+    const times = (await jira.requests()).filter((r) => r.seq > since).map((r) => Date.parse(r.at));
+    assert.equal(times.length, 12, 'every call made');
+    assert.ok(busiest(times, 1_000) <= 10, `still 10/s in memory (saw ${busiest(times, 1_000)})`);
+    assert.equal(lines.filter((l) => /shared Jira budget \(PostgreSQL\) cannot be reached/.test(String(l.msg))).length, 1, 'said once');
+  });
+});
