@@ -161,7 +161,7 @@ export class JiraBudget {
     this.points = limiter('points', opts.appPointsPerHour, this.periodMs);
     this.issues = limiter('issue', ISSUE_WRITES.points, ISSUE_WRITES.windowMs);
     // Expired rows are dead weight only; the library's own sweeper has no way to be stopped, so this one runs instead.
-    this.sweeper = setInterval(() => void pool.query(`delete from "${BUDGET_TABLE}" where expire < $1`, [Date.now()]).catch(() => {}), 300_000).unref();
+    this.sweeper = setInterval(() => void pool.query(`delete from ${BUDGET_TABLE} where expire < $1`, [Date.now()]).catch(() => {}), 300_000).unref();
   }
 
   /** The budget a Jira client of this connection spends. */

@@ -395,10 +395,11 @@ function issueWriteOf(method: Method, path: string): string | undefined {
   return writes.includes(m[2] ?? '') ? decodeURIComponent(m[1]!) : undefined;
 }
 
-/** Issue objects in an answer (bulk fetch, search), each a point of the app's quota. */
+/** Issue objects in an answer, each a point of the app's quota: a search's or bulk fetch's list, or the one issue of GET issue. */
 function issuesIn(body: unknown): number {
-  const issues = (body as { issues?: unknown } | null)?.issues;
-  return Array.isArray(issues) ? issues.length : 0;
+  if (!body || typeof body !== 'object') return 0;
+  const b = body as { issues?: unknown; key?: unknown; fields?: unknown };
+  return Array.isArray(b.issues) ? b.issues.length : b.key !== undefined && b.fields !== undefined ? 1 : 0;
 }
 
 /** Matched on the category key, never on the localised status name; Jira's "undefined" category counts as not started. */
