@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkTimeZone } from './jql.js';
 import { JiraContract } from './openapi.js';
-import { createFakeJira, listen } from './server.js';
+import { DEFAULT_POINTS_PER_HOUR, createFakeJira, listen } from './server.js';
 import { FakeJiraStore } from './store.js';
 
 /**
@@ -13,7 +14,10 @@ import { FakeJiraStore } from './store.js';
  * personal access token), FAKE_JIRA_TOKEN_TTL_SECONDS (OAuth access token lifetime), FAKE_JIRA_OAUTH_CLIENT_SECRET
  * (sign dynamic webhook deliveries with the OAuth app's secret; unset: they carry no Authorization header),
  * FAKE_JIRA_WEBHOOK_RETRIES and FAKE_JIRA_WEBHOOK_BACKOFF_MS (retries of a failed delivery, default 3, and the
- * first wait, default 200 ms, doubling).
+ * first wait, default 200 ms, doubling), FAKE_JIRA_POINTS_PER_HOUR (each OAuth app's hourly points quota, default
+ * 65000; 0 = none), FAKE_JIRA_BURST_PER_SECOND (calls per endpoint and method in any second, default 100; 0 = no
+ * burst limit), FAKE_JIRA_SEARCH_LAG_MS (how far searches lag behind changes, default 0) and FAKE_JIRA_TIME_ZONE
+ * (the Jira user's time zone, in which absolute JQL dates are read; IANA name, default UTC).
  */
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/src/fake-jira → the repository's root
@@ -33,6 +37,18 @@ function numberFrom(name: string): number | undefined {
   }
   return Number(v);
 }
+const timeZone = process.env.FAKE_JIRA_TIME_ZONE || 'UTC';
+try {
+  checkTimeZone(timeZone);
+} catch {
+  process.stderr.write(`fake Jira: FAKE_JIRA_TIME_ZONE must be an IANA time zone such as Europe/Berlin, not ${timeZone}\n`);
+  process.exit(2);
+}
+/** A limit from the environment: unset is the default, 0 is none. */
+const limitFrom = (name: string, fallback: number) => {
+  const v = numberFrom(name);
+  return v === undefined ? fallback : v || null;
+};
 const contract = process.env.FAKE_JIRA_VALIDATE === '1' ? new JiraContract(specPath) : undefined;
 const store = new FakeJiraStore(process.env.FAKE_JIRA_STATE_FILE || undefined);
 const credentials = process.env.FAKE_JIRA_USERNAME
@@ -50,6 +66,10 @@ const { app } = createFakeJira({
     backoffMs: numberFrom('FAKE_JIRA_WEBHOOK_BACKOFF_MS'),
     clientSecret: process.env.FAKE_JIRA_OAUTH_CLIENT_SECRET || undefined,
   },
+  pointsPerHour: limitFrom('FAKE_JIRA_POINTS_PER_HOUR', DEFAULT_POINTS_PER_HOUR),
+  burstPerSecond: limitFrom('FAKE_JIRA_BURST_PER_SECOND', 100),
+  searchLagMs: numberFrom('FAKE_JIRA_SEARCH_LAG_MS'),
+  timeZone,
 });
 const { server, url } = await listen(app, Number(process.env.FAKE_JIRA_PORT ?? 8089));
 // Parents read this line to learn the address.

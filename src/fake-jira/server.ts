@@ -3,19 +3,33 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { compileJql } from './jql.js';
 import type { JiraContract } from './openapi.js';
+import { PointsQuota, isRead, pointsOf } from './points.js';
 import { FakeJiraStore, ISSUE_TYPES, STATUSES, STATUS_CATEGORIES, type FakeComment, type FakeIssue, type CategoryKey } from './store.js';
 import { JiraTraffic, endpointOf } from './traffic.js';
 import { FakeWebhooks, JIRA_WEBHOOK_EVENTS, type FiredEvent, type WebhookOptions } from './webhooks.js';
 
+const FAULT_KINDS = ['429', '500', '503', 'slow', 'lost_reply', 'drop', 'near_limit'] as const;
+
 /** A fault an admin queues; it applies to the next `times` matching requests. */
 export interface Fault {
-  kind: '429' | '500' | '503' | 'slow' | 'lost_reply' | 'drop';
+  /** near_limit: the request goes through, its answer marked X-RateLimit-NearLimit */
+  kind: (typeof FAULT_KINDS)[number];
   method?: string;
   /** substring of the request path */
   path?: string;
   times?: number;
+  /** 429: Retry-After, and X-RateLimit-Reset that far from now (default 1) */
   retryAfterSeconds?: number;
   delayMs?: number;
+  /**
+   * 429: the RateLimit-Reason to send, as Jira names them (jira-quota-global-based, jira-quota-tenant-based,
+   * jira-burst-based, jira-per-issue-on-write); any other string is sent as it is; none: no reason header.
+   */
+  reason?: string;
+  /** The rate-limit headers in the forms Atlassian sent during the 2026 beta: Beta-Retry-After, X-Beta-RateLimit-…. */
+  beta?: boolean;
+  /** Any kind: the answer carries X-RateLimit-NearLimit: true (without being refused for it). */
+  nearLimit?: boolean;
 }
 
 export interface LoggedRequest {
@@ -26,8 +40,10 @@ export interface LoggedRequest {
   status: number;
   body?: unknown;
   fault?: Fault['kind'];
-  /** refused by the rate limit switch (POST /_fake/rate-limit) */
-  rateLimited?: true;
+  /** refused by one of the fake's limits (quota, burst, per-issue writes, the rate limit switch): its RateLimit-Reason */
+  rateLimited?: string;
+  /** what the call cost in Jira's points (answered calls only) */
+  points?: number;
   violations: string[];
 }
 
@@ -44,6 +60,14 @@ export interface FakeJiraOptions {
   forbiddenUser?: string;
   /** Outgoing webhook deliveries: retries, backoff, timeout, and the OAuth app's client secret to sign dynamic ones */
   webhooks?: WebhookOptions;
+  /** Each OAuth app's hourly points quota (default 65,000; null: none) */
+  pointsPerHour?: number | null;
+  /** Calls per endpoint and method in any second of real time (default 100; null: no burst limit) */
+  burstPerSecond?: number | null;
+  /** How far searches lag behind changes, on the fake's clock (default 0) */
+  searchLagMs?: number;
+  /** The Jira user's time zone (IANA, default UTC): GET myself says it, and absolute JQL dates are read in it */
+  timeZone?: string;
 }
 
 export const FAKE_CLOUD_ID = 'fake-cloud-id';
@@ -101,10 +125,17 @@ function loggable(body: unknown): unknown {
 }
 
 const jiraError = (res: Response, status: number, message: string) => res.status(status).json({ errorMessages: [message], errors: {} });
-const tooManyRequests = (res: Response, retryAfterSeconds: number) => {
-  res.set('Retry-After', String(retryAfterSeconds));
-  return jiraError(res, 429, 'Rate limit exceeded.');
-};
+
+/** Jira Cloud's points per hour for an app when nothing else is set (Atlassian's 2026 default tier). */
+export const DEFAULT_POINTS_PER_HOUR = 65_000;
+/** Faults that answer in place of Jira: the call did no work, costs nothing, and its answer is outside the contract. */
+const ANSWERING_FAULTS: Array<Fault['kind'] | undefined> = ['429', '500', '503', 'drop'];
+const MAX_BULK_CREATE = 500_000;
+
+/** A rate-limit header's name, or (beta) the one Atlassian used during the 2026 beta. */
+const limitHeader = (name: 'Retry-After' | 'X-RateLimit-Reset' | 'RateLimit-Reason' | 'X-RateLimit-NearLimit', beta = false) =>
+  !beta ? name : name === 'Retry-After' ? 'Beta-Retry-After' : `X-Beta-${name.replace(/^X-/, '')}`;
+const statusNamed = (name: string) => STATUSES.find((s) => s.name.toLowerCase() === name.toLowerCase());
 const noRoute = (req: Request, res: Response) => void jiraError(res, 404, `No fake Jira route for ${req.method} ${req.path}`);
 
 /**
@@ -113,6 +144,13 @@ const noRoute = (req: Request, res: Response) => void jiraError(res, 404, `No fa
  */
 export function createFakeJira(opts: FakeJiraOptions = {}) {
   const store = opts.store ?? new FakeJiraStore();
+  const clock = store.clock;
+  const timeZone = opts.timeZone ?? 'UTC';
+  const defaults = {
+    pointsPerHour: opts.pointsPerHour === undefined ? DEFAULT_POINTS_PER_HOUR : opts.pointsPerHour,
+    searchLagMs: opts.searchLagMs ?? 0,
+  };
+  store.searchLagMs = defaults.searchLagMs;
   const faults: Array<Fault & { left: number }> = [];
   const requests: LoggedRequest[] = [];
   let seq = 0;
@@ -176,7 +214,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     self: `${base(req)}/rest/api/3/user?accountId=${u.accountId}`,
     ...u,
     active: true,
-    timeZone: 'UTC',
+    timeZone,
     accountType: 'atlassian',
   });
 
@@ -185,7 +223,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   /** Tells the webhooks, in the shape of Jira Cloud's payload (see port-jira-integration.md in shared/reference). */
   const notify = (req: Request, event: FiredEvent, issue: FakeIssue, by: FakeUser, detail: { typeName?: string; changes?: ChangeItem[]; comment?: FakeComment } = {}) =>
     hooks.dispatch(event, issue, (detail.changes ?? []).map((c) => c.fieldId), () => ({
-      timestamp: Date.now(),
+      timestamp: clock.now(),
       webhookEvent: event,
       ...(detail.typeName ? { issue_event_type_name: detail.typeName } : {}),
       user: userJson(req, by),
@@ -238,16 +276,38 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.status(201).json({ id: issue.id, key: issue.key, self: `${base(req)}/rest/api/3/issue/${issue.id}` });
   };
 
-  /** Issues matching JQL in created order (or reversed), and the issue keys it names that do not exist. */
+  /**
+   * Issues matching JQL over the lagging search index, in the order it asks, and the keys it names that do not
+   * exist (now, not in the index: Jira validates the query against the database).
+   */
   const runJql = (jql: string) => {
-    const q = compileJql(jql);
-    const issues = store.candidates({ labels: q.labels, keys: q.keyClauses[0] }).filter(q.filter);
-    if (q.order === 'DESC') issues.reverse();
-    return { issues, unknownKeys: q.keyClauses.flat().filter((k) => !store.issue(k)) };
+    const q = compileJql(jql, { now: clock.now(), timeZone });
+    return { issues: store.search(q), unknownKeys: q.namedKeys.filter((k) => !store.issue(k)) };
+  };
+  /** Cloud's searches: bad JQL is a 400, and so is a key that does not exist, one message each; undefined once answered. */
+  const cloudSearch = (res: Response, jql: string | undefined): FakeIssue[] | undefined => {
+    let found;
+    try {
+      found = runJql(jql ?? '');
+    } catch (err) {
+      return void jiraError(res, 400, (err as Error).message);
+    }
+    if (!found.unknownKeys.length) return found.issues;
+    res.status(400).json({ errorMessages: found.unknownKeys.map((k) => `The value '${k}' does not exist for the field 'key'.`), errors: {} });
   };
 
-  const traffic = new JiraTraffic();
-  // Request log, counting and the rate limit, contract checks, faults and auth, in that order, for every Jira (non-admin) call.
+  const traffic = new JiraTraffic(opts.burstPerSecond === undefined ? 100 : opts.burstPerSecond);
+  const quota = new PointsQuota(clock, defaults.pointsPerHour);
+  /** Every 429 the fake sends, a fault's or a limit's: counted by reason. */
+  const refuse = (res: Response, r: { reason?: string; retryAfterSeconds: number; resetAt?: string; beta?: boolean }) => {
+    traffic.refused(r.reason);
+    res.set(limitHeader('Retry-After', r.beta), String(r.retryAfterSeconds));
+    if (r.resetAt) res.set(limitHeader('X-RateLimit-Reset', r.beta), r.resetAt);
+    if (r.reason) res.set(limitHeader('RateLimit-Reason', r.beta), r.reason);
+    return jiraError(res, 429, 'Rate limit exceeded.');
+  };
+  // Request log, counting and burst limits, contract checks, faults, auth, the points quota and per-issue write
+  // limits, in that order, for every Jira (non-admin) call.
   const oauth = fakeOAuth(opts.tokenTtlSeconds ?? 3600);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -260,23 +320,47 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     requests.push(entry);
     if (requests.length > 50_000) requests.splice(0, 10_000);
     if (contract) entry.violations.push(...contract.checkRequest(req.method, specPath, req.body));
+    const endpoint = endpointOf(req.method, specPath);
+    const read = isRead(req.method, specPath);
+    /** The OAuth app whose hourly quota pays for the call; API tokens and PATs are exempt (their points are only counted). */
+    let payer: string | undefined;
+    /** Counts a call's points, and charges them to the payer, whose quota refuses (false) what would take it over. */
+    const charge = (points: number): boolean => {
+      if (payer !== undefined && !quota.take(payer, points)) return false;
+      entry.points = points;
+      traffic.countPoints(endpoint, points, payer !== undefined);
+      if (payer !== undefined && quota.nearLimit(payer)) res.set(limitHeader('X-RateLimit-NearLimit'), 'true');
+      return true;
+    };
+    const limited = (reason: string, retryAfterSeconds: number, resetAt?: string) => {
+      entry.rateLimited = reason;
+      return refuse(res, { reason, retryAfterSeconds, resetAt });
+    };
+    const overQuota = () => {
+      const at = quota.resetsAt();
+      return limited('jira-quota-global-based', Math.max(1, Math.ceil((at - clock.now()) / 1000)), `${new Date(at).toISOString().slice(0, 16)}Z`);
+    };
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
+      // Writes pay up front; a read is priced by its answer, and as reads change nothing, one that would take the
+      // app over its quota can still be refused here.
+      if (entry.points === undefined && !entry.rateLimited && !ANSWERING_FAULTS.includes(entry.fault) && !charge(pointsOf(read, body))) return overQuota();
       // Injected 429s and 5xx are real Jira behaviour that the spec documents globally, not per operation.
-      if (contract && !entry.fault && !entry.rateLimited) entry.violations.push(...contract.checkResponse(req.method, specPath, res.statusCode, body));
+      if (contract && !ANSWERING_FAULTS.includes(entry.fault) && !entry.rateLimited) entry.violations.push(...contract.checkResponse(req.method, specPath, res.statusCode, body));
       return json(body);
     };
     res.on('finish', () => void (entry.status = res.statusCode));
-    if (!traffic.admit(endpointOf(req.method, specPath))) {
-      entry.rateLimited = true;
-      return tooManyRequests(res, 1);
-    }
+    if (!traffic.admit(endpoint)) return limited('jira-burst-based', 1);
 
     const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === req.method) && (!f.path || req.path.includes(f.path)));
     if (fault) {
       fault.left -= 1;
       entry.fault = fault.kind;
-      if (fault.kind === '429') return tooManyRequests(res, fault.retryAfterSeconds ?? 1);
+      if (fault.nearLimit || fault.kind === 'near_limit') res.set(limitHeader('X-RateLimit-NearLimit', fault.beta), 'true');
+      if (fault.kind === '429') {
+        const retryAfterSeconds = fault.retryAfterSeconds ?? 1;
+        return refuse(res, { reason: fault.reason, retryAfterSeconds, resetAt: new Date(clock.now() + retryAfterSeconds * 1000).toISOString(), beta: fault.beta });
+      }
       if (fault.kind === '500' || fault.kind === '503') {
         return res.status(Number(fault.kind)).json({ errorMessages: ['Internal server error'], errors: {} });
       }
@@ -305,8 +389,16 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     if (opts.forbiddenUser && user === opts.forbiddenUser) {
       return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
     }
-    // Only an OAuth 2.0 app (Bearer through the gateway) may manage dynamic webhooks; they belong to its client id.
-    if (bearer && viaGateway) res.locals.oauthClientId = oauth.clientOf(bearer);
+    // Only an OAuth 2.0 app (Bearer through the gateway) may manage dynamic webhooks; they belong to its client id,
+    // and so does the quota that pays for its calls.
+    if (bearer && viaGateway) payer = res.locals.oauthClientId = oauth.clientOf(bearer);
+    if (payer !== undefined && quota.wouldExceed(payer, 1)) return overQuota();
+    if (!read) {
+      const target = endpoint.includes('/issue/{issueIdOrKey}') ? store.issue(specPath.split('/')[5]!) : undefined;
+      const waitSeconds = target && traffic.admitWrite(target.id);
+      if (waitSeconds) return limited('jira-per-issue-on-write', waitSeconds);
+      charge(1);
+    }
     next();
   });
 
@@ -320,7 +412,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const ids = body.issueIdsOrKeys;
     if (!Array.isArray(ids) || !ids.length) return jiraError(res, 400, 'At least one issue ID or key must be provided.');
     if (ids.length > MAX_BULK_FETCH) return jiraError(res, 400, `A maximum of ${MAX_BULK_FETCH} issues can be fetched at once; ${ids.length} were requested.`);
-    const issues = store.candidates({ labels: [], keys: ids.map(String) });
+    const issues = store.byKeys(ids.map(String));
     res.json({ issues: issues.map((i) => selectFields(issueJson(req, i), body.fields)), issueErrors: [] });
   });
 
@@ -330,19 +422,21 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.json(issueJson(req, issue));
   });
 
+  // Searches read the lagging index (see FakeJiraStore); GET issue and bulk fetch above are always current, as in Jira.
   api.post('/search/jql', (req, res) => {
-    const body = req.body as { jql?: string; maxResults?: number; nextPageToken?: string };
-    let all;
-    try {
-      all = runJql(body.jql ?? '').issues;
-    } catch (err) {
-      return jiraError(res, 400, (err as Error).message);
-    }
+    const body = req.body as { jql?: string; maxResults?: number; nextPageToken?: string; fields?: string[] };
+    const all = cloudSearch(res, body.jql);
+    if (!all) return;
     const start = Number(body.nextPageToken ?? 0) || 0;
     const max = Math.min(Math.max(body.maxResults ?? 50, 1), 5000);
     const page = all.slice(start, start + max);
     const isLast = start + max >= all.length;
-    res.json({ issues: page.map((i) => issueJson(req, i)), isLast, ...(isLast ? {} : { nextPageToken: String(start + max) }) });
+    res.json({ issues: page.map((i) => selectFields(issueJson(req, i), body.fields)), isLast, ...(isLast ? {} : { nextPageToken: String(start + max) }) });
+  });
+
+  api.post('/search/approximate-count', (req, res) => {
+    const found = cloudSearch(res, (req.body as { jql?: string }).jql);
+    if (found) res.json({ count: found.length });
   });
 
   api.get('/issue/:key/comment', (req, res) => {
@@ -419,9 +513,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.json(Object.values(STATUS_CATEGORIES).map((c) => ({ ...c, self: `${base(req)}/rest/api/3/statuscategory/${c.id}` })));
   });
 
-  api.get('/myself', (req, res) => {
-    res.json({ accountId: 'fake-account', accountType: 'atlassian', active: true, displayName: 'ticketflow (fake Jira)', self: `${base(req)}/rest/api/3/user?accountId=fake-account`, timeZone: 'UTC' });
-  });
+  api.get('/myself', (req, res) => void res.json(userJson(req, API_USER)));
 
   // Dynamic webhooks (OAuth 2.0 apps only; Jira answers anyone else 403).
   const callingApp = (res: Response): string | undefined => {
@@ -531,12 +623,52 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   admin.get('/issues', (req, res) => void res.json(store.issues.map((i) => ({ ...issueJson(req, i), comments: i.comments }))));
   // Changes made here stand for a person in Jira's UI: they fire webhooks as that user.
   admin.post('/issues', (req, res) => void createIssue(req, res, UI_USER));
+  // Seeding for benchmarks: issues at once, no webhooks, not API calls; at 100,000 the answer names only the ends.
+  admin.post('/issues/bulk', (req, res) => {
+    const b = req.body as { count?: unknown; project?: unknown; summaryPrefix?: unknown; labels?: unknown; status?: unknown };
+    const count = b.count as number;
+    const project = store.projects.find((p) => p.key === String(b.project ?? '').toUpperCase());
+    const status = b.status === undefined ? STATUSES[0] : statusNamed(String(b.status));
+    const labels = (b.labels ?? []) as string[];
+    if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_CREATE) return res.status(400).json({ error: `count must be an integer from 1 to ${MAX_BULK_CREATE}` });
+    if (!project) return res.status(400).json({ error: `unknown project; use one of ${store.projects.map((p) => p.key).join(', ')}` });
+    if (!status) return res.status(400).json({ error: `unknown status; use one of ${STATUSES.map((s) => s.name).join(', ')}` });
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || !l || /\s/.test(l))) return res.status(400).json({ error: 'labels must be a list of words without spaces' });
+    if (b.summaryPrefix !== undefined && typeof b.summaryPrefix !== 'string') return res.status(400).json({ error: 'summaryPrefix must be a string' });
+    const prefix = (b.summaryPrefix as string | undefined) ?? 'Seeded issue';
+    const keys: string[] = [];
+    for (let n = 1; n <= count; n++) {
+      const fields = { projectKey: project.key, issueTypeId: ISSUE_TYPES[0]!.id, summary: `${prefix} ${n}`, description: null, labels: [...labels], duedate: null, extraFields: {} };
+      keys.push(store.createIssue(fields, status.id).key);
+    }
+    res.status(201).json({ first: keys[0], last: keys.at(-1), ...(count <= 1000 ? { keys } : {}) });
+  });
+  // Changes several issues as a person in the UI would (updated moves; the status too, if given), quietly unless asked.
+  admin.post('/issues/touch', (req, res) => {
+    const b = req.body as { keys?: unknown; status?: unknown; webhook?: unknown };
+    if (!Array.isArray(b.keys) || !b.keys.length || b.keys.some((k) => typeof k !== 'string')) return res.status(400).json({ error: 'keys must be a non-empty list of issue keys' });
+    const status = b.status === undefined ? undefined : statusNamed(String(b.status));
+    if (b.status !== undefined && !status) return res.status(400).json({ error: `unknown status; use one of ${STATUSES.map((s) => s.name).join(', ')}` });
+    const issues = (b.keys as string[]).map((k) => store.issue(k));
+    const missing = (b.keys as string[]).filter((_, n) => !issues[n]);
+    if (missing.length) return res.status(404).json({ error: `no such issues: ${missing.join(', ')}` });
+    const tell = b.webhook === true;
+    for (const issue of issues as FakeIssue[]) {
+      if (status && status.id !== issue.statusId) {
+        transition(req, issue, status.id, UI_USER, tell);
+        continue;
+      }
+      store.touch(issue);
+      if (tell) notify(req, 'jira:issue_updated', issue, UI_USER, { typeName: 'issue_updated', changes: [] });
+    }
+    res.json({ touched: issues.length });
+  });
   admin.post('/issues/:key/transition', (req, res) => {
     const issue = store.issue(String(req.params.key));
     if (!issue) return res.status(404).json({ error: 'no such issue' });
     // webhook: false lets a benchmark move issues and send its own deliveries.
     const want = req.body as { status?: string; statusCategory?: CategoryKey; webhook?: boolean };
-    const status = STATUSES.find((s) => (want.status ? s.name.toLowerCase() === want.status.toLowerCase() : s.category === want.statusCategory));
+    const status = want.status ? statusNamed(want.status) : STATUSES.find((s) => s.category === want.statusCategory);
     if (!status) return res.status(400).json({ error: `unknown status; use one of ${STATUSES.map((s) => s.name).join(', ')}` });
     transition(req, issue, status.id, UI_USER, want.webhook !== false);
     res.json(issueJson(req, issue));
@@ -583,13 +715,37 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   });
   admin.post('/faults', (req, res) => {
     const f = req.body as Fault;
-    if (!['429', '500', '503', 'slow', 'lost_reply', 'drop'].includes(String(f.kind))) return res.status(400).json({ error: 'kind must be 429, 500, 503, slow, lost_reply or drop' });
+    if (!(FAULT_KINDS as readonly string[]).includes(String(f.kind))) return res.status(400).json({ error: `kind must be one of ${FAULT_KINDS.join(', ')}` });
+    if (f.reason !== undefined && (typeof f.reason !== 'string' || !f.reason)) return res.status(400).json({ error: 'reason must be a non-empty string' });
+    if ([f.beta, f.nearLimit].some((v) => v !== undefined && typeof v !== 'boolean')) return res.status(400).json({ error: 'beta and nearLimit must be booleans' });
     faults.push({ ...f, kind: String(f.kind) as Fault['kind'], left: f.times ?? 1 });
     res.status(201).json({ queued: faults.filter((x) => x.left > 0).length });
   });
   admin.delete('/faults', (_req, res) => {
     faults.length = 0;
     res.status(204).end();
+  });
+  admin.get('/clock', (_req, res) => void res.json(clock.state()));
+  admin.post('/clock', (req, res) => {
+    const { advanceMs, offsetMs } = req.body as { advanceMs?: unknown; offsetMs?: unknown };
+    if (advanceMs !== undefined && Number.isInteger(advanceMs) && (advanceMs as number) >= 0) clock.offsetMs += advanceMs as number;
+    else if (advanceMs === undefined && Number.isInteger(offsetMs)) clock.offsetMs = offsetMs as number;
+    else return res.status(400).json({ error: 'give advanceMs (a non-negative integer) or offsetMs (an integer)' });
+    res.json(clock.state());
+  });
+  admin.get('/quota', (_req, res) => void res.json(quota.state()));
+  admin.post('/quota', (req, res) => {
+    const pointsPerHour = (req.body as { pointsPerHour?: unknown }).pointsPerHour;
+    if (pointsPerHour !== null && !(Number.isInteger(pointsPerHour) && (pointsPerHour as number) > 0)) return res.status(400).json({ error: 'pointsPerHour must be a positive integer or null' });
+    quota.pointsPerHour = pointsPerHour as number | null;
+    res.json(quota.state());
+  });
+  admin.get('/search-lag', (_req, res) => void res.json({ ms: store.searchLagMs }));
+  admin.post('/search-lag', (req, res) => {
+    const ms = (req.body as { ms?: unknown }).ms;
+    if (!Number.isInteger(ms) || (ms as number) < 0) return res.status(400).json({ error: 'ms must be a non-negative integer' });
+    store.searchLagMs = ms as number;
+    res.json({ ms });
   });
   admin.get('/requests', (req, res) => {
     const since = Number(req.query.since ?? 0);
@@ -606,7 +762,11 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     requests.length = 0;
     hooks.reset();
     traffic.resetStats();
-    traffic.setRateLimit(null);
+    traffic.resetLimits();
+    clock.offsetMs = 0;
+    store.searchLagMs = defaults.searchLagMs;
+    quota.pointsPerHour = defaults.pointsPerHour;
+    quota.clear();
     res.status(204).end();
   });
   app.use('/_fake', admin);

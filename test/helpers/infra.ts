@@ -66,12 +66,38 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     removeWebhooks: () => admin.delete('webhooks'),
     expireWebhooks: () => admin.post('webhooks/expire'),
     deliveries: async (since = 0) => (await admin.get('webhooks/deliveries', { searchParams: { since } }).json()) as Delivery[],
-    stats: async () => (await admin.get('stats').json()) as { total: number; byEndpoint: Record<string, number>; maxPerSecond: number; rejected429: number; since: string },
+    stats: async () => (await admin.get('stats').json()) as FakeJiraStats,
     resetStats: () => admin.post('stats/reset'),
     rateLimit: (perSecond: number | null) => admin.post('rate-limit', { json: { perSecond } }),
+    /** The fake's clock; moves it forward (advanceMs) or sets its offset from real time (offsetMs) */
+    clock: async (change?: { advanceMs: number } | { offsetMs: number }) =>
+      (await (change ? admin.post('clock', { json: change }) : admin.get('clock')).json()) as { now: string; offsetMs: number },
+    /** The OAuth apps' hourly points quota; sets it when given (null: none) */
+    quota: async (pointsPerHour?: number | null) =>
+      (await (pointsPerHour === undefined ? admin.get('quota') : admin.post('quota', { json: { pointsPerHour } })).json()) as { pointsPerHour: number | null; used: Record<string, number>; resetsAt: string },
+    /** How far searches lag behind changes (ms); sets it when given */
+    searchLag: async (ms?: number) => ((await (ms === undefined ? admin.get('search-lag') : admin.post('search-lag', { json: { ms } })).json()) as { ms: number }).ms,
+    /** Seeds issues at once (no webhooks, not API calls); keys only up to 1,000 */
+    bulkCreate: async (spec: { count: number; project: string; summaryPrefix?: string; labels?: string[]; status?: string }) =>
+      (await admin.post('issues/bulk', { json: spec }).json()) as { first: string; last: string; keys?: string[] },
+    /** Moves `updated` of several issues (and their status, if given); webhooks only with webhook: true */
+    touch: async (keys: string[], opts: { status?: string; webhook?: boolean } = {}) => (await admin.post('issues/touch', { json: { keys, ...opts } }).json()) as { touched: number },
   };
 }
 export type FakeJira = Awaited<ReturnType<typeof fakeJira>>;
+
+/** GET /_fake/stats: Jira calls and their points since the last reset (points: all; pointsCharged: OAuth apps' only). */
+export interface FakeJiraStats {
+  total: number;
+  byEndpoint: Record<string, number>;
+  points: number;
+  pointsCharged: number;
+  pointsByEndpoint: Record<string, number>;
+  maxPerSecond: number;
+  rejected429: number;
+  rejected429ByReason: Record<string, number>;
+  since: string;
+}
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (then fails with the last value seen). */
 export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
