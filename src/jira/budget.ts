@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import { JiraApiError } from './errors.js';
+import { JiraCallHeld } from './errors.js';
 import { isKnownReason, rateLimitEnd, type RateLimitHeaders } from './rate-limit-headers.js';
 import { log } from '../log.js';
 import { metrics } from '../metrics.js';
@@ -79,7 +79,7 @@ export interface BudgetCall {
 
 /** What a Jira client asks of the budget, around each request. */
 export interface ConnectionBudget {
-  /** Resolves when the request may be sent; throws a 429 JiraApiError when that is more than the hold limit away. */
+  /** Resolves when the request may be sent; throws JiraCallHeld (a 429) when that is more than the hold limit away. */
   take(call: BudgetCall): Promise<void>;
   /** Charges the issues returned, and acts on the rate-limit headers. For a 429: the seconds until the call may be retried. */
   settle(call: BudgetCall, answer: { status: number; limits: RateLimitHeaders; issues: number }): Promise<number | undefined>;
@@ -398,9 +398,8 @@ async function ask(request: Promise<RateLimiterRes | null>): Promise<Answer> {
   }
 }
 
-function held(scope: Scope, until: number, now: number, call: BudgetCall): JiraApiError {
-  const seconds = Math.ceil((until - now) / 1000);
-  return new JiraApiError(429, call.endpoint, [`not sent: ${scope.what} wait until ${new Date(until).toISOString()} for Jira's rate limits, longer than a call is held; retry after ${seconds} s`], seconds);
+function held(scope: Scope, until: number, now: number, call: BudgetCall): JiraCallHeld {
+  return new JiraCallHeld(call.endpoint, `${scope.what} wait until ${new Date(until).toISOString()} for Jira's rate limits, longer than a call is held`, Math.ceil((until - now) / 1000));
 }
 
 /** Callers of one key take turns in arrival order, so only the first of them asks the store while the others wait in memory. */

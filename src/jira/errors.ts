@@ -18,6 +18,18 @@ export class JiraApiError extends Error {
   }
 }
 
+/**
+ * A call the budget did not send: Jira's rate limits hold it for longer than a caller should wait. It is a 429 to
+ * its callers (activities retry it after `retryAfterSeconds`), but says that Jira was never asked.
+ */
+export class JiraCallHeld extends JiraApiError {
+  override name = 'JiraCallHeld';
+  constructor(endpoint: string, why: string, retryAfterSeconds: number) {
+    super(429, endpoint, [why], retryAfterSeconds);
+    this.message = `Jira ${endpoint} was not called: ${why}; retry after ${retryAfterSeconds} s`;
+  }
+}
+
 /** No answer from Jira at all (connection refused, DNS, timeout): always worth another attempt. */
 export class JiraUnreachableError extends Error {
   override name = 'JiraUnreachableError';
