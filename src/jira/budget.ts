@@ -14,15 +14,17 @@ export const BUDGET_TABLE = 'jira_budget';
  * A connection's calls must never reach Jira more than `perSecond` times in any sliding second, from all
  * processes together. The library counts in fixed windows, each starting with the first call after the
  * previous one ended; a window of one second holding `perSecond` calls would let twice that through across
- * a boundary. So a window holds one call and lasts 1.1/perSecond s: any two calls are at least that far
- * apart, and a half-open second [t, t+1) meets at most ⌈perSecond/1.1⌉ ≤ perSecond of them. A fractional
- * budget counts as its whole part (at least 1 call a second), and a budget under 1 spaces calls 1.1/budget s.
- * The 10 % (100 ms at 10/s) is room for the time between a window being taken and the request reaching Jira.
+ * a boundary. So a window holds one call and lasts 1.2/perSecond s: any two calls start at least that far
+ * apart, and a half-open second [t, t+1) meets at most ⌈perSecond/1.2⌉ ≤ perSecond of them. A fractional
+ * budget counts as its whole part (at least 1 call a second); a budget under 1 spaces calls 1.2/budget s.
+ * The 20 % is room for the time between a window being taken and the request reaching Jira, which varies
+ * (a process kept off the CPU, a GC pause, the network): budget + 1 calls can only meet in one second if the
+ * first was held up 200 ms longer than the last (10 % was not always enough on a busy two-core machine).
  * The store keeps whole milliseconds, so the window is rounded up, which only slows budgets above ~100/s.
  */
 export function connectionWindowMs(perSecond: number): number {
   const calls = perSecond >= 1 ? Math.floor(perSecond) : perSecond;
-  return Math.ceil(1_100 / calls);
+  return Math.ceil(1_200 / calls);
 }
 
 /**
