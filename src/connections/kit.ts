@@ -16,9 +16,7 @@ export interface ConnectionKit {
   oauth?: JiraOAuth;
   /** Status reads, coalesced per connection into bulk reads. */
   reads: IssueReads;
-  /** Jira's rate limits, shared with every other process through PostgreSQL. */
-  budget: JiraBudget;
-  /** Ends the budget's PostgreSQL pool; the process's entry point calls it before closing the ORM. */
+  /** Ends the pool of the Jira budget (rate limits shared through PostgreSQL); the process's entry point calls it before closing the ORM. */
   close(): Promise<void>;
 }
 
@@ -50,7 +48,6 @@ export function connectionKit(
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
     connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, budget }),
-    budget,
     close: () => budget.close(),
     // A cycle's timers fire together, but Temporal hands out their tasks over a few seconds, with pauses of
     // half a second now and then (bench poll-cost: 11 calls a cycle for 1,000 tickets at 500 ms in one run, 12

@@ -111,6 +111,9 @@ type Answer = { granted: true; res?: RateLimiterRes } | { granted: false; waitMs
  * in memory (rate-limiter-flexible's RateLimiterQueue would let every caller that finds its queue empty ask the
  * store at once, and cannot pass a per-call window length). When PostgreSQL cannot be reached, each limiter
  * falls back to an in-memory one (the library's insurance limiter): calls go on, budgeted per process.
+ * Slowing down is each process's own: X-RateLimit-NearLimit halves the connection's windows in the process
+ * that got it (every process calling a connection near its limit gets such answers), and past 90 % of its
+ * points an app's calls are spread over the rest of the hour in each process.
  */
 export class JiraBudget {
   private readonly rps: RateLimiterPostgres;
