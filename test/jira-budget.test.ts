@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
+import pg from 'pg';
 import { JiraBudget, type BudgetLane, type BudgetOptions } from '../src/jira/budget.js';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraApiError, JiraCallHeld } from '../src/jira/errors.js';
@@ -310,6 +311,19 @@ describe('budgets', () => {
     assert.equal(stats.byEndpoint['GET /rest/api/3/myself'], 120, 'all 120 calls made');
     assert.ok(stats.maxPerSecond <= 10, `at most 10 in any sliding second (saw ${stats.maxPerSecond})`);
     assert.ok(stats.maxPerSecond >= 8, `the budget was used, not just kept (busiest second: ${stats.maxPerSecond})`);
+  });
+
+  test('in a process, only the first of the waiting calls asks the store: 30 calls at once cost about one query each', async (t) => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+    let queries = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: typeof query }).query = (...args) => ((queries += 1), query(...args));
+    const b = cleanup.keep('counted budget', new JiraBudget(pool, { defaultPerSecond: 10, appPointsPerHour: 65_000 }), (x) => x.close());
+    const c = client(b, { connection: uniqueName('herd') });
+    await Promise.all(Array.from({ length: 30 }, () => c.myself()));
+    // Without turns, each of the 29 waiting calls would ask again at every window (some 400 queries).
+    t.diagnostic(`${queries} queries for 30 calls`);
+    assert.ok(queries <= 40, `${queries} queries for 30 calls`);
   });
 
   test("an OAuth connection's calls charge the app 1 point each plus 1 per issue returned, as Jira counts them; an API-token connection's charge nothing", async () => {

@@ -223,7 +223,11 @@ export class JiraBudget {
         lane.perSecond === null
           ? this.rps.get(lane.connection).then((r) => (r && r.consumedPoints > this.rps.points && r.msBeforeNext > 0 ? Promise.reject(r) : r))
           : this.rps.consume(lane.connection, 1, { customDuration: this.windowMs(lane.connection, lane.perSecond) / 1000 });
-      if (!(await this.refused(scope, request))) return;
+      const answer = await ask(request);
+      // A window taken is this call's alone, so the next caller need not ask before it ends either.
+      const until = Date.now() + (answer.granted ? (lane.perSecond === null ? 0 : (answer.res?.msBeforeNext ?? 0)) : answer.waitMs);
+      this.hold(scope.key, until);
+      if (answer.granted) return;
     }
   }
 
