@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The process's Prometheus metrics. Labels carry connection keys, routes and statuses, never ids of
@@ -30,6 +30,37 @@ export const metrics = {
     registers: [registry],
   }),
   jiraRateLimited: new Counter({ name: 'ticketflow_jira_rate_limited_total', help: 'Jira answers 429', labelNames: ['connection'] as const, registers: [registry] }),
+  jiraPoints: new Counter({
+    name: 'ticketflow_jira_points_total',
+    help: "Points this process charged to the OAuth app's hourly Jira quota (1 a call, plus 1 an issue returned)",
+    labelNames: ['app'] as const,
+    registers: [registry],
+  }),
+  jiraPointsThisHour: new Gauge({
+    name: 'ticketflow_jira_points_hour',
+    help: "Points the OAuth app has used in the current UTC hour, all processes together, as the shared budget last told this one",
+    labelNames: ['app'] as const,
+    registers: [registry],
+  }),
+  jiraPauses: new Counter({
+    name: 'ticketflow_jira_pauses_total',
+    help: "Pauses this process started after a 429, by scope (app, connection, issue) and Jira's RateLimit-Reason (unknown, none)",
+    labelNames: ['scope', 'reason'] as const,
+    registers: [registry],
+  }),
+  jiraSlowdowns: new Counter({
+    name: 'ticketflow_jira_slowdowns_total',
+    help: 'Slowdowns this process started before a limit was reached: near_limit (Jira said so; a connection at half its budget for a minute), points (the app past 90 % of its hourly points)',
+    labelNames: ['scope', 'cause'] as const,
+    registers: [registry],
+  }),
+  jiraBudgetWait: new Histogram({
+    name: 'ticketflow_jira_budget_wait_seconds',
+    help: 'Time a Jira call waited for the shared budget (requests per second, app points, per-issue writes, pauses) before it was sent',
+    labelNames: ['connection'] as const,
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  }),
   trackerCycles: new Counter({ name: 'ticketflow_tracker_cycles_total', help: 'Tracker cycles by connection and outcome', labelNames: ['connection', 'outcome'] as const, registers: [registry] }),
   trackerChanges: new Counter({ name: 'ticketflow_tracker_changes_total', help: 'Tracked tickets found changed by the tracker (their workflows were told)', labelNames: ['connection'] as const, registers: [registry] }),
   trackerCycleSeconds: new Histogram({

@@ -139,6 +139,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
     gatewayUrl: config.JIRA_API_GATEWAY_URL,
     oauth: oauthApp(config),
     rateLimitPerSecond: config.JIRA_RATE_LIMIT_PER_SECOND,
+    appPointsPerHour: config.JIRA_APP_POINTS_PER_HOUR,
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
@@ -174,6 +175,7 @@ export async function runWorkerProcess(): Promise<void> {
     // In-flight activities finish (or time out) before the process exits; nothing new is polled.
     await worker.stop();
     metricsServer?.close();
+    await kit.close();
     await orm.close();
   });
   await worker.running;
@@ -189,6 +191,7 @@ export async function runApiProcess(): Promise<void> {
   log.info('API listening', { port: config.PORT, payloadKey: codec.activeKid });
   onSignals(async () => {
     await api.stop();
+    await kit.close();
     await orm.close();
   });
 }

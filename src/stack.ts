@@ -79,7 +79,7 @@ try {
     databaseUrl = pg.url;
   }
   const { orm, kit } = await openAppDatabase(config, databaseUrl, config.SECRET_KEYS ?? localSecretKeys());
-  stops.push(() => orm.close());
+  stops.push(() => orm.close(), () => kit.close());
 
   let fakeJira: FakeJiraProcess | undefined;
   if (await wantFakeJira(orm)) {

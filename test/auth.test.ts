@@ -60,6 +60,10 @@ describe('OAuth 2.0 (3LO)', () => {
     assert.ok(!JSON.stringify(row).includes('at-'), 'tokens are sealed');
     await testTicket('oauth');
     assert.equal((await lastRequest(ctx.jira, (r) => r.path.endsWith('/issue'))).path, '/ex/jira/fake-cloud-id/rest/api/3/issue');
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const charged = await ctx.orm.em.getConnection().execute<Array<{ key: string; points: number }>>(`select key, points from jira_budget where key like 'points:%'`);
+    assert.deepEqual(charged.map((r) => r.key), [`points:ticketflow-test:${hour}`], "OAuth calls are charged to the app's points, API-token calls to none");
+    assert.ok(charged[0]!.points >= 1);
   });
 
   test('dynamic webhooks: registered on authorization and kept by jira-webhooks/<key>; a change arrives signed by the app and moves the ticket without a poll', async () => {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { JiraClient } from '../src/jira/client.js';
-import { JiraApiError, JiraUnreachableError, parseRetryAfter } from '../src/jira/errors.js';
+import { JiraApiError, JiraUnreachableError } from '../src/jira/errors.js';
 import { eventually, type FakeJira } from './helpers/infra.js';
 import { STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
 
@@ -91,14 +91,6 @@ describe('Jira client', () => {
     assert.equal(limited.retryable, true);
     const unreachable = await JiraClient.basic({ baseUrl: 'http://127.0.0.1:9', username: 'u', apiToken: 't' }, 1_000).myself().catch((e: unknown) => e);
     assert.ok(unreachable instanceof JiraUnreachableError);
-  });
-
-  test('Retry-After as seconds or HTTP date, X-RateLimit-Reset as a timestamp', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    assert.equal(parseRetryAfter({ 'retry-after': '12' }, now), 12);
-    assert.equal(parseRetryAfter({ 'retry-after': 'Thu, 01 Jan 2026 00:00:30 GMT' }, now), 30);
-    assert.equal(parseRetryAfter({ 'x-ratelimit-reset': '2026-01-01T00:01:00Z' }, now), 60);
-    assert.equal(parseRetryAfter({}, now), undefined);
   });
 });
 

@@ -4,17 +4,16 @@ import assert from 'node:assert/strict';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraApiError } from '../src/jira/errors.js';
 import { missingIssues, readSnapshots } from '../src/jira/snapshot.js';
-import { RateGate } from '../src/jira/rate-gate.js';
 import { eventually } from './helpers/infra.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';
 
-/** Webhooks, coalesced reads and the rate gate: the mechanisms behind the real-time and scale goals. */
+/** Webhooks and coalesced reads: the mechanisms behind the real-time and scale goals (the rate limits: jira-budget.test.ts). */
 
 const ctx = useStack();
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
 const api = () => ctx.tf.http;
-const jiraClient = (gate?: RateGate) =>
-  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000, { gate });
+const jiraClient = () =>
+  new JiraClient({ siteUrl: ctx.jira.url, apiBaseUrl: ctx.jira.url, flavor: 'cloud', auth: { kind: 'basic', username: 'bot@example.com', password: 'x' } }, 5_000);
 const jiraCalls = async (since: number, pathEnd?: string) =>
   (await ctx.jira.requests()).filter((r) => r.seq > since && (!pathEnd || r.path.endsWith(pathEnd)));
 const lastSeq = async () => (await ctx.jira.requests()).at(-1)?.seq ?? 0;
@@ -105,7 +104,7 @@ describe('Jira webhooks', () => {
 describe('bulk reads and existence checks', () => {
   test('250 issues cost 3 bulk reads; a deleted one is confirmed by one GET and reads as gone', async () => {
     const client = jiraClient();
-    // Seeded, not created through the API: 250 creates in a row would run into Jira's burst limit (100 a second per endpoint).
+    // Seeded by the fake itself: 250 creates in a row would run into its burst limit (100 a second), which is not what this is about.
     const created = (await ctx.jira.bulkCreate({ count: 250, project: 'PRIV', summaryPrefix: 'bulk' })).keys!.map((key) => ({ key }));
     await ctx.jira.transition(created[7]!.key, 'Done');
     await ctx.jira.remove(created[9]!.key);
@@ -128,24 +127,6 @@ describe('bulk reads and existence checks', () => {
       ['POST /rest/api/3/search/approximate-count 400', 'GET /rest/api/3/issue/PRIV-N 404', 'POST /rest/api/3/search/approximate-count 200', 'POST /rest/api/3/search/approximate-count 200'],
       'three counts (the first refused for the vanished key) and one GET to confirm it',
     );
-  });
-});
-
-describe('rate gate', () => {
-  test('after a 429 no call is sent before Retry-After; a 10/s budget is never exceeded in any second', async () => {
-    const gate = new RateGate(10);
-    const client = jiraClient(gate);
-    await ctx.jira.fault({ kind: '429', path: '/myself', times: 1, retryAfterSeconds: 2 });
-    const before = await lastSeq();
-    await assert.rejects(client.myself(), (e: unknown) => e instanceof JiraApiError && e.status === 429);
-    await Promise.all(Array.from({ length: 25 }, () => client.myself()));
-    const calls = await jiraCalls(before, '/myself');
-    assert.equal(calls.length, 26);
-    const at = calls.map((c) => Date.parse(c.at));
-    assert.ok(at[1]! - at[0]! >= 2_000, `the first call after the 429 waited ${at[1]! - at[0]!} ms (Retry-After: 2)`);
-    const busiest = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1_000).length));
-    assert.ok(busiest <= 10, `at most 10 calls in any second (saw ${busiest})`);
-    await ctx.jira.clearFaults();
   });
 });
 

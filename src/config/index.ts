@@ -36,8 +36,16 @@ export const envSchema = z.object({
    */
   JIRA_SEARCH_LAG_SECONDS: optional(z.coerce.number().int().min(0).max(60)).default(30),
   JIRA_RETRY_WAITS_FOR_SEARCH: optional(z.enum(['true', 'false'])).default('true').transform((v) => v === 'true'),
-  /** Per-connection request budget of each worker; a connection's rate_limit_per_second overrides it. */
+  /**
+   * Per-connection request budget, shared by every worker and API process through PostgreSQL; a connection's
+   * rate_limit_per_second overrides it.
+   */
   JIRA_RATE_LIMIT_PER_SECOND: optional(z.coerce.number().positive().max(1000)).default(10),
+  /**
+   * The OAuth app's Jira Cloud points per UTC hour (1 a request plus 1 an issue returned), shared by all its
+   * connections and processes; Jira's default tier is 65,000. API-token and Data Center connections pay none.
+   */
+  JIRA_APP_POINTS_PER_HOUR: optional(z.coerce.number().int().min(1)).default(65_000),
   /** The public base URL of this API, for dynamic webhooks registered by OAuth connections (e.g. https://ticketflow.example.com). */
   WEBHOOK_BASE_URL: optional(url),
   /**

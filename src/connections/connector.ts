@@ -1,14 +1,14 @@
 import got from 'got';
 import type { Connection } from '../db/entities.js';
 import { JiraClient, type JiraTarget } from '../jira/client.js';
-import type { RateGates } from '../jira/rate-gate.js';
+import type { JiraBudget } from '../jira/budget.js';
 import type { JiraOAuth } from './oauth.js';
 import type { TicketSettings } from './settings.js';
 
 /** Builds the right Jira client for a connection's auth method and deployment. */
 export class JiraConnector {
   constructor(
-    private readonly opts: { gatewayUrl: string; timeoutMs: number; oauth?: JiraOAuth; gates: RateGates },
+    private readonly opts: { gatewayUrl: string; timeoutMs: number; oauth?: JiraOAuth; budget: JiraBudget },
   ) {}
 
   client(connection: Pick<Connection, 'key'>, s: TicketSettings): JiraClient {
@@ -44,7 +44,11 @@ export class JiraConnector {
         target = { siteUrl: s.siteUrl, apiBaseUrl: s.siteUrl, flavor: 'datacenter', auth: basic };
         break;
     }
-    return new JiraClient(target, this.opts.timeoutMs, { gate: this.opts.gates.for(connection.key, s.rateLimitPerSecond), connectionKey: connection.key });
+    // Only OAuth apps pay Jira's points, all their connections (tenants) from one quota; the others are held
+    // to requests per second and bursts.
+    const app = s.authMethod === 'oauth2' ? this.opts.oauth?.config.clientId : undefined;
+    const budget = this.opts.budget.connection({ connection: connection.key, perSecond: s.rateLimitPerSecond, app });
+    return new JiraClient(target, this.opts.timeoutMs, { budget, connectionKey: connection.key });
   }
 
   /** Scoped API tokens only work through the gateway, addressed by the site's cloud id. */

@@ -1,5 +1,5 @@
 import type { Orm } from '../db/orm.js';
-import { RateGates } from '../jira/rate-gate.js';
+import { JiraBudget } from '../jira/budget.js';
 import { Keyring } from '../secrets/keyring.js';
 import { JiraConnector } from './connector.js';
 import type { HostPolicy } from './host-policy.js';
@@ -13,6 +13,8 @@ export interface ConnectionKit {
   hostPolicy: HostPolicy;
   /** absent when no OAuth app is configured */
   oauth?: JiraOAuth;
+  /** Ends the pool of the Jira budget (rate limits shared through PostgreSQL); the process's entry point calls it before closing the ORM. */
+  close(): Promise<void>;
 }
 
 export function connectionKit(
@@ -23,16 +25,24 @@ export function connectionKit(
     allowHttpHosts: string[];
     gatewayUrl: string;
     oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
-    /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: unlimited. */
+    /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: none. */
     rateLimitPerSecond?: number | null;
+    /** The OAuth app's Jira points per hour (JIRA_APP_POINTS_PER_HOUR), default 65,000. */
+    appPointsPerHour?: number;
   },
 ): ConnectionKit {
   const secrets = new ConnectionSecrets(new Keyring(opts.secretKeys));
   const oauth = opts.oauth ? new JiraOAuth(orm, secrets, { ...opts.oauth, gatewayUrl: opts.gatewayUrl }, opts.jiraTimeoutMs) : undefined;
+  // A pool of its own: a call waiting for its budget must not wait for one of the ORM's connections too.
+  const budget = JiraBudget.open(orm.config.get('clientUrl')!, {
+    defaultPerSecond: opts.rateLimitPerSecond ?? null,
+    appPointsPerHour: opts.appPointsPerHour ?? 65_000,
+  });
   return {
     secrets,
     oauth,
     hostPolicy: { allowHttpHosts: opts.allowHttpHosts },
-    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, gates: new RateGates(opts.rateLimitPerSecond ?? null) }),
+    connector: new JiraConnector({ gatewayUrl: opts.gatewayUrl, timeoutMs: opts.jiraTimeoutMs, oauth, budget }),
+    close: () => budget.close(),
   };
 }

@@ -50,7 +50,7 @@ export const secretPatchSchema = z
     /** Signs Jira's admin webhooks (X-Hub-Signature) sent to /webhooks/jira/{connection_key}. */
     webhook_secret: z.string().min(16, 'must be at least 16 characters').max(500),
     /**
-     * This connection's request budget, shared by all activities of a worker (default JIRA_RATE_LIMIT_PER_SECOND).
+     * This connection's request budget, shared by every worker and API process (default JIRA_RATE_LIMIT_PER_SECOND).
      * At least 1: the API's Jira-backed routes wait in the same queue, and a tiny budget (5e-324 makes the
      * spacing Infinity) would hold them, and every later call of the connection, for minutes or forever.
      */

@@ -3,8 +3,9 @@ import { lookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { textToAdf } from './adf.js';
 import { isForbiddenAddress } from '../connections/host-policy.js';
-import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages, parseRetryAfter } from './errors.js';
-import type { RateGate } from './rate-gate.js';
+import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages } from './errors.js';
+import type { BudgetCall, ConnectionBudget } from './budget.js';
+import { parseRateLimitHeaders, rateLimitEnd } from './rate-limit-headers.js';
 import { metrics } from '../metrics.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
@@ -113,8 +114,8 @@ export class JiraClient {
     readonly target: JiraTarget,
     timeoutMs = 30_000,
     private readonly opts: {
-      /** The connection's shared request budget; every call waits its turn here. */
-      gate?: RateGate;
+      /** The connection's share of Jira's rate limits, held in PostgreSQL for every process; each request waits for it. */
+      budget?: ConnectionBudget;
       /** names the connection in metrics */
       connectionKey?: string;
     } = {},
@@ -159,10 +160,11 @@ export class JiraClient {
     if (isIP(host) && isForbiddenAddress(host)) {
       throw new JiraUnreachableError(endpoint, `${host} is a link-local or cloud metadata address`, 'EFORBIDDENHOST');
     }
+    const call: BudgetCall = { endpoint, issueWrite: issueWriteOf(method, path) };
     const auth = this.target.auth;
     const send = async () => {
       const token = auth.kind === 'bearer' ? await auth.token() : undefined;
-      await this.opts.gate?.acquire();
+      await this.opts.budget?.take(call);
       const headers = token ? { authorization: `Bearer ${token}` } : {};
       return { token, res: await this.http(path, { method, json, searchParams, headers, responseType: 'text' }) };
     };
@@ -175,6 +177,7 @@ export class JiraClient {
       }
       res = sent.res;
     } catch (err) {
+      if (err instanceof JiraApiError) throw err;
       const code = err instanceof RequestError ? err.code : undefined;
       metrics.jiraCalls.inc({ connection: this.opts.connectionKey ?? 'none', endpoint, status: 0 });
       throw new JiraUnreachableError(endpoint, code ? `${code}: ${(err as Error).message}` : String(err), code);
@@ -189,12 +192,13 @@ export class JiraClient {
     }
     const connection = this.opts.connectionKey ?? 'none';
     metrics.jiraCalls.inc({ connection, endpoint, status: res.statusCode });
-    if (res.statusCode === 429) {
-      metrics.jiraRateLimited.inc({ connection });
-      this.opts.gate?.close(parseRetryAfter(res.headers));
-    }
+    if (res.statusCode === 429) metrics.jiraRateLimited.inc({ connection });
+    const limits = parseRateLimitHeaders(res.headers);
+    const paused = await this.opts.budget?.settle(call, { status: res.statusCode, limits, issues: issuesIn(body) });
     if (res.statusCode >= 400) {
-      throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), parseRetryAfter(res.headers), jiraFieldErrors(body));
+      const end = rateLimitEnd(limits);
+      const retryAfter = paused ?? (end === undefined ? undefined : Math.max(0, Math.ceil((end - Date.now()) / 1000)));
+      throw new JiraApiError(res.statusCode, endpoint, jiraMessages(body), retryAfter, jiraFieldErrors(body));
     }
     return body as T;
   }
@@ -388,6 +392,24 @@ export class JiraClient {
     const cats = await this.call<Array<{ id: number; key: string; name: string; colorName: string }>>('GET', 'statuscategory');
     return cats.map(({ id, key, name, colorName }) => ({ id, key, name, colorName }));
   }
+}
+
+/**
+ * The issue a request writes to, for Jira's per-issue write limits: a comment or transition posted, the issue
+ * or its assignee put.
+ */
+function issueWriteOf(method: Method, path: string): string | undefined {
+  const m = /^issue\/([^/]+)(\/comment|\/transitions|\/assignee)?$/.exec(path);
+  if (!m) return undefined;
+  const writes = method === 'POST' ? ['/comment', '/transitions'] : method === 'PUT' ? ['', '/assignee'] : [];
+  return writes.includes(m[2] ?? '') ? decodeURIComponent(m[1]!) : undefined;
+}
+
+/** Issue objects in an answer, each a point of the app's quota: a search's or bulk fetch's list, or the one issue of GET issue. */
+function issuesIn(body: unknown): number {
+  if (!body || typeof body !== 'object') return 0;
+  const b = body as { issues?: unknown; key?: unknown; fields?: unknown };
+  return Array.isArray(b.issues) ? b.issues.length : b.key !== undefined && b.fields !== undefined ? 1 : 0;
 }
 
 /** Matched on the category key, never on the localised status name; Jira's "undefined" category counts as not started. */

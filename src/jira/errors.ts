@@ -18,6 +18,18 @@ export class JiraApiError extends Error {
   }
 }
 
+/**
+ * A call the budget did not send: Jira's rate limits hold it for longer than a caller should wait. It is a 429 to
+ * its callers (activities retry it after `retryAfterSeconds`), but says that Jira was never asked.
+ */
+export class JiraCallHeld extends JiraApiError {
+  override name = 'JiraCallHeld';
+  constructor(endpoint: string, why: string, retryAfterSeconds: number) {
+    super(429, endpoint, [why], retryAfterSeconds);
+    this.message = `Jira ${endpoint} was not called: ${why}; retry after ${retryAfterSeconds} s`;
+  }
+}
+
 /** No answer from Jira at all (connection refused, DNS, timeout): always worth another attempt. */
 export class JiraUnreachableError extends Error {
   override name = 'JiraUnreachableError';
@@ -48,24 +60,6 @@ export function jiraFieldErrors(body: unknown): Record<string, string> {
   const errors = (body as { errors?: unknown } | null)?.errors;
   if (!errors || typeof errors !== 'object') return {};
   return Object.fromEntries(Object.entries(errors as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-}
-
-/** Retry-After is seconds or an HTTP date; X-RateLimit-Reset an ISO timestamp. Either becomes seconds from now. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const retryAfter = first(headers['retry-after']);
-  if (retryAfter) {
-    const secs = Number(retryAfter);
-    if (Number.isFinite(secs)) return Math.max(0, secs);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
-  }
-  const reset = first(headers['x-ratelimit-reset']);
-  if (reset) {
-    const at = Date.parse(reset);
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
-  }
-  return undefined;
 }
 
 /**

@@ -71,6 +71,7 @@ export async function startTicketflow(
     const taskQueue = uniqueName('tq');
     const secretKeys = Keyring.generateSpec('test');
     const kit = connectionKit(orm, { secretKeys, jiraTimeoutMs: 3_000, allowHttpHosts: [], gatewayUrl: opts.jira?.url ?? 'https://api.atlassian.com', oauth: opts.oauth });
+    parts.add('Jira budget', () => kit.close());
     const secrets = kit.secrets;
     // Payloads are encrypted as in production, with keys of this test file's own.
     const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
