@@ -52,8 +52,8 @@ const input = (over: Partial<TrackerInput> = {}): TrackerInput => ({
 /** The workflow's current details, as the Temporal UI shows them. */
 const currentDetails = async (h: WorkflowHandle) => (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
 
-function withTracker(world: TrackerWorld, body: (h: WorkflowHandle<typeof jiraTracker>) => Promise<void>, over: Partial<TrackerInput> = {}) {
-  return runWorkflow<typeof jiraTracker>(ts, { type: 'jiraTracker', workflowId: 'jira-tracker/jira', args: [input(over)], activities: world.activities() }, body);
+function withTracker(world: TrackerWorld, body: (h: WorkflowHandle<typeof jiraTracker>) => Promise<void>, over: Partial<TrackerInput> = {}, recordAs?: string) {
+  return runWorkflow<typeof jiraTracker>(ts, { type: 'jiraTracker', workflowId: 'jira-tracker/jira', args: [input(over)], activities: world.activities(), recordAs }, body);
 }
 
 describe('connection tracker workflow', () => {
@@ -92,7 +92,7 @@ describe('connection tracker workflow', () => {
       await eventually(async () => world.reconciles.length === 2, 'a reconcile on reconcileNow');
       await h.signal(stopTrackerSignal);
       await h.result();
-    });
+    }, {}, 'tracker-cycles-reconciles-stopped');
   });
 
   test('a failed cycle says why in its details and state; the next one starts from the same cursor', async () => {
