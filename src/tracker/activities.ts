@@ -166,10 +166,11 @@ export function createTrackerActivities(deps: ActivityDeps) {
     /**
      * One cycle: the tracked tickets that changed since `cursor` (minus the overlap), read with one JQL search
      * over the projects they are in, asking only for the fields tracking needs; only their workflows are told.
-     * Without a cursor (a new tracker) every tracked ticket is read in bulk once.
+     * Without a cursor (a new tracker) every tracked ticket is read in bulk once. `now` is when the cycle was
+     * due (the workflow's time); the next cycle reads from it, so a cycle that started late only reads more.
      */
-    async syncChanges({ connectionKey, cursor, overlapMinutes }: { connectionKey: string; cursor: string | null; overlapMinutes: number }): Promise<CycleReport> {
-      const startedAt = new Date();
+    async syncChanges({ connectionKey, cursor, overlapMinutes, now }: { connectionKey: string; cursor: string | null; overlapMinutes: number; now?: string }): Promise<CycleReport> {
+      const startedAt = now ? new Date(now) : new Date();
       const timer = metrics.trackerCycleSeconds.startTimer({ connection: connectionKey });
       const em = orm.em.fork();
       const connection = await em.findOne(Connection, { key: connectionKey });

@@ -51,7 +51,8 @@ export async function jiraTracker(input: TrackerInput): Promise<{ stopped: strin
 
     const reconcileDue = reconcileNow || !s.lastReconcileAt || Date.now() - Date.parse(s.lastReconcileAt) >= input.reconcileIntervalMinutes * 60_000;
     try {
-      const report = await syncChanges({ connectionKey, cursor: s.cursor, overlapMinutes: input.overlapMinutes });
+      // The cycle's time is the workflow's: deterministic, and the clock a simulated day runs on too.
+      const report = await syncChanges({ connectionKey, cursor: s.cursor, overlapMinutes: input.overlapMinutes, now: new Date().toISOString() });
       if (report.stop) return end(report.stop);
       s.last = report;
       s.cursor = report.cursor;
