@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 
 # One image for both processes; the command picks one:
-#   node dist/src/api/main.js   the API (default command)
-#   node dist/src/worker.js     the Temporal worker; it serves no HTTP, so run it with --no-healthcheck
+#   node dist/src/main/api.js   the API (default command)
+#   node dist/src/main/worker.js     the Temporal worker; it serves no HTTP, so run it with --no-healthcheck
 #                               (docker-compose.yml disables the check for it)
 # Both need DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEYS; see README, Configuration and Deployment.
 
@@ -38,4 +38,4 @@ EXPOSE 3000
 # No curl in slim images; Node's fetch does the same job.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/api/main.js"]
+CMD ["node", "dist/src/main/api.js"]

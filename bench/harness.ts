@@ -8,16 +8,16 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection } from '@temporalio/client';
-import { temporalCliExecutable } from '../src/devtools/temporal-tools.js';
-import { searchAttributes } from '../src/workflows/search-attributes.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { openDatabase } from '../src/db/orm.js';
-import { startFakeJiraProcess, type FakeJiraProcess } from '../src/dev/fake-jira-process.js';
-import { Keyring } from '../src/secrets/keyring.js';
-import { PayloadEncryptionCodec } from '../src/temporal/codec.js';
-import { ApiTokens } from '../src/auth/tokens.js';
-import type { LoggedRequest } from '../src/fake-jira/server.js';
-import { approvedRequest as sampleRequest } from '../src/dev/sample-request.js';
+import { temporalCliExecutable } from '../tools/temporal/servers.js';
+import { searchAttributes } from '../src/platform/temporal/search-attributes.js';
+import { startEmbeddedPostgres } from '../tools/dev-stack/embedded-postgres.js';
+import { openDatabase } from '../src/platform/db/orm.js';
+import { startFakeJiraProcess, type FakeJiraProcess } from '../tools/fake-jira/process.js';
+import { Keyring } from '../src/platform/keyring.js';
+import { PayloadEncryptionCodec } from '../src/platform/temporal/codec.js';
+import { ApiTokens } from '../src/http/tokens.js';
+import type { LoggedRequest } from '../tools/fake-jira/server.js';
+import { approvedRequest as sampleRequest } from '../tools/dev-stack/sample-request.js';
 
 /**
  * The benchmark harness: a whole ticketflow stack in a fresh temp dir (embedded PostgreSQL, Temporal dev

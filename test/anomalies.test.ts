@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import assert from 'node:assert/strict';
 import { adfToText } from '../src/jira/adf.js';
-import { decodeHistory } from '../src/temporal/codec.js';
+import { decodeHistory } from '../src/platform/temporal/codec.js';
 import { eventually } from './helpers/infra.js';
 import { callbackReceiver, configureConnection, useStack } from './helpers/ticketflow.js';
 import { fileCleanup } from './helpers/cleanup.js';

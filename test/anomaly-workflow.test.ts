@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { LinkPoll } from '../src/activities/anomalies.js';
-import type { UpstreamEvent } from '../src/activities/index.js';
-import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, refreshLinkUpdate, ticketChangedSignal, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState, type TicketChange } from '../src/workflows/messages.js';
-import type { anomalyTicketLink } from '../src/workflows/anomaly-ticket.js';
+import type { LinkPoll } from '../src/anomalies/activities.js';
+import type { UpstreamEvent } from '../src/privacy-requests/activities.js';
+import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, refreshLinkUpdate, ticketChangedSignal, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState, type TicketChange } from '../src/privacy-requests/messages.js';
+import type { anomalyTicketLink } from '../src/anomalies/workflows.js';
 import { eventually } from './helpers/infra.js';
 import { historyAtRest, runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 

@@ -1,6 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Orm } from '../src/db/orm.js';
+import type { Orm } from '../src/platform/db/orm.js';
 import { eventually, fakeJira, testDatabase, type FakeJira } from './helpers/infra.js';
 import { approvedRequest, callbackReceiver, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
 import { fileCleanup } from './helpers/cleanup.js';

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
-import { setLogLevel, setLogSink } from '../src/log.js';
+import { setLogLevel, setLogSink } from '../src/platform/log.js';
 import assert from 'node:assert/strict';
 import got from 'got';
-import { Connection } from '../src/db/entities.js';
+import { Connection } from '../src/platform/db/entities.js';
 import { approvedRequest, configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
-import { jiraWebhooksWorkflowId } from '../src/workflows/messages.js';
-import { createWebhookActivities } from '../src/activities/webhooks.js';
+import { jiraWebhooksWorkflowId } from '../src/privacy-requests/messages.js';
+import { createWebhookActivities } from '../src/jira-webhooks/activities.js';
 import { eventually } from './helpers/infra.js';
 
 /** Every auth mode end to end against the fake Jira: Cloud API token, scoped token, OAuth 2.0 (3LO), Data Center PAT and Basic. */

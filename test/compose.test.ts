@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { envSchema, loadConfig } from '../src/config/index.js';
-import { searchAttributes } from '../src/workflows/search-attributes.js';
+import { envSchema, loadConfig } from '../src/platform/config.js';
+import { searchAttributes } from '../src/platform/temporal/search-attributes.js';
 
 /** The deployment files (Dockerfile, docker-compose.yml) checked without a Docker engine. */
 
@@ -150,8 +150,8 @@ describe('docker-compose.yml', () => {
         'temporal-setup': { condition: 'service_completed_successfully' },
       });
     }
-    assert.deepEqual(services.api.command, ['node', 'dist/src/api/main.js']);
-    assert.deepEqual(services.worker.command, ['node', 'dist/src/worker.js']);
+    assert.deepEqual(services.api.command, ['node', 'dist/src/main/api.js']);
+    assert.deepEqual(services.worker.command, ['node', 'dist/src/main/worker.js']);
   });
 
   test('health: the API is checked on /readyz, the worker has no HTTP to check, and every awaited service has a check', () => {
@@ -354,7 +354,7 @@ describe('Dockerfile', () => {
     const cmd = final.instructions.filter((i) => i.op === 'CMD').at(-1);
     assert.ok(cmd);
     const argv = JSON.parse(cmd.args);
-    assert.deepEqual(argv, ['node', 'dist/src/api/main.js']);
+    assert.deepEqual(argv, ['node', 'dist/src/main/api.js']);
     assert.ok(existsSync(join(root, sourceOf(argv[1]!))));
     const health = final.instructions.find((i) => i.op === 'HEALTHCHECK');
     assert.ok(health, 'HEALTHCHECK');
@@ -364,7 +364,7 @@ describe('Dockerfile', () => {
 
   test('the processes load production dependencies only, and never embedded PostgreSQL', () => {
     const pkg = JSON.parse(read('package.json'));
-    const entries = ['dist/src/api/main.js', 'dist/src/worker.js', 'dist/src/workflows/index.js'];
+    const entries = ['dist/src/main/api.js', 'dist/src/main/worker.js', 'dist/src/workflows.js'];
     const seen = new Set<string>();
     const packages = new Set<string>();
     for (const e of entries) importedPackages(join(root, e), seen, packages);

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { temporalCliExecutable } from '../src/devtools/temporal-tools.js';
-import { searchAttributes } from '../src/workflows/search-attributes.js';
-import { workflowsPath } from '../src/temporal/worker.js';
+import { startEmbeddedPostgres } from '../tools/dev-stack/embedded-postgres.js';
+import { temporalCliExecutable } from '../tools/temporal/servers.js';
+import { searchAttributes } from '../src/platform/temporal/search-attributes.js';
+import { workflowsPath } from '../src/main/build-worker.js';
 import { freePort } from './helpers/ports.js';
 
 /**

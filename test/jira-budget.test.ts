@@ -11,10 +11,10 @@ import { JiraBudget, type BudgetLane, type BudgetOptions } from '../src/jira/bud
 import { JiraClient } from '../src/jira/client.js';
 import { JiraApiError, JiraCallHeld } from '../src/jira/errors.js';
 import { parseRateLimitHeaders, rateLimitEnd } from '../src/jira/rate-limit-headers.js';
-import { registry } from '../src/metrics.js';
-import { setLogSink } from '../src/log.js';
-import type { Orm } from '../src/db/orm.js';
-import { FAKE_CLOUD_ID } from '../src/fake-jira/server.js';
+import { registry } from '../src/platform/metrics.js';
+import { setLogSink } from '../src/platform/log.js';
+import type { Orm } from '../src/platform/db/orm.js';
+import { FAKE_CLOUD_ID } from '../tools/fake-jira/server.js';
 import { fakeJira, testDatabase, uniqueName, type FakeJira } from './helpers/infra.js';
 import { fileCleanup, type Cleanup } from './helpers/cleanup.js';
 

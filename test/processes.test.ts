@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
-import type { Orm } from '../src/db/orm.js';
-import { Keyring } from '../src/secrets/keyring.js';
-import { PayloadEncryptionCodec } from '../src/temporal/codec.js';
+import type { Orm } from '../src/platform/db/orm.js';
+import { Keyring } from '../src/platform/keyring.js';
+import { PayloadEncryptionCodec } from '../src/platform/temporal/codec.js';
 import { eventually, temporalAddress, testDatabase } from './helpers/infra.js';
 import { freePort } from './helpers/ports.js';
 import { fileCleanup } from './helpers/cleanup.js';
@@ -37,7 +37,7 @@ async function runUntilServing(script: string, env: Record<string, string>, url:
   return { code, stderr };
 }
 
-test('node dist/src/worker.js and node dist/src/api/main.js run alone and exit 0 on SIGTERM', async () => {
+test('node dist/src/main/worker.js and node dist/src/main/api.js run alone and exit 0 on SIGTERM', async () => {
   const env = {
     DATABASE_URL: String(orm.config.get('clientUrl')),
     TEMPORAL_ADDRESS: temporalAddress(),
@@ -46,9 +46,9 @@ test('node dist/src/worker.js and node dist/src/api/main.js run alone and exit 0
     TEMPORAL_TASK_QUEUE: 'processes-test',
   };
   const metricsPort = await freePort();
-  const worker = await runUntilServing('worker.js', { ...env, WORKER_METRICS_PORT: String(metricsPort) }, `http://127.0.0.1:${metricsPort}/metrics`);
+  const worker = await runUntilServing('main/worker.js', { ...env, WORKER_METRICS_PORT: String(metricsPort) }, `http://127.0.0.1:${metricsPort}/metrics`);
   assert.equal(worker.code, 0, worker.stderr);
   const apiPort = await freePort();
-  const api = await runUntilServing('api/main.js', { ...env, PORT: String(apiPort) }, `http://127.0.0.1:${apiPort}/readyz`);
+  const api = await runUntilServing('main/api.js', { ...env, PORT: String(apiPort) }, `http://127.0.0.1:${apiPort}/readyz`);
   assert.equal(api.code, 0, api.stderr);
 });

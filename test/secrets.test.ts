@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Keyring } from '../src/secrets/keyring.js';
+import { Keyring } from '../src/platform/keyring.js';
 import { ConnectionSecrets } from '../src/connections/secrets.js';
 import { resealConnections } from '../src/connections/service.js';
 import { isForbiddenAddress } from '../src/connections/host-policy.js';
-import { Connection } from '../src/db/entities.js';
+import { Connection } from '../src/platform/db/entities.js';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraUnreachableError } from '../src/jira/errors.js';
 import { configureConnection, useStack } from './helpers/ticketflow.js';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
-import { operations } from '../src/api/openapi.js';
+import { operations } from '../src/http/openapi.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 

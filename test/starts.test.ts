@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Got } from 'got';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { createApp } from '../src/api/app.js';
+import { createApp } from '../src/http/app.js';
 import { TicketWorkflowStarts } from '../src/privacy-requests/starts.js';
 import { eventually } from './helpers/infra.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';

@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileTemplate, formatDate, SAMPLE_VALUES, TemplateError } from '../src/tickets/template.js';
-import { dueDateFor, renderTicket } from '../src/tickets/render.js';
+import { compileTemplate, formatDate, SAMPLE_VALUES, TemplateError } from '../src/templates/template.js';
+import { dueDateFor, renderTicket } from '../src/templates/render.js';
 import { textToAdf } from '../src/jira/adf.js';
-import { loadConfig, ConfigError } from '../src/config/index.js';
+import { loadConfig, ConfigError } from '../src/platform/config.js';
 
 const render = (t: string, values = SAMPLE_VALUES) => compileTemplate(t)(values);
 

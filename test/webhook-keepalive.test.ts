@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { stopWebhooksSignal } from '../src/workflows/messages.js';
-import type { jiraWebhookKeepAlive } from '../src/workflows/jira-webhooks.js';
+import { stopWebhooksSignal } from '../src/privacy-requests/messages.js';
+import type { jiraWebhookKeepAlive } from '../src/jira-webhooks/keep-alive.js';
 import { eventually } from './helpers/infra.js';
 import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
 

@@ -16,8 +16,8 @@ import {
   type InstanceState,
   type PrivacyRequestTicketInput,
   type TicketChange,
-} from '../src/workflows/messages.js';
-import type { privacyRequestTicket } from '../src/workflows/privacy-request-ticket.js';
+} from '../src/privacy-requests/messages.js';
+import type { privacyRequestTicket } from '../src/privacy-requests/workflow.js';
 import { eventually } from './helpers/infra.js';
 import { MockWorld } from './helpers/mock-world.js';
 import { historyAtRest, runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';

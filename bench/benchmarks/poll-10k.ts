@@ -1,4 +1,4 @@
-import type { LoggedRequest } from '../../src/fake-jira/server.js';
+import type { LoggedRequest } from '../../tools/fake-jira/server.js';
 import { endpointOf, every, keysRead, maxInWindow, n, openTickets, probeFakeJira, productReadsEnv, say, sleep, startStack, type FakeStats } from '../harness.js';
 import type { Benchmark, Figure } from '../report.js';
 

@@ -1,4 +1,4 @@
-import type { Anomaly } from '../db/entities.js';
+import type { Anomaly } from '../platform/db/entities.js';
 
 /** Timestamps in comments read as in the reference product: `2024-01-15 10:30:00 UTC`. */
 export const stamp = (d: Date) => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;

@@ -1,4 +1,4 @@
-import type { Orm } from '../db/orm.js';
+import type { Orm } from '../platform/db/orm.js';
 
 /**
  * Appends a comment to the link's outbox with the next sequence number. `guard` (SQL on the link row) and

@@ -1,5 +1,5 @@
 import got from 'got';
-import type { Connection } from '../db/entities.js';
+import type { Connection } from '../platform/db/entities.js';
 import { JiraClient, type JiraTarget } from '../jira/client.js';
 import type { JiraBudget } from '../jira/budget.js';
 import type { JiraOAuth } from './oauth.js';

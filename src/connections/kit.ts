@@ -1,6 +1,6 @@
-import type { Orm } from '../db/orm.js';
+import type { Orm } from '../platform/db/orm.js';
 import { JiraBudget } from '../jira/budget.js';
-import { Keyring } from '../secrets/keyring.js';
+import { Keyring } from '../platform/keyring.js';
 import { JiraConnector } from './connector.js';
 import type { HostPolicy } from './host-policy.js';
 import { JiraOAuth, type OAuthConfig } from './oauth.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import got from 'got';
 import { LockMode } from '@mikro-orm/core';
-import type { Orm } from '../db/orm.js';
-import { Connection } from '../db/entities.js';
+import type { Orm } from '../platform/db/orm.js';
+import { Connection } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from './secrets.js';
 
 export interface OAuthConfig {

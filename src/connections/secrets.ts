@@ -1,5 +1,5 @@
-import type { Connection } from '../db/entities.js';
-import type { Keyring, SealedBox } from '../secrets/keyring.js';
+import type { Connection } from '../platform/db/entities.js';
+import type { Keyring, SealedBox } from '../platform/keyring.js';
 import { ticketSettings, type TicketSettings } from './settings.js';
 
 /** Credentials are sealed in `connection.credentials`; everything else (templates, project…) stays readable. */

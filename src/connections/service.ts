@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Connection } from '../db/entities.js';
+import { Connection } from '../platform/db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
-import { conflict, notFound, Problem } from '../api/problem.js';
+import { conflict, notFound, Problem } from '../http/problem.js';
 import type { TicketSettings } from './settings.js';
 import type { ConnectionKit } from './kit.js';
 import type { ConnectionSecrets } from './secrets.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { compileTemplate, TemplateError } from '../tickets/template.js';
+import { compileTemplate, TemplateError } from '../templates/template.js';
 
 /**
  * What `PUT /connection/{key}/secret` accepts. Each PUT merges into what is stored, so credentials and the

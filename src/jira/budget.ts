@@ -4,8 +4,8 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { JiraCallHeld } from './errors.js';
 import { isKnownReason, rateLimitEnd, type RateLimitHeaders } from './rate-limit-headers.js';
-import { log } from '../log.js';
-import { metrics } from '../metrics.js';
+import { log } from '../platform/log.js';
+import { metrics } from '../platform/metrics.js';
 
 /** rate-limiter-flexible's table (key, points, expire), created by Migration20261201020000_jira_budget. */
 export const BUDGET_TABLE = 'jira_budget';

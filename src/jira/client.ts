@@ -6,7 +6,7 @@ import { isForbiddenAddress } from '../connections/host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages } from './errors.js';
 import type { BudgetCall, ConnectionBudget } from './budget.js';
 import { parseRateLimitHeaders, rateLimitEnd } from './rate-limit-headers.js';
-import { metrics } from '../metrics.js';
+import { metrics } from '../platform/metrics.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
 export type JiraAuth =

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { Orm } from '../db/orm.js';
-import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../db/entities.js';
-import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from '../workflows/messages.js';
+import type { Orm } from '../platform/db/orm.js';
+import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../platform/db/entities.js';
+import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from './messages.js';
 import type { TicketWorkflowStarts } from './starts.js';
-import { conflict, notFound, Problem } from '../api/problem.js';
+import { conflict, notFound, Problem } from '../http/problem.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { readSnapshot } from '../jira/snapshot.js';
-import { newsOf } from '../tracker/ticket-news.js';
-import { signalIfRunning } from '../temporal/signals.js';
-import { ask, UpdateRefused, WorkflowNotRunning } from '../temporal/updates.js';
+import { newsOf } from '../tracker/watchers.js';
+import { signalIfRunning } from '../platform/temporal/signals.js';
+import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
 
 export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;

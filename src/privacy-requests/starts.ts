@@ -1,9 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Orm } from '../db/orm.js';
-import { workflowIdFor, type PrivacyRequestTicketInput } from '../workflows/messages.js';
-import { JiraConnection, PrivacyRequestId, TaskState } from '../workflows/search-attributes.js';
-import type { privacyRequestTicket } from '../workflows/privacy-request-ticket.js';
-import { log } from '../log.js';
+import type { Orm } from '../platform/db/orm.js';
+import { workflowIdFor, type PrivacyRequestTicketInput } from './messages.js';
+import { JiraConnection, PrivacyRequestId, TaskState } from '../platform/temporal/search-attributes.js';
+import type { privacyRequestTicket } from './workflow.js';
+import { log } from '../platform/log.js';
 import type { ServiceSettings } from './service.js';
 
 interface PendingStart {

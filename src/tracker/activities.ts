@@ -1,16 +1,16 @@
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps } from '../activities/index.js';
-import { idempotencyLabel } from '../activities/index.js';
-import { jiraFor, withJiraFailures } from '../activities/jira-failures.js';
-import { Connection } from '../db/entities.js';
+import type { ActivityDeps } from '../privacy-requests/activities.js';
+import { idempotencyLabel } from '../privacy-requests/activities.js';
+import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import { Connection } from '../platform/db/entities.js';
 import type { JiraClient } from '../jira/client.js';
 import { missingIssues, readSnapshots, SNAPSHOT_FIELDS, toSnapshot, type IssueSnapshot } from '../jira/snapshot.js';
-import { hasWebhooks } from '../webhooks/settings.js';
-import { commentAddedSignal, linkSignal, submitDataSignal } from '../workflows/messages.js';
-import { signalIfRunning } from '../temporal/signals.js';
-import { log } from '../log.js';
-import { metrics } from '../metrics.js';
-import { newsOf, pruneParked, tell, unpark, watchersOf, PARK_MINUTES, type TicketNews, type TicketWatcher } from './ticket-news.js';
+import { hasWebhooks } from '../jira-webhooks/settings.js';
+import { commentAddedSignal, linkSignal, submitDataSignal } from '../privacy-requests/messages.js';
+import { signalIfRunning } from '../platform/temporal/signals.js';
+import { log } from '../platform/log.js';
+import { metrics } from '../platform/metrics.js';
+import { newsOf, pruneParked, tell, unpark, watchersOf, PARK_MINUTES, type TicketNews, type TicketWatcher } from './watchers.js';
 import type { CycleReport, ReconcileReport, TrackerState } from './messages.js';
 
 /** A ticket a running workflow tracks, with what its workflow last recorded of it. */

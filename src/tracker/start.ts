@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
-import type { Orm } from '../db/orm.js';
-import { Connection } from '../db/entities.js';
-import { JiraConnection } from '../workflows/search-attributes.js';
-import { signalIfRunning } from '../temporal/signals.js';
-import { log } from '../log.js';
+import type { Orm } from '../platform/db/orm.js';
+import { Connection } from '../platform/db/entities.js';
+import { JiraConnection } from '../platform/temporal/search-attributes.js';
+import { signalIfRunning } from '../platform/temporal/signals.js';
+import { log } from '../platform/log.js';
 import { stopTrackerSignal, trackerWorkflowId, type TrackerInput } from './messages.js';
 import type { jiraTracker } from './workflow.js';
 

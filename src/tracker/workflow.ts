@@ -1,8 +1,8 @@
 import { allHandlersFinished, condition, continueAsNew, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { TrackerActivities } from './activities.js';
 import { reconcileNowSignal, stopTrackerSignal, syncNowSignal, trackerStateQuery, type TrackerInput, type TrackerState } from './messages.js';
-import { untilNextCycle } from '../workflows/polling.js';
-import { dbRetry, failureMessage, historyIsLong, jiraRetry } from '../workflows/shared.js';
+import { untilNextCycle } from './schedule.js';
+import { dbRetry, failureMessage, historyIsLong, jiraRetry } from '../platform/temporal/workflow-support.js';
 
 const { syncChanges } = proxyActivities<TrackerActivities>({
   // A first full read of 10,000 tickets is 100 bulk reads at the connection's budget; the heartbeat notices a lost worker.

@@ -5,10 +5,10 @@ import got from 'got';
 import pg from 'pg';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type Orm } from '../../src/db/orm.js';
-import { startFakeJiraProcess } from '../../src/dev/fake-jira-process.js';
-import type { Fault, LoggedRequest } from '../../src/fake-jira/server.js';
-import type { Delivery } from '../../src/fake-jira/webhooks.js';
+import { openDatabase, type Orm } from '../../src/platform/db/orm.js';
+import { startFakeJiraProcess } from '../../tools/fake-jira/process.js';
+import type { Fault, LoggedRequest } from '../../tools/fake-jira/server.js';
+import type { Delivery } from '../../tools/fake-jira/webhooks.js';
 import type { Cleanup } from './cleanup.js';
 
 function required(name: string): string {
@@ -134,6 +134,6 @@ export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutM
 
 // Worker lifecycle chatter and access logs drown the test report; warnings and errors still show.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { setLogLevel } from '../../src/log.js';
+import { setLogLevel } from '../../src/platform/log.js';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 setLogLevel('warn');

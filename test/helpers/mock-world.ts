@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Activities, PollResult, UpstreamEvent } from '../../src/activities/index.js';
-import type { InstanceState, TicketChange } from '../../src/workflows/messages.js';
+import type { Activities, PollResult, UpstreamEvent } from '../../src/privacy-requests/activities.js';
+import type { InstanceState, TicketChange } from '../../src/privacy-requests/messages.js';
 
 type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
 

@@ -2,22 +2,22 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got from 'got';
-import { createApp } from '../../src/api/app.js';
+import { createApp } from '../../src/http/app.js';
 import { TicketWorkflowStarts } from '../../src/privacy-requests/starts.js';
 import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/start.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
-import { Keyring } from '../../src/secrets/keyring.js';
-import { ApiTokens } from '../../src/auth/tokens.js';
+import { Keyring } from '../../src/platform/keyring.js';
+import { ApiTokens } from '../../src/http/tokens.js';
 import { Client } from '@temporalio/client';
-import { PayloadEncryptionCodec } from '../../src/temporal/codec.js';
-import { createWorker } from '../../src/temporal/worker.js';
-import type { Orm } from '../../src/db/orm.js';
-import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
+import { PayloadEncryptionCodec } from '../../src/platform/temporal/codec.js';
+import { createWorker } from '../../src/main/build-worker.js';
+import type { Orm } from '../../src/platform/db/orm.js';
+import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
 import { before } from 'node:test';
 import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
 import { fileCleanup, type Cleanup } from './cleanup.js';
-import { problemsForClientErrors } from '../../src/api/problem.js';
+import { problemsForClientErrors } from '../../src/http/problem.js';
 
 export interface Callback {
   headers: Record<string, string | string[] | undefined>;
@@ -141,7 +141,7 @@ export async function configureConnection(tf: Ticketflow, key: string, jiraUrl: 
   if (b.statusCode !== 200) throw new Error(`PUT secret: ${b.statusCode} ${JSON.stringify(b.body)}`);
 }
 
-export { approvedRequest } from '../../src/dev/sample-request.js';
+export { approvedRequest } from '../../tools/dev-stack/sample-request.js';
 
 export interface StackContext {
   orm: Orm;

@@ -6,8 +6,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { timeSkippingExecutable } from '../../src/devtools/temporal-tools.js';
-import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
+import { timeSkippingExecutable } from '../../tools/temporal/servers.js';
+import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
 import { eventually, uniqueName, workflowBundle } from './infra.js';
 import { fileCleanup, type Cleanup } from './cleanup.js';
 

@@ -1,3 +1,0 @@
-import { runApiProcess } from '../processes.js';
-
-await runApiProcess();

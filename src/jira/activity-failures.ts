@@ -1,0 +1,46 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { JiraApiError, JiraUnreachableError } from './errors.js';
+import { Connection } from '../platform/db/entities.js';
+import type { ConnectionKit } from '../connections/kit.js';
+
+/** The connection's Jira client for an activity; a missing, disabled or unconfigured connection fails for good. */
+export async function jiraFor(em: EntityManager, kit: ConnectionKit, connectionKey: string) {
+  const connection = await em.findOne(Connection, { key: connectionKey });
+  if (!connection || connection.disabled) {
+    throw ApplicationFailure.nonRetryable(`connection ${connectionKey} is missing or disabled`, 'ConnectionUnavailable');
+  }
+  const settings = kit.secrets.settings(connection);
+  if ('missing' in settings) {
+    throw ApplicationFailure.nonRetryable(
+      `connection ${connection.key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${connection.key}/secret`,
+      'ConnectionNotConfigured',
+    );
+  }
+  return { connection, settings, client: kit.connector.client(connection, settings) };
+}
+
+/**
+ * Translates Jira's answers into Temporal's retry semantics: rate limits wait for Retry-After, server faults
+ * and network trouble retry with backoff, and everything else (400/401/403/404) fails at once with Jira's
+ * own message, because another attempt would get the same answer.
+ */
+export async function withJiraFailures<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof JiraApiError) {
+      if (err.status === 429) {
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: 'JiraRateLimited',
+          nextRetryDelay: `${Math.max(1, err.retryAfterSeconds ?? 10)}s`,
+        });
+      }
+      if (err.retryable) throw ApplicationFailure.retryable(err.message, 'JiraServerError');
+      throw ApplicationFailure.nonRetryable(err.message, 'JiraRejected', { status: err.status });
+    }
+    if (err instanceof JiraUnreachableError) throw ApplicationFailure.retryable(err.message, 'JiraUnreachable');
+    throw err;
+  }
+}

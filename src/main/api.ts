@@ -1,0 +1,3 @@
+import { runApiProcess } from './processes.js';
+
+await runApiProcess();

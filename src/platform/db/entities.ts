@@ -1,0 +1,179 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { SealedBox } from '../keyring.js';
+
+/** A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. */
+export const Connection = defineEntity({
+  name: 'Connection',
+  tableName: 'connection',
+  properties: {
+    key: p.string().primary(),
+    name: p.string(),
+    connectionType: p.string(),
+    access: p.string(),
+    disabled: p.boolean().default(false),
+    secrets: p.json<Record<string, unknown>>().default('{}'),
+    /** Credentials sealed with AES-256-GCM (see ConnectionSecrets); null when none are set. */
+    credentials: p.json<SealedBox>().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Connection = InferEntity<typeof Connection>;
+
+/** A privacy request as the upstream system knows it. The only place personal data (email, phone) lives. */
+export const PrivacyRequest = defineEntity({
+  name: 'PrivacyRequest',
+  tableName: 'privacy_request',
+  properties: {
+    id: p.string().primary(),
+    requestType: p.string(),
+    status: p.string(),
+    submittedAt: p.datetime().nullable(),
+    approvedAt: p.datetime().nullable(),
+    dueDate: p.datetime().nullable(),
+    policyName: p.string().nullable(),
+    email: p.string().nullable(),
+    phone: p.string().nullable(),
+    requestUrl: p.string().nullable(),
+    manualTasksCompletedAt: p.datetime().nullable(),
+    manualTasksCompletedBy: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type PrivacyRequest = InferEntity<typeof PrivacyRequest>;
+
+/**
+ * One Jira ticket instance (privacy request × connection). A read model: the workflow owns the state and
+ * writes each change here with an increasing sequence number, so late or repeated writes never go backwards.
+ */
+export const JiraTicketInstance = defineEntity({
+  name: 'JiraTicketInstance',
+  tableName: 'jira_ticket_instance',
+  properties: {
+    instanceId: p.string().primary(),
+    privacyRequestId: p.string().index(),
+    connectionKey: p.string(),
+    workflowId: p.string().unique(),
+    ticketId: p.string().nullable(),
+    ticketKey: p.string().nullable().index(),
+    ticketUrl: p.string().nullable(),
+    status: p.string().nullable(),
+    statusCategory: p.string().nullable(),
+    taskState: p.string(),
+    dataSubmitted: p.boolean().default(false),
+    lastError: p.text().nullable(),
+    stateSeq: p.integer().default(0),
+    /** Jira's `updated` of the ticket as the workflow last recorded it: the tracker signals only newer changes. */
+    jiraUpdated: p.string().nullable(),
+    /** The workflow has seen the submitted data (false with data_submitted: a lost signal, sent again). */
+    dataSeen: p.boolean().default(false),
+    /** A creation retried after a lost reply: look for a duplicate once Jira's search has caught up. */
+    duplicateCheckAfter: p.datetime().nullable(),
+    /** The workflow is still to be started (TicketWorkflowStarts); tried `startAttempts` times, next after `startAfter`. */
+    startPending: p.boolean().default(false),
+    startAttempts: p.integer().default(0),
+    startAfter: p.datetime().nullable(),
+    workflowStartedAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type JiraTicketInstance = InferEntity<typeof JiraTicketInstance>;
+
+/** The manual task's data. Kept out of Temporal: the workflow only learns *that* data was submitted. */
+export const SubmittedData = defineEntity({
+  name: 'SubmittedData',
+  tableName: 'submitted_data',
+  properties: {
+    instanceId: p.string().primary(),
+    data: p.json<Record<string, unknown>>(),
+    submittedAt: p.datetime(),
+  },
+});
+export type SubmittedData = InferEntity<typeof SubmittedData>;
+
+/** A data anomaly as the upstream data-quality tool knows it. */
+export const Anomaly = defineEntity({
+  name: 'Anomaly',
+  tableName: 'anomaly',
+  properties: {
+    id: p.string().primary(),
+    datastoreId: p.string().nullable(),
+    type: p.string(),
+    status: p.string(),
+    detectedAt: p.datetime().nullable(),
+    failedChecks: p.json<string[]>(),
+    url: p.string().nullable(),
+    connectionKey: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Anomaly = InferEntity<typeof Anomaly>;
+
+/** One anomaly ↔ ticket link (a long-running workflow); like ticket instances, a read model the workflow writes. */
+export const AnomalyTicketLink = defineEntity({
+  name: 'AnomalyTicketLink',
+  tableName: 'anomaly_ticket_link',
+  properties: {
+    linkId: p.string().primary(),
+    anomalyId: p.string(),
+    connectionKey: p.string(),
+    workflowId: p.string().unique(),
+    origin: p.string(),
+    ticketId: p.string().nullable(),
+    ticketKey: p.string(),
+    ticketUrl: p.string().nullable(),
+    status: p.string().nullable(),
+    statusCategory: p.string().nullable(),
+    resolution: p.string().nullable(),
+    assignee: p.string().nullable(),
+    state: p.string(),
+    lastError: p.text().nullable(),
+    lastSyncedAt: p.datetime().nullable(),
+    commentSeq: p.integer().default(0),
+    stateSeq: p.integer().default(0),
+    jiraUpdated: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type AnomalyTicketLink = InferEntity<typeof AnomalyTicketLink>;
+
+/** A webhook delivery about an issue no workflow tracked yet, kept a while so the workflow that starts tracking it gets it. */
+export const WebhookParked = defineEntity({
+  name: 'WebhookParked',
+  tableName: 'webhook_parked',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    connectionKey: p.string(),
+    issueKey: p.string(),
+    issueId: p.string().nullable(),
+    change: p.json<Record<string, unknown>>(),
+    receivedAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type WebhookParked = InferEntity<typeof WebhookParked>;
+
+/** The last cycle of a connection's tracker, as the API and console show it (the workflow is the source of truth). */
+export const JiraTracker = defineEntity({
+  name: 'JiraTracker',
+  tableName: 'jira_tracker',
+  properties: {
+    connectionKey: p.string().primary(),
+    cycle: p.integer().default(0),
+    lastCycleAt: p.datetime().nullable(),
+    nextCycleAt: p.datetime().nullable(),
+    lastReconcileAt: p.datetime().nullable(),
+    tracked: p.integer().default(0),
+    changed: p.integer().default(0),
+    calls: p.integer().default(0),
+    points: p.integer().default(0),
+    lastError: p.text().nullable(),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type JiraTracker = InferEntity<typeof JiraTracker>;
+
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, WebhookParked, JiraTracker];

@@ -1,0 +1,57 @@
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../../privacy-requests/activities.js';
+
+/** What every ticket workflow uses alike: retry policies, the upstream callback, and when to continue as new. */
+
+/** Jira may be down for hours; retries back off to one every 5 minutes. */
+export const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
+export const dbRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
+export const { notifyUpstream } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { ...dbRetry, maximumInterval: '10 minutes' },
+  summary: 'Send the signed callback to the upstream system',
+});
+
+/** The patch that made the short activities local; histories recorded before it replay without it. */
+export const SHORT_ACTIVITIES_LOCAL = 'short-activities-local';
+
+/**
+ * The patch that handed polling to the connection's tracker: ticket workflows from before it poll on their own
+ * timer until their next wake-up, then wait for news with no timer, and read Jira only when asked to.
+ */
+export const TRACKER_OWNS_POLLING = 'tracker-owns-polling';
+
+/**
+ * Activities that take milliseconds to seconds (a coalesced status read, the read model's PostgreSQL writes)
+ * run as local activities: inside the workflow task that asked for them, instead of costing Temporal an
+ * activity task and another workflow task each. A poll is then one workflow task. Workflows that recorded
+ * them as activity tasks keep doing so.
+ */
+export function shortActivities<A extends object>(options: ActivityOptions & LocalActivityOptions): A {
+  const remote = proxyActivities<A>(options) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const local = proxyLocalActivities<A>(options) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  return new Proxy({} as A, {
+    get: (_, name: string) => (...args: unknown[]) => (patched(SHORT_ACTIVITIES_LOCAL) ? local : remote)[name]!(...args),
+  });
+}
+
+/** Writes of the read model: quick, and retried while PostgreSQL is away. */
+export const dbWrites = (summary: string) => ({ startToCloseTimeout: '30 seconds', retry: dbRetry, summary }) as const;
+
+/** Continue-as-new well before Temporal's limits; a ticket may stay open for a year of polls. */
+const MAX_HISTORY_EVENTS = 2_000;
+
+/** The history is long enough to continue as new (tests lower the limit). */
+export function historyIsLong(limit = MAX_HISTORY_EVENTS): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > limit;
+}
+
+/** An activity's failure as people should read it: the innermost message, Jira's own words where it spoke. */
+export function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,237 @@
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import got from 'got';
+import type { Orm } from '../platform/db/orm.js';
+import { JiraTicketInstance, PrivacyRequest } from '../platform/db/entities.js';
+import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import { issueInputFor } from '../templates/render.js';
+import type { InstanceState, TicketChange, TicketRef, TrackedStatusCategory } from './messages.js';
+import { hasWebhooks } from '../jira-webhooks/settings.js';
+import { countCreation } from '../platform/metrics.js';
+import { log } from '../platform/log.js';
+import { readSnapshot } from '../jira/snapshot.js';
+import { claimParked } from '../tracker/watchers.js';
+
+export interface ActivityDeps {
+  orm: Orm;
+  kit: ConnectionKit;
+  /** The worker's Temporal client: the tracker's activities signal the workflows whose ticket changed. */
+  temporal: Client;
+  upstream: { url?: string; secret?: string };
+  /** Public base URL of the API, where OAuth connections' dynamic webhooks deliver */
+  webhookBaseUrl?: string;
+  /**
+   * Jira's search is eventually consistent: a ticket created by an attempt whose reply was lost may not be
+   * found by the next attempt's label search for a while. `lagSeconds`: how long that may take (a duplicate
+   * check runs that long after a retried creation); `waitOnRetry`: a retried attempt waits it out first.
+   */
+  search?: { lagSeconds: number; waitOnRetry: boolean };
+}
+
+/** An event for the upstream system: its name and the ids and facts that go with it (never personal data). */
+export interface UpstreamEvent {
+  event: string;
+  [field: string]: string | null;
+}
+
+export interface PollResult {
+  ticket: TicketRef | null;
+  status: string | null;
+  statusCategory: TrackedStatusCategory | null;
+  dataSubmitted: boolean;
+  /** Jira's `updated` of the ticket */
+  updated?: string | null;
+  /** the connection's webhooks report changes, so polls can be rarer (absent in older histories) */
+  webhooks?: boolean;
+}
+
+/** A created (or found) ticket and, when Jira returned it, its first status (absent in older histories). */
+export type CreatedTicket = TicketRef & { seen?: PollResult };
+
+/** The label that marks the one ticket of an instance, so a retried create finds it instead of making another. */
+export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId}`;
+
+/**
+ * Activities close over their dependencies (database, Jira settings, upstream endpoint); tests build them
+ * with their own. Everything sensitive is loaded here by id, so workflow histories only carry ids.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { orm } = deps;
+
+  /** The instance and its connection's Jira client: all a poll needs (it runs for every ticket every cycle). */
+  async function loadTracked(instanceId: string) {
+    const em = orm.em.fork();
+    const instance = await em.findOne(JiraTicketInstance, { instanceId });
+    if (!instance) throw ApplicationFailure.nonRetryable(`ticket instance ${instanceId} does not exist`, 'NotFound');
+    return { em, instance, ...(await jiraFor(em, deps.kit, instance.connectionKey)) };
+  }
+
+  /** The tracked instance with its request, which ticket creation renders. */
+  async function loadInstance(instanceId: string) {
+    const tracked = await loadTracked(instanceId);
+    const request = await tracked.em.findOne(PrivacyRequest, { id: tracked.instance.privacyRequestId });
+    if (!request) throw ApplicationFailure.nonRetryable(`privacy request ${tracked.instance.privacyRequestId} does not exist`, 'NotFound');
+    return { ...tracked, request };
+  }
+
+  /** One direct read of the ticket: reads happen on creation, on refresh, and when the state is unknown. */
+  async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadTracked>>, ticketKey: string): Promise<PollResult> {
+    const found = await withJiraFailures(() => readSnapshot(client, ticketKey));
+    const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
+    if (!found) {
+      log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
+      return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
+    }
+    return {
+      ticket: { id: found.id, key: found.key, url: client.browseUrl(found.key) },
+      status: found.status,
+      statusCategory: found.statusCategory,
+      dataSubmitted: instance.dataSubmitted,
+      updated: found.updated,
+      webhooks,
+    };
+  }
+
+  return {
+    /**
+     * Creates the instance's ticket, or returns the one an earlier attempt created (its reply may have been
+     * lost), with its first status: the workflow then needs no poll of its own before it sleeps.
+     */
+    async createTicket({ instanceId }: { instanceId: string }): Promise<CreatedTicket> {
+      const loaded = await loadInstance(instanceId);
+      const { request, settings, client, connection } = loaded;
+      const label = idempotencyLabel(instanceId);
+      const retried = await waitForSearchAfterRetry(deps.search);
+      const ticket = await countCreation(connection.key, 'privacy_request', () =>
+        withJiraFailures(async () => {
+          const [existing] = await client.searchIssues(`labels = "${label}" ORDER BY created ASC`, 1);
+          if (existing) {
+            log.info('ticket found: an earlier attempt created it', { connection: connection.key, ticketKey: existing.key });
+            return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
+          }
+          const created = await client.createIssue(issueInputFor(settings, request, { label }));
+          log.info('ticket created', { connection: connection.key, ticketKey: created.key });
+          return created;
+        }),
+      );
+      // The key is in the read model before this returns, so a webhook about the new issue finds its workflow
+      // (one that comes even earlier is parked and handed back when the workflow records its state). A retried
+      // creation is checked for a duplicate once the search has caught up.
+      await orm.em.getConnection().execute(
+        `update jira_ticket_instance set ticket_id = ?, ticket_key = ?, ticket_url = ?,
+           duplicate_check_after = case when ? then now() + make_interval(secs => ?) else duplicate_check_after end
+         where instance_id = ?`,
+        [ticket.id, ticket.key, ticket.url, retried, deps.search?.lagSeconds ?? 0, instanceId],
+      );
+      const seen = await observe(loaded, ticket.key);
+      // Not found right after creation is left to the workflow's first read, which confirms a deletion.
+      return seen.ticket ? { ...ticket, seen } : ticket;
+    },
+
+    /** The ticket's status (null ticket: gone from Jira), and whether data was submitted (heals a lost signal). */
+    async pollTicket({ instanceId, ticketKey }: { instanceId: string; ticketKey: string }): Promise<PollResult> {
+      return observe(await loadTracked(instanceId), ticketKey);
+    },
+
+    /**
+     * Mirrors the workflow's state into PostgreSQL; older or repeated writes (lower seq) change nothing. Hands
+     * back news of the ticket that a webhook brought before the read model knew its key.
+     */
+    async recordInstanceState({ instanceId, state }: { instanceId: string; state: InstanceState }): Promise<{ parked?: TicketChange }> {
+      const db = orm.em.getConnection();
+      const [row] = await db.execute<Array<{ connection_key: string }>>(
+        `update jira_ticket_instance set
+           task_state = ?, ticket_id = coalesce(?, ticket_id), ticket_key = ?, ticket_url = coalesce(?, ticket_url), status = ?, status_category = ?,
+           data_submitted = data_submitted or ?, data_seen = ?, last_error = ?, jira_updated = ?, state_seq = ?, updated_at = now()
+         where instance_id = ? and state_seq < ?
+         returning connection_key`,
+        [
+          state.taskState,
+          state.ticket?.id || null,
+          state.ticket?.key ?? null,
+          state.ticket?.url || null,
+          state.status,
+          state.statusCategory,
+          state.dataSubmitted,
+          state.dataSubmitted,
+          state.lastError,
+          state.updated ?? null,
+          state.seq,
+          instanceId,
+          state.seq,
+        ],
+      );
+      if (!row || !state.ticket || ['completed', 'canceled'].includes(state.taskState)) return {};
+      const parked = await claimParked(db, row.connection_key, { key: state.ticket.key, id: state.ticket.id || null });
+      return parked ? { parked } : {};
+    },
+
+    /**
+     * Marks the request's manual tasks complete when every instance is. Exactly one instance wins the claim;
+     * it alone reports the request complete (and keeps winning on a retried attempt).
+     */
+    async completeManualTask({ instanceId }: { instanceId: string }): Promise<{ requestCompleted: boolean }> {
+      const conn = orm.em.getConnection();
+      const [instance] = await conn.execute<{ privacy_request_id: string }[]>(
+        'select privacy_request_id from jira_ticket_instance where instance_id = ?',
+        [instanceId],
+      );
+      if (!instance) throw ApplicationFailure.nonRetryable(`ticket instance ${instanceId} does not exist`, 'NotFound');
+      await conn.execute(
+        `update privacy_request set manual_tasks_completed_at = now(), manual_tasks_completed_by = ?
+         where id = ? and manual_tasks_completed_at is null
+           and not exists (select 1 from jira_ticket_instance i
+                           where i.privacy_request_id = privacy_request.id and i.task_state not in ('completed', 'canceled'))`,
+        [instanceId, instance.privacy_request_id],
+      );
+      const [req] = await conn.execute<{ manual_tasks_completed_by: string | null }[]>(
+        'select manual_tasks_completed_by from privacy_request where id = ?',
+        [instance.privacy_request_id],
+      );
+      return { requestCompleted: req?.manual_tasks_completed_by === instanceId };
+    },
+
+    /** POSTs a signed event to the upstream system; retried by Temporal until it is accepted. */
+    async notifyUpstream(event: UpstreamEvent): Promise<{ delivered: boolean }> {
+      if (!deps.upstream.url || !deps.upstream.secret) return { delivered: false };
+      const info = Context.current().info;
+      const body = JSON.stringify({ ...event, occurredAt: new Date().toISOString() });
+      const timestamp = Math.floor(Date.now() / 1000).toString();
+      const signature = createHmac('sha256', deps.upstream.secret).update(`${timestamp}.${body}`).digest('hex');
+      await got.post(deps.upstream.url, {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-ticketflow-timestamp': timestamp,
+          'x-ticketflow-signature': `sha256=${signature}`,
+          // Stable across retries, so the upstream can drop a delivery it already processed.
+          'x-ticketflow-delivery': `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`,
+        },
+        timeout: { request: 15_000 },
+        retry: { limit: 0 },
+      });
+      return { delivered: true };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * On a retried creation attempt, waits until a ticket the earlier attempt may have created is searchable
+ * (heartbeating, so a worker lost meanwhile is noticed). Returns whether this is a retry.
+ */
+export async function waitForSearchAfterRetry(search: ActivityDeps['search']): Promise<boolean> {
+  const ctx = Context.current();
+  if (ctx.info.attempt <= 1) return false;
+  if (search?.waitOnRetry && search.lagSeconds > 0) {
+    log.info('retried creation: waiting for Jira search to catch up before looking for an earlier attempt\'s ticket', { seconds: search.lagSeconds });
+    for (let left = search.lagSeconds * 1000; left > 0; left -= 5_000) {
+      ctx.heartbeat();
+      await ctx.sleep(Math.min(5_000, left));
+    }
+  }
+  return true;
+}

@@ -1,0 +1,4 @@
+export { privacyRequestTicket } from './privacy-requests/workflow.js';
+export { anomalyTicketCreate, anomalyTicketLink } from './anomalies/workflows.js';
+export { jiraWebhookKeepAlive } from './jira-webhooks/keep-alive.js';
+export { jiraTracker } from './tracker/workflow.js';
