@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import got from 'got';
 import { Connection } from '../src/platform/db/entities.js';
 import { approvedRequest, configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
-import { jiraWebhooksWorkflowId } from '../src/privacy-requests/messages.js';
+import { jiraWebhooksWorkflowId } from '../src/jira-webhooks/messages.js';
 import { createWebhookActivities } from '../src/jira-webhooks/activities.js';
 import { eventually } from './helpers/infra.js';
 
@@ -93,7 +93,7 @@ describe('OAuth 2.0 (3LO)', () => {
     // Every ~20 days the workflow runs this activity; when Jira has forgotten the webhooks it registers new ones.
     await ctx.jira.expireWebhooks();
     assert.equal((await live()).length, 0);
-    const activities = createWebhookActivities({ orm: ctx.orm, kit: ctx.tf.kit, temporal: ctx.tf.client, upstream: {}, webhookBaseUrl: ctx.tf.base });
+    const activities = createWebhookActivities({ orm: ctx.orm, kit: ctx.tf.kit, webhookBaseUrl: ctx.tf.base });
     const { expiresAt } = await activities.ensureDynamicWebhooks({ connectionKey: 'oauth' });
     assert.ok(Date.parse(expiresAt!) > Date.now() + 29 * 86_400_000, `expires ${expiresAt}`);
     assert.ok((await live()).length > 0, 'registered anew');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { stopWebhooksSignal } from '../src/privacy-requests/messages.js';
+import { stopWebhooksSignal } from '../src/jira-webhooks/messages.js';
 import type { jiraWebhookKeepAlive } from '../src/jira-webhooks/keep-alive.js';
 import { eventually } from './helpers/infra.js';
 import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';

@@ -2,21 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import {
-  closeSignal,
-  linkSignal,
-  linkTicketUpdate,
-  refreshNowUpdate,
-  refreshSignal,
-  retryCreationUpdate,
-  retrySignal,
-  stateQuery,
-  submitDataSignal,
-  ticketChangedSignal,
-  type InstanceState,
-  type PrivacyRequestTicketInput,
-  type TicketChange,
-} from '../src/privacy-requests/messages.js';
+import { closeSignal, linkSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, retrySignal, stateQuery, submitDataSignal, type InstanceState, type PrivacyRequestTicketInput } from '../src/privacy-requests/messages.js';
+import { refreshSignal, ticketChangedSignal, type TicketChange } from '../src/tracker/news.js';
 import type { privacyRequestTicket } from '../src/privacy-requests/workflow.js';
 import { eventually } from './helpers/infra.js';
 import { MockWorld } from './helpers/mock-world.js';

@@ -1,13 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { waitForSearchAfterRetry, type ActivityDeps } from '../privacy-requests/activities.js';
-import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import { jiraFor, waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
+import type { Orm } from '../platform/db/orm.js';
+import type { ConnectionKit } from '../connections/kit.js';
 import { Anomaly } from '../platform/db/entities.js';
 import { anomalyBlock, createdDescription, reopenComment, unlinkComment } from './format.js';
 import { ticketView } from './ticket-view.js';
 import { enqueueComment } from './outbox.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
 import { countCreation } from '../platform/metrics.js';
-import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketChange, TicketView, TrackedStatusCategory } from '../privacy-requests/messages.js';
+import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView } from './messages.js';
+import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
 import { readSnapshot } from '../jira/snapshot.js';
 import { claimParked } from '../tracker/watchers.js';
 
@@ -35,7 +37,7 @@ export interface LinkPoll {
 }
 
 /** Activities of the anomaly ↔ ticket links; comment texts and anomaly facts are read from PostgreSQL by id. */
-export function createAnomalyActivities(deps: ActivityDeps) {
+export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; search?: SearchLag }) {
   const { orm, kit } = deps;
   const db = () => orm.em.getConnection();
 

@@ -6,7 +6,7 @@ import { Anomaly, AnomalyTicketLink, Connection } from '../platform/db/entities.
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import { conflict, notFound, Problem } from '../http/problem.js';
-import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from '../privacy-requests/messages.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from './messages.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
 import type { anomalyTicketCreate, anomalyTicketLink } from './workflows.js';

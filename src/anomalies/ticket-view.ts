@@ -1,6 +1,6 @@
 import { adfToText } from '../jira/adf.js';
 import type { JiraClient, RawIssue } from '../jira/client.js';
-import type { TicketView } from '../privacy-requests/messages.js';
+import type { TicketView } from './messages.js';
 
 /** A Jira issue in the shape of the reference product's ticket objects. */
 export function ticketView(client: JiraClient, issue: RawIssue): TicketView {

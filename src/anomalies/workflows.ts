@@ -1,22 +1,12 @@
 import { allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AnomalyActivities } from './activities.js';
-import {
-  anomalyStatusChangedSignal,
-  commentAddedSignal,
-  linkStateQuery,
-  refreshLinkUpdate,
-  refreshSignal,
-  ticketChangedSignal,
-  unlinkSignal,
-  type AnomalyLinkInput,
-  type AnomalyLinkState,
-  type AnomalyTicketCreateInput,
-  type TicketChange,
-  type TicketView,
-} from '../privacy-requests/messages.js';
+import { anomalyStatusChangedSignal, commentAddedSignal, linkStateQuery, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type AnomalyLinkState, type AnomalyTicketCreateInput, type TicketView } from './messages.js';
+import { refreshSignal, ticketChangedSignal, type TicketChange } from '../tracker/news.js';
 import { JiraStatusCategory, JiraTicketKey } from '../platform/temporal/search-attributes.js';
-import { isNewer, sameTicket, untilNextPoll } from '../tracker/schedule.js';
-import { dbWrites, historyIsLong, jiraRetry, notifyUpstream, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { isNewer, sameTicket } from '../tracker/news.js';
+import { untilNextPoll } from '../tracker/schedule.js';
+import { dbWrites, historyIsLong, jiraRetry, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { notifyUpstream } from '../callbacks/notify.js';
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
   startToCloseTimeout: '2 minutes',

@@ -11,7 +11,7 @@ import { webhookRouter } from '../jira-webhooks/routes.js';
 import { authenticate, tokenFrom } from './auth.js';
 import { ApiTokens, grants } from './tokens.js';
 import type { jiraWebhookKeepAlive } from '../jira-webhooks/keep-alive.js';
-import { jiraWebhooksWorkflowId } from '../privacy-requests/messages.js';
+import { jiraWebhooksWorkflowId } from '../jira-webhooks/messages.js';
 import { JiraWebhooks } from '../jira-webhooks/receiver.js';
 import { id, key, timestamp } from './schemas.js';
 import { instanceJson, PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';

@@ -1,4 +1,5 @@
-import type { ActivityDeps } from '../privacy-requests/activities.js';
+import type { Orm } from '../platform/db/orm.js';
+import type { ConnectionKit } from '../connections/kit.js';
 import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
 import { Connection } from '../platform/db/entities.js';
 
@@ -10,7 +11,12 @@ export interface DynamicWebhooks {
 }
 
 /** Activities of the dynamic-webhook keep-alive (OAuth connections). */
-export function createWebhookActivities(deps: ActivityDeps) {
+export function createWebhookActivities(deps: {
+  orm: Orm;
+  kit: ConnectionKit;
+  /** Public base URL of the API, where OAuth connections' dynamic webhooks deliver; unset: none are registered */
+  webhookBaseUrl?: string;
+}) {
   const { orm, kit } = deps;
   return {
     /**

@@ -1,6 +1,6 @@
 import { condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { WebhookActivities } from './activities.js';
-import { stopWebhooksSignal } from '../privacy-requests/messages.js';
+import { stopWebhooksSignal } from './messages.js';
 
 const { ensureDynamicWebhooks } = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '2 minutes',

@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { log } from '../platform/log.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { JiraApiError, JiraUnreachableError } from './errors.js';
 import { Connection } from '../platform/db/entities.js';
@@ -43,4 +44,31 @@ export async function withJiraFailures<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof JiraUnreachableError) throw ApplicationFailure.retryable(err.message, 'JiraUnreachable');
     throw err;
   }
+}
+
+/**
+ * Jira's search is eventually consistent: a ticket created by an attempt whose reply was lost may not be found
+ * by the next attempt's label search for a while. `lagSeconds`: how long that may take (a duplicate check runs
+ * that long after a retried creation); `waitOnRetry`: a retried attempt waits it out first.
+ */
+export interface SearchLag {
+  lagSeconds: number;
+  waitOnRetry: boolean;
+}
+
+/**
+ * On a retried creation attempt, waits until a ticket the earlier attempt may have created is searchable
+ * (heartbeating, so a worker lost meanwhile is noticed). Returns whether this is a retry.
+ */
+export async function waitForSearchAfterRetry(search: SearchLag | undefined): Promise<boolean> {
+  const ctx = Context.current();
+  if (ctx.info.attempt <= 1) return false;
+  if (search?.waitOnRetry && search.lagSeconds > 0) {
+    log.info('retried creation: waiting for Jira search to catch up before looking for an earlier attempt\'s ticket', { seconds: search.lagSeconds });
+    for (let left = search.lagSeconds * 1000; left > 0; left -= 5_000) {
+      ctx.heartbeat();
+      await ctx.sleep(Math.min(5_000, left));
+    }
+  }
+  return true;
 }

@@ -1,13 +1,30 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../privacy-requests/activities.js';
+import type { Client } from '@temporalio/client';
+import type { Orm } from '../platform/db/orm.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import type { SearchLag } from '../jira/activity-failures.js';
+import { createActivities } from '../privacy-requests/activities.js';
+import { privacyRequestChores } from '../privacy-requests/tracker-chores.js';
 import { createAnomalyActivities } from '../anomalies/activities.js';
+import { anomalyChores } from '../anomalies/tracker-chores.js';
 import { createWebhookActivities } from '../jira-webhooks/activities.js';
 import { createTrackerActivities } from '../tracker/activities.js';
+import { createCallbackActivities } from '../callbacks/activities.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows.js', import.meta.url));
 
-export interface WorkerDeps extends ActivityDeps {
+/** Everything the worker's activities close over, and how the worker itself runs. */
+export interface WorkerDeps {
+  orm: Orm;
+  kit: ConnectionKit;
+  /** The worker's Temporal client: the tracker's activities signal the workflows whose ticket changed. */
+  temporal: Client;
+  /** UPSTREAM_CALLBACK_URL and _SECRET: where signed callbacks go (unset: none are sent) */
+  upstream: { url?: string; secret?: string };
+  /** WEBHOOK_BASE_URL: OAuth connections' dynamic webhooks deliver there */
+  webhookBaseUrl?: string;
+  search?: SearchLag;
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -32,6 +49,12 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     // A tracker's cycle signals many workflows at once: enough pollers to drain their tasks quickly.
     maxConcurrentActivityTaskPolls: 8,
     maxConcurrentWorkflowTaskPolls: 8,
-    activities: { ...createActivities(deps), ...createAnomalyActivities(deps), ...createWebhookActivities(deps), ...createTrackerActivities(deps) },
+    activities: {
+      ...createActivities(deps),
+      ...createAnomalyActivities(deps),
+      ...createWebhookActivities(deps),
+      ...createTrackerActivities({ ...deps, chores: [...privacyRequestChores(deps), ...anomalyChores(deps)] }),
+      ...createCallbackActivities(deps),
+    },
   });
 }

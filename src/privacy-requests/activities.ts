@@ -1,39 +1,21 @@
-import { createHmac } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import got from 'got';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../platform/db/orm.js';
 import { JiraTicketInstance, PrivacyRequest } from '../platform/db/entities.js';
-import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import { jiraFor, waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../templates/render.js';
-import type { InstanceState, TicketChange, TicketRef, TrackedStatusCategory } from './messages.js';
+import type { InstanceState, TicketRef } from './messages.js';
+import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
 import { countCreation } from '../platform/metrics.js';
 import { log } from '../platform/log.js';
 import { readSnapshot } from '../jira/snapshot.js';
 import { claimParked } from '../tracker/watchers.js';
 
-export interface ActivityDeps {
+export interface PrivacyActivityDeps {
   orm: Orm;
   kit: ConnectionKit;
-  /** The worker's Temporal client: the tracker's activities signal the workflows whose ticket changed. */
-  temporal: Client;
-  upstream: { url?: string; secret?: string };
-  /** Public base URL of the API, where OAuth connections' dynamic webhooks deliver */
-  webhookBaseUrl?: string;
-  /**
-   * Jira's search is eventually consistent: a ticket created by an attempt whose reply was lost may not be
-   * found by the next attempt's label search for a while. `lagSeconds`: how long that may take (a duplicate
-   * check runs that long after a retried creation); `waitOnRetry`: a retried attempt waits it out first.
-   */
-  search?: { lagSeconds: number; waitOnRetry: boolean };
-}
-
-/** An event for the upstream system: its name and the ids and facts that go with it (never personal data). */
-export interface UpstreamEvent {
-  event: string;
-  [field: string]: string | null;
+  search?: SearchLag;
 }
 
 export interface PollResult {
@@ -57,7 +39,7 @@ export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId
  * Activities close over their dependencies (database, Jira settings, upstream endpoint); tests build them
  * with their own. Everything sensitive is loaded here by id, so workflow histories only carry ids.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: PrivacyActivityDeps) {
   const { orm } = deps;
 
   /** The instance and its connection's Jira client: all a poll needs (it runs for every ticket every cycle). */
@@ -192,46 +174,7 @@ export function createActivities(deps: ActivityDeps) {
       );
       return { requestCompleted: req?.manual_tasks_completed_by === instanceId };
     },
-
-    /** POSTs a signed event to the upstream system; retried by Temporal until it is accepted. */
-    async notifyUpstream(event: UpstreamEvent): Promise<{ delivered: boolean }> {
-      if (!deps.upstream.url || !deps.upstream.secret) return { delivered: false };
-      const info = Context.current().info;
-      const body = JSON.stringify({ ...event, occurredAt: new Date().toISOString() });
-      const timestamp = Math.floor(Date.now() / 1000).toString();
-      const signature = createHmac('sha256', deps.upstream.secret).update(`${timestamp}.${body}`).digest('hex');
-      await got.post(deps.upstream.url, {
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'x-ticketflow-timestamp': timestamp,
-          'x-ticketflow-signature': `sha256=${signature}`,
-          // Stable across retries, so the upstream can drop a delivery it already processed.
-          'x-ticketflow-delivery': `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}/${info.activityId}`,
-        },
-        timeout: { request: 15_000 },
-        retry: { limit: 0 },
-      });
-      return { delivered: true };
-    },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-
-/**
- * On a retried creation attempt, waits until a ticket the earlier attempt may have created is searchable
- * (heartbeating, so a worker lost meanwhile is noticed). Returns whether this is a retry.
- */
-export async function waitForSearchAfterRetry(search: ActivityDeps['search']): Promise<boolean> {
-  const ctx = Context.current();
-  if (ctx.info.attempt <= 1) return false;
-  if (search?.waitOnRetry && search.lagSeconds > 0) {
-    log.info('retried creation: waiting for Jira search to catch up before looking for an earlier attempt\'s ticket', { seconds: search.lagSeconds });
-    for (let left = search.lagSeconds * 1000; left > 0; left -= 5_000) {
-      ctx.heartbeat();
-      await ctx.sleep(Math.min(5_000, left));
-    }
-  }
-  return true;
-}

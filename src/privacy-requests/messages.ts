@@ -1,7 +1,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
+
+export { refreshSignal, ticketChangedSignal } from '../tracker/news.js';
 
 /**
- * Messages of the privacy-request ticket workflow, shared by the API client and the workflow. Signal names
+ * Messages of the privacy-request ticket workflow, shared by the API client and the workflow (the news
+ * signals every ticket workflow takes, `ticketChanged` and `refresh`, come from the tracker's news module). Signal names
  * are the ones an operator types in the Temporal UI's "Send signal" dialog. Payloads carry no personal data:
  * submitted data stays in PostgreSQL and the signal only says that it arrived.
  */
@@ -14,8 +18,6 @@ export type TaskState =
   | 'completed' // ticket done or deleted, and data submitted
   | 'failed' // ticket deleted before data was submitted; `link` revives it
   | 'canceled'; // the privacy request was canceled or denied
-
-export type TrackedStatusCategory = 'new' | 'indeterminate' | 'done' | 'deleted';
 
 export interface TicketRef {
   id: string;
@@ -68,23 +70,7 @@ export interface CloseSignal {
   reason: string;
 }
 
-/**
- * News of a ticket from a Jira webhook (the API verifies and fans it out): applied without another Jira call.
- * Operators may send it too, e.g. {"ticketKey": "PRIV-12", "status": "Done", "statusCategory": "done"}.
- */
-export interface TicketChange {
-  ticketKey: string;
-  status: string | null;
-  statusCategory: TrackedStatusCategory;
-  resolution?: string | null;
-  assignee?: string | null;
-  /** Jira's `updated` of the issue at the time of the event */
-  updated?: string | null;
-}
-
-export const ticketChangedSignal = defineSignal<[TicketChange]>('ticketChanged');
 export const submitDataSignal = defineSignal('submitData');
-export const refreshSignal = defineSignal('refresh');
 export const retrySignal = defineSignal('retry');
 export const linkSignal = defineSignal<[LinkSignal]>('link');
 export const closeSignal = defineSignal<[CloseSignal]>('close');
@@ -104,79 +90,3 @@ export const linkTicketUpdate = defineUpdate<InstanceState, [LinkSignal]>('linkT
 
 export const workflowIdFor = (privacyRequestId: string, connectionKey: string) =>
   `privacy-request/${privacyRequestId}/jira/${connectionKey}`;
-
-// ---- Anomaly ↔ ticket links -------------------------------------------------------------------------
-
-export interface TicketView {
-  ticket_id: string;
-  ticket_number: string;
-  title: string;
-  description: string | null;
-  status: string;
-  status_category: string;
-  priority: string | null;
-  category: string | null;
-  created_at: string | null;
-  updated_at: string | null;
-  resolved_at: string | null;
-  assigned_to: string | null;
-  requester: string | null;
-  url: string;
-  comments_count: number | null;
-  metadata: { project_key: string | null; issue_type: string | null };
-}
-
-export interface AnomalyTicketCreateInput {
-  anomalyId: string;
-  connectionKey: string;
-  title: string;
-  description: string;
-  priority: string | null;
-  /** Marks the one ticket this request makes, so a retried request finds it instead of making another. */
-  label: string;
-}
-
-export interface AnomalyLinkState {
-  state: 'active' | 'unlinked';
-  status: string | null;
-  statusCategory: TrackedStatusCategory | null;
-  resolution: string | null;
-  assignee: string | null;
-  /** The done status already reported upstream (reset when the ticket leaves done). */
-  doneNotified: boolean;
-  lastError: string | null;
-  seq: number;
-  updated?: string | null;
-}
-
-export interface AnomalyLinkInput {
-  linkId: string;
-  anomalyId: string;
-  connectionKey: string;
-  ticketKey: string;
-  /** as for privacy-request tickets: only links started before the tracker poll on their own */
-  pollIntervalMinutes?: number;
-  webhookPollIntervalMinutes?: number;
-  historyLimit?: number;
-  state?: AnomalyLinkState;
-}
-
-export interface AnomalyStatusSignal {
-  status: string;
-}
-
-/** The anomaly's status changed upstream (drives reopening; the API also queues the status comment). */
-export const anomalyStatusChangedSignal = defineSignal<[AnomalyStatusSignal]>('anomalyStatusChanged');
-/** New comments wait in the link's outbox: deliver them now. */
-export const commentAddedSignal = defineSignal('commentAdded');
-export const unlinkSignal = defineSignal('unlink');
-export const linkStateQuery = defineQuery<AnomalyLinkState>('linkState');
-/** Delivers queued comments and reads the ticket now; answers the link's state after. */
-export const refreshLinkUpdate = defineUpdate<AnomalyLinkState>('refreshNow');
-
-export const anomalyLinkWorkflowId = (anomalyId: string, ticketKey: string) => `anomaly/${anomalyId}/ticket/${ticketKey}`;
-
-// ---- Dynamic webhooks of OAuth connections ----------------------------------------------------------------
-
-export const stopWebhooksSignal = defineSignal('stopWebhooks');
-export const jiraWebhooksWorkflowId = (connectionKey: string) => `jira-webhooks/${connectionKey}`;

@@ -11,26 +11,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, PollResult } from './activities.js';
-import {
-  closeSignal,
-  linkSignal,
-  linkTicketUpdate,
-  refreshNowUpdate,
-  refreshSignal,
-  retryCreationUpdate,
-  retrySignal,
-  stateQuery,
-  submitDataSignal,
-  ticketChangedSignal,
-  type InstanceState,
-  type LinkSignal,
-  type TicketChange,
-  type PrivacyRequestTicketInput,
-  type PrivacyRequestTicketResult,
-} from './messages.js';
+import { closeSignal, linkSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, retrySignal, stateQuery, submitDataSignal, type InstanceState, type LinkSignal, type PrivacyRequestTicketInput, type PrivacyRequestTicketResult } from './messages.js';
+import { refreshSignal, ticketChangedSignal, type TicketChange } from '../tracker/news.js';
 import { JiraStatusCategory, JiraTicketKey, TaskState } from '../platform/temporal/search-attributes.js';
-import { isNewer, sameTicket, untilNextPoll } from '../tracker/schedule.js';
-import { dbWrites, failureMessage, historyIsLong, jiraRetry, notifyUpstream, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { isNewer, sameTicket } from '../tracker/news.js';
+import { untilNextPoll } from '../tracker/schedule.js';
+import { dbWrites, failureMessage, historyIsLong, jiraRetry, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { notifyUpstream } from '../callbacks/notify.js';
 
 const { pollTicket } = shortActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: jiraRetry, summary: 'Read the ticket status from Jira' });
 const { recordInstanceState, completeManualTask } = shortActivities<Activities>(dbWrites('Record the ticket state in PostgreSQL'));

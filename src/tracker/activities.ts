@@ -1,17 +1,25 @@
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps } from '../privacy-requests/activities.js';
-import { idempotencyLabel } from '../privacy-requests/activities.js';
+import type { Client } from '@temporalio/client';
 import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import type { ConnectionKit } from '../connections/kit.js';
+import type { Orm } from '../platform/db/orm.js';
 import { Connection } from '../platform/db/entities.js';
-import type { JiraClient } from '../jira/client.js';
 import { missingIssues, readSnapshots, SNAPSHOT_FIELDS, toSnapshot, type IssueSnapshot } from '../jira/snapshot.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
-import { commentAddedSignal, linkSignal, submitDataSignal } from '../privacy-requests/messages.js';
-import { signalIfRunning } from '../platform/temporal/signals.js';
 import { log } from '../platform/log.js';
 import { metrics } from '../platform/metrics.js';
 import { newsOf, pruneParked, tell, unpark, watchersOf, PARK_MINUTES, type TicketNews, type TicketWatcher } from './watchers.js';
+import { Tally, type TrackerChore } from './chores.js';
 import type { CycleReport, ReconcileReport, TrackerState } from './messages.js';
+
+export interface TrackerDeps {
+  orm: Orm;
+  kit: ConnectionKit;
+  /** signals the workflows whose ticket changed */
+  temporal: Client;
+  /** what the features have the tracker do each cycle besides reading changes (lost wake-ups, duplicates) */
+  chores: TrackerChore[];
+}
 
 /** A ticket a running workflow tracks, with what its workflow last recorded of it. */
 interface Tracked {
@@ -23,22 +31,9 @@ interface Tracked {
   status_category: string | null;
 }
 
-/** Jira's cost of what a cycle did: calls, and points (1 per call plus 1 per issue object returned). */
-class Tally {
-  calls = 0;
-  points = 0;
-  readonly count = (issuesReturned: number) => {
-    this.calls += 1;
-    this.points += 1 + issuesReturned;
-  };
-}
-
-/** A lost wake-up is only sent again once it is clearly lost, not while its workflow is taking it in. */
-const HEAL_AFTER_SECONDS = 30;
-
 /** Activities of the connection trackers: delta reads, reconciles, and the read model of their cycles. */
-export function createTrackerActivities(deps: ActivityDeps) {
-  const { orm, kit, temporal } = deps;
+export function createTrackerActivities(deps: TrackerDeps) {
+  const { orm, kit, temporal, chores } = deps;
   const db = () => orm.em.getConnection();
 
   /** The tickets the connection's running workflows track (deleted ones wait for a link or data, not for Jira). */
@@ -74,92 +69,21 @@ export function createTrackerActivities(deps: ActivityDeps) {
 
   const asWatchers = (ts: Tracked[]): TicketWatcher[] => ts.map((t) => ({ workflowId: t.workflow_id, ticketKey: t.ticket_key }));
 
-  /** Sends again what a workflow should have heard: data stored but unseen, comments queued but undelivered, parked news. */
-  async function heal(connectionKey: string): Promise<number> {
-    const lostData = await db().execute<Array<{ workflow_id: string }>>(
-      `select i.workflow_id from jira_ticket_instance i join submitted_data d on d.instance_id = i.instance_id
-       where i.connection_key = ? and i.data_submitted and not i.data_seen and i.task_state in ('open', 'waiting_for_data', 'failed')
-         and d.submitted_at < now() - make_interval(secs => ?)`,
-      [connectionKey, HEAL_AFTER_SECONDS],
-    );
-    const lostComments = await db().execute<Array<{ workflow_id: string }>>(
-      `select distinct l.workflow_id from anomaly_ticket_link l join anomaly_comment c on c.link_id = l.link_id
-       where l.connection_key = ? and l.state = 'active' and c.delivered_at is null and c.accepted_at < now() - make_interval(secs => ?)`,
-      [connectionKey, HEAL_AFTER_SECONDS],
-    );
-    let healed = 0;
-    for (const { workflow_id } of lostData) healed += Number(await signalIfRunning(temporal, workflow_id, submitDataSignal));
-    for (const { workflow_id } of lostComments) healed += Number(await signalIfRunning(temporal, workflow_id, commentAddedSignal));
-    // A delivery parked because no workflow knew its issue yet, which one now does (the record that should
-    // have claimed it ran just before the delivery was parked).
+  /** News parked because no workflow knew its issue yet, which one now does (the record that should have claimed it ran just before it was parked). */
+  async function applyParked(connectionKey: string): Promise<number> {
     const parked = await db().execute<Array<{ id: string; issue_key: string; issue_id: string | null; change: TicketNews }>>(
       'select id, issue_key, issue_id, change from webhook_parked where connection_key = ? and received_at > now() - make_interval(mins => ?) order by id',
       [connectionKey, PARK_MINUTES],
     );
+    let told = 0;
     for (const p of parked) {
       const watchers = await watchersOf(db(), connectionKey, { key: p.issue_key, id: p.issue_id });
       if (!watchers.length) continue;
-      healed += await tell(temporal, watchers, p.change);
+      told += await tell(temporal, watchers, p.change);
       await unpark(db(), String(p.id));
     }
     await pruneParked(db());
-    if (healed) log.info('sent lost wake-ups again', { connection: connectionKey, healed });
-    return healed;
-  }
-
-  /**
-   * Creations retried after a lost reply may have made a second ticket, found only once Jira's search caught
-   * up: the first one stays, the others are closed with a comment naming it, and a workflow that tracks one of
-   * the others is pointed at the first. One search covers up to 100 such creations.
-   */
-  async function sweepDuplicates(client: JiraClient, connectionKey: string, tally: Tally): Promise<number> {
-    const due = await db().execute<Array<{ instance_id: string; workflow_id: string; ticket_key: string }>>(
-      `select instance_id, workflow_id, ticket_key from jira_ticket_instance
-       where connection_key = ? and duplicate_check_after <= now() and ticket_key is not null order by duplicate_check_after limit 100`,
-      [connectionKey],
-    );
-    if (!due.length) return 0;
-    const labels = due.map((d) => idempotencyLabel(d.instance_id));
-    const found: Array<{ key: string; id: string; labels: string[]; created: string; done: boolean; snapshot: IssueSnapshot }> = [];
-    let token: string | undefined;
-    do {
-      const page = await client.search(`labels in (${labels.map((l) => `"${l}"`).join(', ')}) ORDER BY created ASC`, [...SNAPSHOT_FIELDS, 'labels', 'created'], 1000, token);
-      tally.count(page.issues.length);
-      for (const issue of page.issues) {
-        found.push({ key: issue.key, id: issue.id, labels: issue.fields?.labels ?? [], created: issue.fields?.created ?? '', done: issue.fields?.status?.statusCategory?.key === 'done', snapshot: toSnapshot(issue) });
-      }
-      token = page.nextPageToken;
-    } while (token);
-    let closed = 0;
-    for (const d of due) {
-      const label = idempotencyLabel(d.instance_id);
-      const same = found.filter((f) => f.labels.includes(label)).sort((a, b) => Date.parse(a.created) - Date.parse(b.created) || Number(a.id) - Number(b.id));
-      const [survivor, ...others] = same;
-      if (survivor && others.length) {
-        if (survivor.key.toUpperCase() !== d.ticket_key.toUpperCase()) {
-          const seen = { ...newsOf(survivor.snapshot), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
-          await signalIfRunning(temporal, d.workflow_id, linkSignal, { ticketKey: survivor.key, seen });
-        }
-        for (const other of others) {
-          await client.addComment(other.key, `Duplicate of ${survivor.key}: ticketflow created this ticket when a retried request could not yet find ${survivor.key} in Jira's search. It is closed; follow ${survivor.key}.`);
-          if (!other.done) {
-            const toDone = (await client.transitions(other.key)).find((t) => t.toCategory === 'done');
-            if (toDone) await client.transition(other.key, toDone.id);
-          }
-          tally.calls += 3;
-          tally.points += 3;
-          closed += 1;
-          metrics.duplicatesClosed.inc({ connection: connectionKey });
-          log.warn('closed a duplicate ticket left by a retried creation', { connection: connectionKey, duplicate: other.key, survivor: survivor.key });
-        }
-      }
-      // Nothing found means the search has not caught up even now: look again next cycle, for a day at most.
-      await db().execute("update jira_ticket_instance set duplicate_check_after = null where instance_id = ? and (? or duplicate_check_after < now() - interval '1 day')", [
-        d.instance_id,
-        same.length > 0,
-      ]);
-    }
-    return closed;
+    return told;
   }
 
   return {
@@ -179,8 +103,8 @@ export function createTrackerActivities(deps: ActivityDeps) {
       if (connection.disabled) return { ...idle, cursor: cursor ?? idle.cursor, stop: `connection ${connectionKey} is disabled` };
       const tracked = await trackedOf(connectionKey);
       const webhooks = hasWebhooks(kit.secrets.read(connection));
-      const healed = await heal(connectionKey);
-      if (tracked.length === 0) {
+      let healed = await applyParked(connectionKey);
+      if (tracked.length === 0 && !chores.length) {
         timer();
         return { ...idle, healed, webhooks };
       }
@@ -197,6 +121,7 @@ export function createTrackerActivities(deps: ActivityDeps) {
       };
 
       await withJiraFailures(async () => {
+        if (tracked.length === 0) return;
         if (cursor === null) {
           const keys = [...new Set(tracked.map((t) => t.ticket_key.toUpperCase()))];
           const read = await readSnapshots(client, keys, tally.count);
@@ -224,7 +149,13 @@ export function createTrackerActivities(deps: ActivityDeps) {
           token = page.nextPageToken;
         } while (token);
       });
-      const duplicatesClosed = await withJiraFailures(() => sweepDuplicates(client, connectionKey, tally));
+      let duplicatesClosed = 0;
+      for (const chore of chores) {
+        const done = await withJiraFailures(() => chore.run({ connectionKey, client, tally }));
+        healed += done.healed ?? 0;
+        duplicatesClosed += done.duplicatesClosed ?? 0;
+      }
+      if (healed) log.info('sent lost wake-ups again', { connection: connectionKey, healed });
       metrics.trackerChanges.inc({ connection: connectionKey }, changedCount);
       timer();
       return { tracked: tracked.length, changed: changedCount, signalled, calls: tally.calls, points: tally.points, healed, duplicatesClosed, cursor: startedAt.toISOString(), webhooks };

@@ -1,5 +1,3 @@
-import type { TicketChange } from '../privacy-requests/messages.js';
-
 /**
  * Milliseconds until a ticket workflow's next poll, for workflows started before the connection's tracker
  * took polling over: the next boundary of the interval, shifted by a small fixed offset per connection.
@@ -26,14 +24,6 @@ function untilNextBoundary(intervalMinutes: number, offset: number): number {
   return next - now;
 }
 
-/** Issue keys are compared without regard to case (Jira's are upper case; people type them as they like). */
-export const sameTicket = (a: string, b: string) => a.toUpperCase() === b.toUpperCase();
-
-/** A webhook's news is applied unless the ticket state we hold is already newer (deliveries can arrive out of order). */
-export function isNewer(change: TicketChange, lastUpdated: string | null | undefined): boolean {
-  if (!change.updated || !lastUpdated) return true;
-  return Date.parse(change.updated) >= Date.parse(lastUpdated);
-}
 
 function fnv1a(text: string): number {
   let h = 0x811c9dc5;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStatusCategory } from '../privacy-requests/messages.js';
+import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStatusCategory } from './news.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import type { IssueSnapshot } from '../jira/snapshot.js';
 

@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Activities, PollResult, UpstreamEvent } from '../../src/privacy-requests/activities.js';
-import type { InstanceState, TicketChange } from '../../src/privacy-requests/messages.js';
+import type { Activities, PollResult } from '../../src/privacy-requests/activities.js';
+import type { CallbackActivities, UpstreamEvent } from '../../src/callbacks/activities.js';
+import type { InstanceState } from '../../src/privacy-requests/messages.js';
+import type { TicketChange } from '../../src/tracker/news.js';
 
 type Category = 'new' | 'indeterminate' | 'done' | 'deleted';
 
@@ -19,7 +21,7 @@ export class MockWorld {
   /** news a webhook parked before the read model knew the key, handed back by the next record of the state */
   parked: TicketChange | undefined;
 
-  activities(): Activities {
+  activities(): Activities & CallbackActivities {
     return {
       createTicket: async () => {
         if (this.createFailures > 0) {

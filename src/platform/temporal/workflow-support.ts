@@ -1,17 +1,10 @@
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../../privacy-requests/activities.js';
 
-/** What every ticket workflow uses alike: retry policies, the upstream callback, and when to continue as new. */
+/** What every workflow uses alike: retry policies, short activities, patch ids, when to continue as new, failure text. */
 
 /** Jira may be down for hours; retries back off to one every 5 minutes. */
 export const jiraRetry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
 export const dbRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
-
-export const { notifyUpstream } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { ...dbRetry, maximumInterval: '10 minutes' },
-  summary: 'Send the signed callback to the upstream system',
-});
 
 /** The patch that made the short activities local; histories recorded before it replay without it. */
 export const SHORT_ACTIVITIES_LOCAL = 'short-activities-local';

@@ -1,0 +1,90 @@
+import type { Client } from '@temporalio/client';
+import type { Orm } from '../platform/db/orm.js';
+import { signalIfRunning } from '../platform/temporal/signals.js';
+import { log } from '../platform/log.js';
+import { metrics } from '../platform/metrics.js';
+import { toSnapshot, SNAPSHOT_FIELDS, type IssueSnapshot } from '../jira/snapshot.js';
+import { newsOf } from '../tracker/watchers.js';
+import { HEAL_AFTER_SECONDS, type TrackerChore } from '../tracker/chores.js';
+import { idempotencyLabel } from './activities.js';
+import { linkSignal, submitDataSignal } from './messages.js';
+
+/** What the privacy-request feature has each connection's tracker do every cycle. */
+export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Client }): TrackerChore[] {
+  const db = () => orm.em.getConnection();
+  return [
+    {
+      name: 'lost data signals',
+      /** Data stored but not seen by its workflow (the submitData signal was lost): send it again. */
+      async run({ connectionKey }) {
+        const lost = await db().execute<Array<{ workflow_id: string }>>(
+          `select i.workflow_id from jira_ticket_instance i join submitted_data d on d.instance_id = i.instance_id
+           where i.connection_key = ? and i.data_submitted and not i.data_seen and i.task_state in ('open', 'waiting_for_data', 'failed')
+             and d.submitted_at < now() - make_interval(secs => ?)`,
+          [connectionKey, HEAL_AFTER_SECONDS],
+        );
+        let healed = 0;
+        for (const { workflow_id } of lost) healed += Number(await signalIfRunning(temporal, workflow_id, submitDataSignal));
+        return { healed };
+      },
+    },
+    {
+      /**
+       * Creations retried after a lost reply may have made a second ticket, found only once Jira's search
+       * caught up: the first one stays, the others are closed with a comment naming it, and a workflow that
+       * tracks one of the others is pointed at the first. One search covers up to 100 such creations.
+       */
+      name: 'duplicate tickets',
+      async run({ connectionKey, client, tally }) {
+        const due = await db().execute<Array<{ instance_id: string; workflow_id: string; ticket_key: string }>>(
+          `select instance_id, workflow_id, ticket_key from jira_ticket_instance
+           where connection_key = ? and duplicate_check_after <= now() and ticket_key is not null order by duplicate_check_after limit 100`,
+          [connectionKey],
+        );
+        if (!due.length) return {};
+        const labels = due.map((d) => idempotencyLabel(d.instance_id));
+        const found: Array<{ key: string; id: string; labels: string[]; created: string; done: boolean; snapshot: IssueSnapshot }> = [];
+        let token: string | undefined;
+        do {
+          const page = await client.search(`labels in (${labels.map((l) => `"${l}"`).join(', ')}) ORDER BY created ASC`, [...SNAPSHOT_FIELDS, 'labels', 'created'], 1000, token);
+          tally.count(page.issues.length);
+          for (const issue of page.issues) {
+            const f = issue.fields ?? {};
+            found.push({ key: issue.key, id: issue.id, labels: f.labels ?? [], created: f.created ?? '', done: f.status?.statusCategory?.key === 'done', snapshot: toSnapshot(issue) });
+          }
+          token = page.nextPageToken;
+        } while (token);
+        let closed = 0;
+        for (const d of due) {
+          const label = idempotencyLabel(d.instance_id);
+          const same = found.filter((f) => f.labels.includes(label)).sort((a, b) => Date.parse(a.created) - Date.parse(b.created) || Number(a.id) - Number(b.id));
+          const [survivor, ...others] = same;
+          if (survivor && others.length) {
+            if (survivor.key.toUpperCase() !== d.ticket_key.toUpperCase()) {
+              const seen = { ...newsOf(survivor.snapshot), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
+              await signalIfRunning(temporal, d.workflow_id, linkSignal, { ticketKey: survivor.key, seen });
+            }
+            for (const other of others) {
+              await client.addComment(other.key, `Duplicate of ${survivor.key}: ticketflow created this ticket when a retried request could not yet find ${survivor.key} in Jira's search. It is closed; follow ${survivor.key}.`);
+              if (!other.done) {
+                const toDone = (await client.transitions(other.key)).find((t) => t.toCategory === 'done');
+                if (toDone) await client.transition(other.key, toDone.id);
+              }
+              tally.calls += 3;
+              tally.points += 3;
+              closed += 1;
+              metrics.duplicatesClosed.inc({ connection: connectionKey });
+              log.warn('closed a duplicate ticket left by a retried creation', { connection: connectionKey, duplicate: other.key, survivor: survivor.key });
+            }
+          }
+          // Nothing found means the search has not caught up even now: look again next cycle, for a day at most.
+          await db().execute("update jira_ticket_instance set duplicate_check_after = null where instance_id = ? and (? or duplicate_check_after < now() - interval '1 day')", [
+            d.instance_id,
+            same.length > 0,
+          ]);
+        }
+        return { duplicatesClosed: closed };
+      },
+    },
+  ];
+}
