@@ -9,7 +9,8 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadEncryptionCodec, decodeHistory } from '../src/platform/temporal/codec.js';
-import { codecRouter } from '../src/http/codec-routes.js';
+import { codecGate, codecRoutes } from '../src/http/codec-routes.js';
+import { mount } from '../src/http/route.js';
 import { errorHandler } from '../src/http/problem.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { eventually, temporalConnections } from './helpers/infra.js';
@@ -207,8 +208,11 @@ describe('workflow history on the server', () => {
 
     // The authorization hook (operator API tokens plug in here).
     const calls: string[] = [];
+    const router = express.Router();
+    mount(router, codecRoutes(tf.codec));
     const app = express()
-      .use('/codec', codecRouter(tf.codec, { uiOrigins: [UI], authorize: async (req) => (calls.push(req.method), req.get('authorization') === 'Bearer ok') }))
+      .use('/codec', ...codecGate({ uiOrigins: [UI], authorize: async (req) => (calls.push(req.method), req.get('authorization') === 'Bearer ok') }))
+      .use(router)
       .use(errorHandler);
     const server = await new Promise<Server>((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));

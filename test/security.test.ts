@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
-import { operations } from '../src/http/openapi.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 
@@ -70,13 +69,12 @@ describe('API tokens', () => {
 
 describe('OpenAPI document', () => {
   test('lists exactly the routes Express serves, with request schemas from the same zod schemas the handlers parse', async () => {
-    const served = routesOf((ctx.tf.app as any).router.stack).map((r) => `${r.method} ${r.path}`).filter((r) => !/^GET \/(openapi\.json|docs)/.test(r));
-    const documented = operations().map((o) => `${o.method.toUpperCase()} ${o.path}`);
-    assert.deepEqual([...served].sort(), [...documented].sort());
-
     const res = await ctx.tf.anonymous.get('openapi.json');
     assert.equal(res.statusCode, 200);
     const doc = res.body as any;
+    const served = routesOf((ctx.tf.app as any).router.stack).map((r) => `${r.method} ${r.path}`).filter((r) => !/^GET \/(openapi\.json|docs)/.test(r));
+    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    assert.deepEqual([...served].sort(), [...documented].sort(), 'the served document lists exactly the routes Express serves');
     assert.equal(doc.openapi, '3.1.0');
     const create = doc.paths['/api/v1/privacy-request'].post;
     assert.deepEqual(create.security, [{ bearer: ['write'] }]);

@@ -148,8 +148,11 @@ describe('one ticket under Jira\'s search lag', () => {
       assert.equal(both.length, 2, 'the retried creation could not see the first ticket and made a second');
       const [first, second] = both;
       assert.equal(t.ticket_key, second!.key, 'the workflow tracks the one it made');
-      await new Promise((r) => setTimeout(r, 8_200)); // the search has caught up
-      const state = await cycle();
+      // Cycles until the search has caught up with the second one (8 s after it was made).
+      const state = await eventually(async () => {
+        const s = await cycle();
+        return s.last?.duplicatesClosed ? s : null;
+      }, 'a cycle that finds and closes the duplicate', 30_000);
       assert.equal(state.last?.duplicatesClosed, 1);
       const after = await ctx.jira.issues();
       const closed = after.find((i) => i.key === second!.key)!;
@@ -158,7 +161,7 @@ describe('one ticket under Jira\'s search lag', () => {
       assert.equal(after.find((i) => i.key === first!.key)!.fields.status.statusCategory.key, 'new', 'the first stays open');
       await eventually(async () => (await instances('pri_tr_dup')).find((i) => i.ticket_key === first!.key && i.task_state === 'open'), 'the workflow now tracks the first');
       const again = await cycle();
-      assert.equal(again.last?.duplicatesClosed, 0, 'checked once');
+      assert.equal(again.last?.duplicatesClosed, 0, 'a closed duplicate is not closed again');
     } finally {
       await ctx.jira.clearFaults();
       await ctx.jira.searchLag(0);

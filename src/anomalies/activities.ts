@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { jiraFor, waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
+import { waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
+import { jiraFor } from '../connections/service.js';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { Anomaly } from '../platform/db/entities.js';

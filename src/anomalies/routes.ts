@@ -1,49 +1,25 @@
-import express from 'express';
 import { z } from 'zod';
-import type { Client } from '@temporalio/client';
-import type { Orm } from '../platform/db/orm.js';
-import type { ConnectionKit } from '../connections/kit.js';
 import type { Anomaly } from '../platform/db/entities.js';
-import { AnomalyService, linkJson } from './service.js';
-import { id, key, timestamp } from '../http/schemas.js';
-import { parse } from '../http/problem.js';
-
-const issueKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*-\d+$/, 'must be a Jira issue key such as SCRUM-40').transform((k) => k.toUpperCase());
-
-export const anomalySchema = z
-  .object({
-    datastore_id: z.union([z.string().max(200), z.number().int()]).transform(String).nullish(),
-    type: z.string().min(1).max(100),
-    status: z.string().min(1).max(50),
-    detected_at: timestamp.nullish(),
-    failed_checks: z.array(z.string().max(2000)).max(100).default([]),
-    url: z.url({ protocol: /^https?$/ }).max(2000).nullish(),
-    connection_key: key.nullish(),
-  })
-  .strict();
-
-export const createTicketSchema = z
-  .object({
-    title: z.string().trim().min(1, 'must not be empty').max(255),
-    description: z.string().max(30_000).nullish(),
-    priority: z.string().min(1).max(100).nullish(),
-    connection_key: key.optional(),
-  })
-  .strict();
-
-export const linkTicketSchema = z.object({ ticket_key: issueKey, connection_key: key.optional() }).strict();
-export const anomalyStatusSchema = z.object({ status: z.string().trim().min(1).max(50), actor: z.string().max(200).optional() }).strict();
-export const anomalyCommentSchema = z.object({ text: z.string().trim().min(1, 'must not be empty').max(10_000), author: z.string().trim().min(1).max(200) }).strict();
-export const ticketSearchQuery = z
-  .object({
-    query: z.string().max(200).default(''),
-    page: z.coerce.number().int().min(1).default(1),
-    size: z.coerce.number().int().min(1).max(100).default(50),
-    connection_key: key.optional(),
-  })
-  .strict();
-export const connectionQuery = z.object({ connection_key: key.optional() }).strict();
-export const ticketIdParam = z.string().regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, 'must be an issue id or key');
+import { linkJson, type AnomalyService } from './service.js';
+import { id } from '../http/schemas.js';
+import { route, type Route } from '../http/route.js';
+import {
+  anomalyAnswer,
+  anomalyCommentSchema,
+  anomalySchema,
+  anomalyStatusSchema,
+  connectionQuery,
+  createdAnswer,
+  createTicketSchema,
+  formAnswer,
+  linkAnswer,
+  linkTicketSchema,
+  notifiedAnswer,
+  searchAnswer,
+  ticketIdParam,
+  ticketSearchQuery,
+  ticketViewAnswer,
+} from './schemas.js';
 
 /** The id as the upstream sent it: numbers stay numbers in answers (the reference product's ids are numeric). */
 const asGiven = (v: string) => (/^\d{1,15}$/.test(v) ? Number(v) : v);
@@ -63,87 +39,166 @@ function anomalyJson(a: Anomaly) {
   };
 }
 
+const anomaly = { anomaly_id: id };
+const link = { anomaly_id: id, link_id: id };
+/** Answers of the routes that call Jira: 409 while the connection is not configured, 502 when Jira fails. */
+const viaJira = [409, 502];
+
 /** `/api/anomalies/**` and `/api/integrations/ticketing/**`, in the shapes of the reference product. */
-export function anomalyRouter(orm: Orm, temporal: Client, kit: ConnectionKit, settings: ConstructorParameters<typeof AnomalyService>[3]): express.Router {
-  const service = new AnomalyService(orm, temporal, kit, settings);
-  const r = express.Router();
-  const anomalyId = (req: express.Request) => parse(id, req.params.anomaly_id, 'path');
-
-  r.put('/anomalies/:anomaly_id', async (req, res) => {
-    const b = parse(anomalySchema, req.body);
-    const { created, anomaly } = await service.upsert({
-      id: anomalyId(req),
-      datastoreId: b.datastore_id ?? null,
-      type: b.type,
-      status: b.status,
-      detectedAt: b.detected_at ? new Date(b.detected_at) : null,
-      failedChecks: b.failed_checks,
-      url: b.url ?? null,
-      connectionKey: b.connection_key ?? null,
-    });
-    res.status(created ? 201 : 200).json(anomalyJson(anomaly));
-  });
-
-  r.get('/anomalies/:anomaly_id', async (req, res) => void res.json(anomalyJson(await service.get(anomalyId(req)))));
-
-  r.post('/integrations/ticketing/anomalies/:anomaly_id/tickets', async (req, res) => {
-    const id = anomalyId(req);
-    const b = parse(createTicketSchema, req.body);
-    const { ticket, connectionKey } = await service.createTicket(id, b);
-    res.status(201).json({
-      ticket,
-      anomaly_id: asGiven(id),
-      integration_id: connectionKey,
-      message: `Ticket ${ticket.ticket_number} created and linked to anomaly ${id}`,
-    });
-  });
-
-  r.get('/anomalies/:anomaly_id/ticket-links', async (req, res) => {
-    res.json((await service.links(anomalyId(req))).map(linkJson));
-  });
-
-  r.post('/anomalies/:anomaly_id/ticket-links', async (req, res) => {
-    const b = parse(linkTicketSchema, req.body);
-    const { link, created } = await service.linkTicket(anomalyId(req), b.ticket_key, b.connection_key);
-    res.status(created ? 201 : 200).json(linkJson(link));
-  });
-
-  r.delete('/anomalies/:anomaly_id/ticket-links/:link_id', async (req, res) => {
-    const link = await service.unlink(anomalyId(req), String(req.params.link_id));
-    res.status(202).json({ ...linkJson(link), state: link.state === 'unlinked' ? 'unlinked' : 'unlinking' });
-  });
-
-  r.post('/anomalies/:anomaly_id/ticket-links/:link_id/refresh', async (req, res) => {
-    const { link, settled } = await service.refresh(anomalyId(req), String(req.params.link_id));
-    res.status(settled ? 200 : 202).json(linkJson(link));
-  });
-
-  r.post('/anomalies/:anomaly_id/status', async (req, res) => {
-    const b = parse(anomalyStatusSchema, req.body);
-    const tickets = await service.statusChanged(anomalyId(req), b.status);
-    res.status(202).json({ anomaly_id: asGiven(anomalyId(req)), status: b.status, tickets_notified: tickets });
-  });
-
-  r.post('/anomalies/:anomaly_id/comments', async (req, res) => {
-    const b = parse(anomalyCommentSchema, req.body);
-    const tickets = await service.comment(anomalyId(req), b.author, b.text);
-    res.status(202).json({ anomaly_id: asGiven(anomalyId(req)), tickets_notified: tickets });
-  });
-
-  r.get('/integrations/ticketing/tickets/search', async (req, res) => {
-    const q = parse(ticketSearchQuery, req.query, 'query');
-    res.json(await service.search(q.query, q.page, q.size, q.connection_key));
-  });
-
-  r.get('/integrations/ticketing/tickets/:ticket_id', async (req, res) => {
-    const q = parse(connectionQuery, req.query, 'query');
-    res.json(await service.ticket(parse(ticketIdParam, req.params.ticket_id, 'path'), q.connection_key));
-  });
-
-  r.get('/integrations/ticketing/form-specification', async (req, res) => {
-    const q = parse(connectionQuery, req.query, 'query');
-    res.json(await service.formSpecification(q.connection_key));
-  });
-
-  return r;
+export function anomalyRoutes(service: AnomalyService): Route[] {
+  return [
+    route({
+      method: 'put',
+      path: '/api/anomalies/:anomaly_id',
+      summary: 'Upsert an anomaly as the upstream knows it',
+      tag: 'anomalies',
+      params: anomaly,
+      body: anomalySchema,
+      answers: { 201: anomalyAnswer, 200: anomalyAnswer },
+      handler: async ({ params, body: b }) => {
+        const { created, anomaly: a } = await service.upsert({
+          id: params.anomaly_id,
+          datastoreId: b.datastore_id ?? null,
+          type: b.type,
+          status: b.status,
+          detectedAt: b.detected_at ? new Date(b.detected_at) : null,
+          failedChecks: b.failed_checks,
+          url: b.url ?? null,
+          connectionKey: b.connection_key ?? null,
+        });
+        return { status: created ? 201 : 200, body: anomalyJson(a) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/anomalies/:anomaly_id',
+      summary: 'An anomaly',
+      tag: 'anomalies',
+      params: anomaly,
+      answers: { 200: anomalyAnswer },
+      handler: async ({ params }) => ({ body: anomalyJson(await service.get(params.anomaly_id)) }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/integrations/ticketing/anomalies/:anomaly_id/tickets',
+      summary: 'Create a ticket for an anomaly and link it',
+      tag: 'anomalies',
+      params: anomaly,
+      body: createTicketSchema,
+      answers: { 201: createdAnswer },
+      problems: viaJira,
+      handler: async ({ params, body }) => {
+        const { ticket, connectionKey } = await service.createTicket(params.anomaly_id, body);
+        return {
+          body: { ticket, anomaly_id: asGiven(params.anomaly_id), integration_id: connectionKey, message: `Ticket ${ticket.ticket_number} created and linked to anomaly ${params.anomaly_id}` },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/anomalies/:anomaly_id/ticket-links',
+      summary: "The anomaly's ticket links",
+      tag: 'anomalies',
+      params: anomaly,
+      answers: { 200: z.array(linkAnswer) },
+      handler: async ({ params }) => ({ body: (await service.links(params.anomaly_id)).map(linkJson) }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/anomalies/:anomaly_id/ticket-links',
+      summary: 'Link an existing ticket (linking it again changes nothing: 200)',
+      tag: 'anomalies',
+      params: anomaly,
+      body: linkTicketSchema,
+      answers: { 201: linkAnswer, 200: linkAnswer },
+      problems: [...viaJira, 503],
+      handler: async ({ params, body }) => {
+        const { link: l, created } = await service.linkTicket(params.anomaly_id, body.ticket_key, body.connection_key);
+        return { status: created ? 201 : 200, body: linkJson(l) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/api/anomalies/:anomaly_id/ticket-links/:link_id',
+      summary: 'Unlink a ticket (it gets a last comment)',
+      tag: 'anomalies',
+      params: link,
+      answers: { 202: linkAnswer },
+      problems: [409],
+      handler: async ({ params }) => {
+        const l = await service.unlink(params.anomaly_id, params.link_id);
+        return { body: { ...linkJson(l), state: l.state === 'unlinked' ? 'unlinked' : 'unlinking' } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/anomalies/:anomaly_id/ticket-links/:link_id/refresh',
+      summary: 'Sync a link with Jira now; answers the link as it then is',
+      tag: 'anomalies',
+      params: link,
+      answers: { 200: linkAnswer, 202: linkAnswer },
+      problems: [409],
+      handler: async ({ params }) => {
+        const { link: l, settled } = await service.refresh(params.anomaly_id, params.link_id);
+        return { status: settled ? 200 : 202, body: linkJson(l) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/anomalies/:anomaly_id/status',
+      summary: "Comment the anomaly's new status on every linked ticket",
+      tag: 'anomalies',
+      params: anomaly,
+      body: anomalyStatusSchema,
+      answers: { 202: notifiedAnswer },
+      handler: async ({ params, body }) => {
+        const tickets = await service.statusChanged(params.anomaly_id, body.status);
+        return { body: { anomaly_id: asGiven(params.anomaly_id), status: body.status, tickets_notified: tickets } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/anomalies/:anomaly_id/comments',
+      summary: 'Comment on every linked ticket',
+      tag: 'anomalies',
+      params: anomaly,
+      body: anomalyCommentSchema,
+      answers: { 202: notifiedAnswer },
+      handler: async ({ params, body }) => {
+        const tickets = await service.comment(params.anomaly_id, body.author, body.text);
+        return { body: { anomaly_id: asGiven(params.anomaly_id), tickets_notified: tickets } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/integrations/ticketing/tickets/search',
+      summary: 'Search tickets by key or summary text',
+      tag: 'anomalies',
+      query: ticketSearchQuery,
+      answers: { 200: searchAnswer },
+      problems: viaJira,
+      handler: async ({ query: q }) => ({ body: await service.search(q.query, q.page, q.size, q.connection_key) }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/integrations/ticketing/tickets/:ticket_id',
+      summary: 'One ticket',
+      tag: 'anomalies',
+      params: { ticket_id: ticketIdParam },
+      query: connectionQuery,
+      answers: { 200: ticketViewAnswer },
+      problems: viaJira,
+      handler: async ({ params, query }) => ({ body: await service.ticket(params.ticket_id, query.connection_key) }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/integrations/ticketing/form-specification',
+      summary: 'Fields of the create-ticket form',
+      tag: 'anomalies',
+      query: connectionQuery,
+      answers: { 200: formAnswer },
+      problems: viaJira,
+      handler: async ({ query }) => ({ body: await service.formSpecification(query.connection_key) }),
+    }),
+  ];
 }

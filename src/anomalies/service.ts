@@ -5,7 +5,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { Anomaly, AnomalyTicketLink, Connection } from '../platform/db/entities.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
-import { conflict, notFound, Problem } from '../http/problem.js';
+import { conflict, DomainError, invalid, notFound, unavailable, upstream } from '../platform/errors.js';
 import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from './messages.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
@@ -72,13 +72,13 @@ export class AnomalyService {
     const em = this.orm.em.fork();
     if (key) {
       const c = await em.findOne(Connection, { key });
-      if (!c) throw new Problem(422, 'Unprocessable Content', `connection ${key} does not exist`, { field: 'connection_key' });
+      if (!c) throw invalid('connection_key', `connection ${key} does not exist`);
       if (c.disabled) throw conflict(`connection ${key} is disabled`, { field: 'connection_key', state: 'disabled' });
       return key;
     }
     const all = await em.find(Connection, { connectionType: 'jira_ticket', disabled: false }, { orderBy: { key: 'asc' } });
     if (all.length === 1) return all[0]!.key;
-    throw new Problem(422, 'Unprocessable Content', all.length ? `several Jira connections are enabled (${all.map((c) => c.key).join(', ')}); name one in connection_key` : 'no Jira connection is enabled', {
+    throw invalid('connection_key', all.length ? `several Jira connections are enabled (${all.map((c) => c.key).join(', ')}); name one in connection_key` : 'no Jira connection is enabled', {
       field: 'connection_key',
     });
   }
@@ -119,7 +119,7 @@ export class AnomalyService {
     const connectionKey = await this.connectionFor(anomaly, requested);
     const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
     const issue = await viaJira(() => client.getIssue(ticketKey));
-    if (!issue) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${connectionKey}`, { field: 'body.ticket_key' });
+    if (!issue) throw invalid('body.ticket_key', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${connectionKey}`);
     return this.ensureLink(anomalyId, connectionKey, issue.key, 'linked', ticketView(client, issue), anomalyBlock(anomaly, new Date()));
   }
 
@@ -151,7 +151,7 @@ export class AnomalyService {
         staticSummary: `Jira ticket ${ticketKey} linked to anomaly ${anomalyId} via ${connectionKey}`,
       });
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw new Problem(503, 'Service Unavailable', `the link is stored, but its workflow could not be started (${(err as Error).message}); repeat the call`, { retryAfterSeconds: 5 });
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(`the link is stored, but its workflow could not be started (${(err as Error).message}); repeat the call`, 5);
     }
     const link = await this.orm.em.fork().findOneOrFail(AnomalyTicketLink, { linkId });
     return { link, created: isNew };
@@ -263,15 +263,17 @@ export class AnomalyService {
   }
 }
 
-/** A failed creation workflow as the API's caller should see it: Jira's refusal (with its field) or 502. */
-function creationProblem(err: unknown): Problem {
+/** A failed creation workflow as the API's caller should see it: Jira's refusal (naming its field), the connection's state, or Jira's failure. */
+function creationProblem(err: unknown): DomainError {
   let cause: unknown = err;
   while (cause instanceof WorkflowFailedError || cause instanceof ActivityFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure) {
-    const field = /: ([a-z_0-9]+): /i.exec(cause.message)?.[1];
-    if (cause.type === 'JiraRejected') return new Problem(422, 'Unprocessable Content', cause.message, field ? { field: `jira.fields.${field}` } : {});
-    if (cause.type === 'ConnectionUnavailable' || cause.type === 'ConnectionNotConfigured') return new Problem(409, 'Conflict', cause.message, { field: 'connection_key' });
-    return new Problem(502, 'Bad Gateway', cause.message);
+    if (cause.type === 'JiraRejected') {
+      const fields = ((cause.details?.[0] as { fields?: string[] } | undefined)?.fields ?? []).map((f) => `jira.fields.${f}`);
+      return fields.length ? invalid(fields[0]!, cause.message) : upstream(cause.message);
+    }
+    if (cause.type === 'ConnectionUnavailable' || cause.type === 'ConnectionNotConfigured') return conflict(cause.message, { field: 'connection_key' });
+    return upstream(cause.message);
   }
-  return err instanceof Problem ? err : new Problem(502, 'Bad Gateway', (err as Error).message);
+  return err instanceof DomainError ? err : upstream((err as Error).message);
 }

@@ -4,6 +4,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from './secrets.js';
+import { conflict, malformed, upstream } from '../platform/errors.js';
 
 export interface OAuthConfig {
   clientId: string;
@@ -20,16 +21,6 @@ const STATE_TTL_MINUTES = 10;
 /** Refresh this long before expiry, or at half the token's life when that is shorter. */
 const REFRESH_AHEAD_MS = 5 * 60_000;
 
-export class OAuthError extends Error {
-  override name = 'OAuthError';
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
 
 interface TokenAnswer {
   access_token: string;
@@ -78,7 +69,7 @@ export class JiraOAuth {
     const [row] = await this.orm.em
       .getConnection()
       .execute<Array<{ connection_key: string }>>('delete from oauth_state where state_hash = ? and expires_at > now() returning connection_key', [hashState(state)]);
-    if (!row) throw new OAuthError('unknown, used or expired state: start again with POST /api/v1/oauth/jira/initiate', 400, 'query.state');
+    if (!row) throw malformed('query.state', 'unknown, used or expired state: start again with POST /api/v1/oauth/jira/initiate');
     const tokens = await this.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: this.config.redirectUri });
     const resources = await got
       .get(new URL('/oauth/token/accessible-resources', this.config.gatewayUrl), {
@@ -93,11 +84,11 @@ export class JiraOAuth {
     const wanted = typeof all.domain === 'string' ? new URL(/^https?:/.test(all.domain) ? all.domain : `https://${all.domain}`).host : null;
     const site = wanted ? resources.find((r) => new URL(r.url).host === wanted) : resources.length === 1 ? resources[0] : undefined;
     if (!site) {
-      throw new OAuthError(
+      throw conflict(
         wanted
           ? `the authorizing user cannot reach ${wanted}; sites available: ${resources.map((r) => r.url).join(', ') || 'none'}`
           : `the authorization covers ${resources.length} sites; set "domain" on the connection to choose one (${resources.map((r) => r.url).join(', ')})`,
-        409,
+        { state: 'site_not_chosen' },
       );
     }
     this.secrets.write(c, { ...all, ...this.tokenFields(tokens), auth_method: 'oauth2', cloud_id: site.id, site_url: site.url });
@@ -124,7 +115,7 @@ export class JiraOAuth {
       const current = all.access_token as string | undefined;
       const fresh = current && (rejected ? current !== rejected : Date.now() < Number(all.refresh_at ?? 0));
       if (fresh) return current;
-      if (typeof all.refresh_token !== 'string') throw new OAuthError(`connection ${connectionKey} has no refresh token: authorize it again`, 409);
+      if (typeof all.refresh_token !== 'string') throw conflict(`connection ${connectionKey} has no refresh token: authorize it again`, { state: 'not_authorized' });
       const tokens = await this.tokenRequest({ grant_type: 'refresh_token', refresh_token: all.refresh_token });
       this.secrets.write(c, { ...all, ...this.tokenFields(tokens, all.refresh_token) });
       await em.flush();
@@ -153,7 +144,7 @@ export class JiraOAuth {
     });
     if (res.statusCode !== 200) {
       const err = res.body as { error?: string; error_description?: string };
-      throw new OAuthError(`Atlassian's token endpoint answered ${res.statusCode}: ${err?.error ?? ''} ${err?.error_description ?? ''}`.trim(), 502);
+      throw upstream(`Atlassian's token endpoint answered ${res.statusCode}: ${err?.error ?? ''} ${err?.error_description ?? ''}`.trim());
     }
     return res.body as TokenAnswer;
   }

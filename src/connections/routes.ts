@@ -1,4 +1,3 @@
-import express from 'express';
 import { z } from 'zod';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection, PrivacyRequest } from '../platform/db/entities.js';
@@ -10,8 +9,9 @@ import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../templates/render.js';
 import { TEMPLATE_VARIABLES } from '../templates/template.js';
-import { key } from '../http/schemas.js';
-import { notFound, parse, Problem } from '../http/problem.js';
+import { isoTime, key } from '../http/schemas.js';
+import { route, type Route } from '../http/route.js';
+import { invalid, notFound } from '../platform/errors.js';
 import type { ConnectionTrackers } from '../tracker/start.js';
 
 export const connectionSchema = z
@@ -30,11 +30,31 @@ export const previewSchema = secretPatchSchema
   .extend({ privacy_request_id: z.string().min(1).max(128).optional() })
   .strict();
 
+// ---- Answers ----
+
+/** Settings as stored, credentials masked (`**********`): any field PUT …/secret takes, and those ticketflow resolved. */
+const maskedSecrets = z.record(z.string(), z.unknown());
+export const connectionAnswer = z
+  .object({ key: z.string(), name: z.string(), connection_type: z.string(), access: z.string(), disabled: z.boolean(), secrets: maskedSecrets, created_at: isoTime, updated_at: isoTime })
+  .strict();
+const connectionList = z.object({ items: z.array(connectionAnswer), total: z.number().int() }).strict();
+const patchAnswer = z.object({ succeeded: z.array(connectionSchema.extend({ disabled: z.boolean() })), failed: z.array(z.unknown()) }).strict();
+const secretAnswer = z.object({ msg: z.string(), connection_key: z.string(), secrets: maskedSecrets }).strict();
+const projectAnswer = z.object({ id: z.string(), key: z.string(), name: z.string() }).strict();
+const issueTypeAnswer = z.object({ id: z.string(), name: z.string(), description: z.string() }).strict();
+const statusCategoryAnswer = z.object({ id: z.number(), key: z.string(), name: z.string(), colorName: z.string() }).strict();
+const variableAnswer = z.object({ variable: z.string(), description: z.string(), example: z.string() }).strict();
+const previewAnswer = z.object({ summary: z.string(), description: z.string().nullable(), due_date: z.string().nullable(), sample_data: z.boolean() }).strict();
+const testTicketAnswer = z.object({ ticket_id: z.string(), ticket_key: z.string(), ticket_url: z.string(), summary: z.string() }).strict();
+const checkAnswer = z.union([
+  z.object({ status: z.literal('connected'), account: z.string(), project_key: z.string() }).strict(),
+  z.object({ status: z.literal('failed'), reason: z.string(), detail: z.string() }).strict(),
+]);
+
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
-export function connectionRouter(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): express.Router {
+export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): Route[] {
   const { secrets, hostPolicy } = kit;
-  const r = express.Router();
-  const client = (k: unknown) => connectionClient(orm.em.fork(), kit, String(k));
+  const client = (k: string) => connectionClient(orm.em.fork(), kit, k);
   const connectionJson = (c: Connection) => ({
     key: c.key,
     name: c.name,
@@ -45,105 +65,186 @@ export function connectionRouter(orm: Orm, kit: ConnectionKit, trackers: Connect
     created_at: c.createdAt,
     updated_at: c.updatedAt,
   });
+  const conn = { key };
+  /** Answers of the routes that call Jira: 409 while the connection is not configured, 502 when Jira fails. */
+  const viaJiraProblems = [409, 502];
 
-  r.patch('/', async (req, res) => {
-    const items = parse(z.array(connectionSchema).min(1).max(50), req.body);
-    await orm.em.fork().transactional(async (tx) => {
-      for (const c of items) {
-        await tx.upsert(Connection, { key: c.key, name: c.name, connectionType: c.connection_type, access: c.access, disabled: c.disabled });
-      }
-    });
-    // Committed first: a tracker that cannot be started now is started by the trackers' next pass.
-    await Promise.all(items.map((c) => trackers.follow(c.key, c.disabled)));
-    res.json({ succeeded: items, failed: [] });
-  });
-
-  r.get('/', async (_req, res) => {
-    const all = await orm.em.fork().find(Connection, {}, { orderBy: { key: 'asc' } });
-    res.json({ items: all.map(connectionJson), total: all.length });
-  });
-
-  r.get('/:key', async (req, res) => {
-    res.json(connectionJson(await loadConnection(orm.em.fork(), String(req.params.key))));
-  });
-
-  r.put('/:key/secret', async (req, res) => {
-    const patch = parse(secretPatchSchema, req.body);
-    const em = orm.em.fork();
-    const c = await loadConnection(em, String(req.params.key));
-    if (patch.domain) {
-      const refused = await refuseHost(normaliseBaseUrl(patch.domain), hostPolicy);
-      if (refused) throw new Problem(422, 'Unprocessable Content', `body.domain: ${refused}`, { field: 'body.domain' });
-    }
-    const all: Record<string, unknown> = { ...secrets.read(c), ...patch };
-    if (all.auth_method === 'scoped_api_token' && typeof all.domain === 'string' && (patch.domain || patch.auth_method || !all.cloud_id)) {
-      // Scoped tokens only work through api.atlassian.com, addressed by the site's cloud id.
-      all.cloud_id = await kit.connector.resolveCloudId(normaliseBaseUrl(all.domain)).catch((e: Error) => {
-        throw new Problem(422, 'Unprocessable Content', `body.domain: could not resolve the site's cloud id (${e.message})`, { field: 'body.domain' });
-      });
-    }
-    secrets.write(c, all);
-    await em.flush();
-    res.json({ msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) });
-  });
-
-  r.get('/:key/jira/projects', async (req, res) => {
-    const { client: jira } = await client(req.params.key);
-    res.json(await viaJira(() => jira.projects()));
-  });
-
-  r.get('/:key/jira/projects/:project/issuetypes', async (req, res) => {
-    const { client: jira } = await client(req.params.key);
-    const projects = await viaJira(() => jira.projects());
-    const project = projects.find((p) => p.key === String(req.params.project).toUpperCase());
-    if (!project) throw notFound('Jira project (with create permission)', String(req.params.project));
-    res.json(await viaJira(() => jira.issueTypes(project.id)));
-  });
-
-  r.get('/:key/jira/statuses', async (req, res) => {
-    const { client: jira } = await client(req.params.key);
-    res.json(await viaJira(() => jira.statusCategories()));
-  });
-
-  r.get('/:key/jira/template-variables', async (req, res) => {
-    await loadConnection(orm.em.fork(), String(req.params.key));
-    res.json(TEMPLATE_VARIABLES.map((v) => ({ variable: `__${v.name}__`, description: v.description, example: v.example })));
-  });
-
-  /** Renders templates (given or stored) with sample values or a real request's, without calling Jira. */
-  r.post('/:key/jira/preview', async (req, res) => {
-    // No body: sample values and the stored templates. A body, even JSON null, must be the object the schema describes.
-    const body = parse(previewSchema, req.body === undefined ? {} : req.body);
-    const em = orm.em.fork();
-    const c = await loadConnection(em, String(req.params.key));
-    const stored = c.secrets as Record<string, unknown>;
-    const settings = {
-      summaryTemplate: body.summary_template ?? (stored.summary_template as string | undefined) ?? 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
-      descriptionTemplate: body.description_template !== undefined ? body.description_template : ((stored.description_template as string | null | undefined) ?? null),
-      dueDateConfig: 'due_date_config' in body ? body.due_date_config : (stored.due_date_config as TicketSettings['dueDateConfig']),
-    } as TicketSettings;
-    let facts = SAMPLE_REQUEST;
-    if (body.privacy_request_id) {
-      const request = await em.findOne(PrivacyRequest, { id: body.privacy_request_id });
-      if (!request) throw notFound('privacy request', body.privacy_request_id);
-      facts = request;
-    }
-    const t = renderTicket(settings, facts);
-    res.json({ summary: t.summary, description: t.description ?? null, due_date: t.dueDate, sample_data: !body.privacy_request_id });
-  });
-
-  /** Creates a real ticket rendered with sample data, to prove the whole path works. */
-  r.post('/:key/jira/test-ticket', async (req, res) => {
-    const { settings, client: jira } = await client(req.params.key);
-    const input = issueInputFor(settings, SAMPLE_REQUEST, { label: 'ticketflow-test', summaryPrefix: '[TEST] ' });
-    const created = await viaJira(() => jira.createIssue(input));
-    res.status(201).json({ ticket_id: created.id, ticket_key: created.key, ticket_url: created.url, summary: input.summary });
-  });
-
-  r.get('/:key/jira/test', async (req, res) => {
-    const { settings, client: jira } = await client(req.params.key);
-    res.json(await checkConnection(settings, jira));
-  });
-
-  return r;
+  return [
+    route({
+      method: 'patch',
+      path: '/api/v1/connection',
+      summary: 'Create or update connections (an enabled one gets its tracker, a disabled one stops it)',
+      tag: 'connections',
+      body: z.array(connectionSchema).min(1).max(50),
+      answers: { 200: patchAnswer },
+      handler: async ({ body: items }) => {
+        await orm.em.fork().transactional(async (tx) => {
+          for (const c of items) {
+            await tx.upsert(Connection, { key: c.key, name: c.name, connectionType: c.connection_type, access: c.access, disabled: c.disabled });
+          }
+        });
+        // Committed first: a tracker that cannot be started now is started by the trackers' next pass.
+        await Promise.all(items.map((c) => trackers.follow(c.key, c.disabled)));
+        return { body: { succeeded: items, failed: [] } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection',
+      summary: 'Connections, secrets masked',
+      tag: 'connections',
+      answers: { 200: connectionList },
+      handler: async () => {
+        const all = await orm.em.fork().find(Connection, {}, { orderBy: { key: 'asc' } });
+        return { body: { items: all.map(connectionJson), total: all.length } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key',
+      summary: 'One connection, secrets masked',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: connectionAnswer },
+      handler: async ({ params }) => ({ body: connectionJson(await loadConnection(orm.em.fork(), params.key)) }),
+    }),
+    route({
+      method: 'put',
+      path: '/api/v1/connection/:key/secret',
+      summary: 'Credentials and ticket settings (merged into what is stored)',
+      tag: 'connections',
+      params: conn,
+      body: secretPatchSchema,
+      answers: { 200: secretAnswer },
+      problems: [502],
+      handler: async ({ params, body: patch }) => {
+        const em = orm.em.fork();
+        const c = await loadConnection(em, params.key);
+        if (patch.domain) {
+          const refused = await refuseHost(normaliseBaseUrl(patch.domain), hostPolicy);
+          if (refused) throw invalid('body.domain', `body.domain: ${refused}`);
+        }
+        const all: Record<string, unknown> = { ...secrets.read(c), ...patch };
+        if (all.auth_method === 'scoped_api_token' && typeof all.domain === 'string' && (patch.domain || patch.auth_method || !all.cloud_id)) {
+          // Scoped tokens only work through api.atlassian.com, addressed by the site's cloud id.
+          all.cloud_id = await kit.connector.resolveCloudId(normaliseBaseUrl(all.domain)).catch((e: Error) => {
+            throw invalid('body.domain', `body.domain: could not resolve the site's cloud id (${e.message})`);
+          });
+        }
+        secrets.write(c, all);
+        await em.flush();
+        return { body: { msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/projects',
+      summary: 'Projects the credentials can create issues in',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: z.array(projectAnswer) },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await client(params.key);
+        return { body: await viaJira(() => jira.projects()) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/projects/:project/issuetypes',
+      summary: "A project's issue types (subtasks left out)",
+      tag: 'connections',
+      params: { key, project: z.string().min(1).max(50) },
+      answers: { 200: z.array(issueTypeAnswer) },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await client(params.key);
+        const projects = await viaJira(() => jira.projects());
+        const project = projects.find((p) => p.key === params.project.toUpperCase());
+        if (!project) throw notFound('Jira project (with create permission)', params.project);
+        return { body: await viaJira(() => jira.issueTypes(project.id)) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/statuses',
+      summary: "Jira's status categories",
+      tag: 'connections',
+      params: conn,
+      answers: { 200: z.array(statusCategoryAnswer) },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await client(params.key);
+        return { body: await viaJira(() => jira.statusCategories()) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/template-variables',
+      summary: 'The variables templates may use',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: z.array(variableAnswer) },
+      handler: async ({ params }) => {
+        await loadConnection(orm.em.fork(), params.key);
+        return { body: TEMPLATE_VARIABLES.map((v) => ({ variable: `__${v.name}__`, description: v.description, example: v.example })) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/connection/:key/jira/preview',
+      summary: 'Render templates (given or stored) with sample values or a real request, without calling Jira',
+      tag: 'connections',
+      params: conn,
+      body: previewSchema,
+      bodyOptional: true,
+      answers: { 200: previewAnswer },
+      handler: async ({ params, body }) => {
+        const em = orm.em.fork();
+        const c = await loadConnection(em, params.key);
+        const stored = c.secrets as Record<string, unknown>;
+        const settings = {
+          summaryTemplate: body.summary_template ?? (stored.summary_template as string | undefined) ?? 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
+          descriptionTemplate: body.description_template !== undefined ? body.description_template : ((stored.description_template as string | null | undefined) ?? null),
+          dueDateConfig: 'due_date_config' in body ? body.due_date_config : (stored.due_date_config as TicketSettings['dueDateConfig']),
+        } as TicketSettings;
+        let facts = SAMPLE_REQUEST;
+        if (body.privacy_request_id) {
+          const request = await em.findOne(PrivacyRequest, { id: body.privacy_request_id });
+          if (!request) throw notFound('privacy request', body.privacy_request_id);
+          facts = request;
+        }
+        const t = renderTicket(settings, facts);
+        return { body: { summary: t.summary, description: t.description ?? null, due_date: t.dueDate, sample_data: !body.privacy_request_id } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/connection/:key/jira/test-ticket',
+      summary: 'Create a real ticket with sample data, to prove the whole path works',
+      tag: 'connections',
+      params: conn,
+      answers: { 201: testTicketAnswer },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { settings, client: jira } = await client(params.key);
+        const input = issueInputFor(settings, SAMPLE_REQUEST, { label: 'ticketflow-test', summaryPrefix: '[TEST] ' });
+        const created = await viaJira(() => jira.createIssue(input));
+        return { body: { ticket_id: created.id, ticket_key: created.key, ticket_url: created.url, summary: input.summary } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/test',
+      summary: 'Test the connection, with a precise reason on failure',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: checkAnswer },
+      problems: [409],
+      handler: async ({ params }) => {
+        const { settings, client: jira } = await client(params.key);
+        return { body: await checkConnection(settings, jira) };
+      },
+    }),
+  ];
 }

@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Connection } from '../platform/db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
-import { conflict, notFound, Problem } from '../http/problem.js';
+import { conflict, invalid, notFound, upstream } from '../platform/errors.js';
+import { withJiraFailures } from '../jira/activity-failures.js';
 import type { TicketSettings } from './settings.js';
 import type { ConnectionKit } from './kit.js';
 import type { ConnectionSecrets } from './secrets.js';
@@ -13,13 +14,18 @@ export async function loadConnection(em: EntityManager, key: string): Promise<Co
   return c;
 }
 
-/** The connection's ticket settings and a Jira client, or a 409 saying which settings are missing. */
+/**
+ * The connection's ticket settings and a Jira client; a conflict naming the settings still missing, or (with
+ * `enabled`, as activities ask) saying that the connection is disabled.
+ */
 export async function connectionClient(
   em: EntityManager,
   kit: ConnectionKit,
   key: string,
+  opts: { enabled?: boolean } = {},
 ): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
   const connection = await loadConnection(em, key);
+  if (opts.enabled && connection.disabled) throw conflict(`connection ${key} is disabled`, { state: 'disabled' });
   const settings = kit.secrets.settings(connection);
   if ('missing' in settings) {
     throw conflict(`connection ${key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${key}/secret`, {
@@ -30,7 +36,12 @@ export async function connectionClient(
   return { connection, settings, client: kit.connector.client(connection, settings) };
 }
 
-/** Jira's refusal or absence, as the API's caller should see it: a 502 naming Jira's status and words. */
+/** The same for an activity: a missing, disabled or unconfigured connection fails the activity for good. */
+export function jiraFor(em: EntityManager, kit: ConnectionKit, key: string) {
+  return withJiraFailures(() => connectionClient(em, kit, key, { enabled: true }));
+}
+
+/** Jira's refusal or absence, as the API's caller should see it: Jira's status and words, or the field it refused. */
 export async function viaJira<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -39,14 +50,13 @@ export async function viaJira<T>(fn: () => Promise<T>): Promise<T> {
       const fields = Object.keys(err.fieldErrors);
       // Jira refused a field we sent: that is the connection's configuration at fault, so name it.
       if (err.status === 400 && fields.length) {
-        throw new Problem(422, 'Unprocessable Content', `Jira refused the ticket: ${err.messages.join('; ')}`, {
-          field: `jira.fields.${fields[0]}`,
-          errors: fields.map((f) => ({ field: `jira.fields.${f}`, message: err.fieldErrors[f] })),
+        throw invalid(`jira.fields.${fields[0]}`, `Jira refused the ticket: ${err.messages.join('; ')}`, {
+          errors: fields.map((f) => ({ field: `jira.fields.${f}`, message: err.fieldErrors[f]! })),
         });
       }
-      throw new Problem(502, 'Bad Gateway', err.message, { jira_status: err.status, jira_messages: err.messages });
+      throw upstream(err.message, { jira_status: err.status, jira_messages: err.messages });
     }
-    if (err instanceof JiraUnreachableError) throw new Problem(502, 'Bad Gateway', err.message, { jira_error: err.code ?? 'unreachable' });
+    if (err instanceof JiraUnreachableError) throw upstream(err.message, { jira_error: err.code ?? 'unreachable' });
     throw err;
   }
 }

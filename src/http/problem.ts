@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
+import { DomainError, type DomainErrorKind } from '../platform/errors.js';
 
 /** An RFC 9457 problem. `field` names the input at fault, `state` the state that refused the action. */
 export class Problem extends Error {
@@ -15,8 +16,25 @@ export class Problem extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new Problem(404, 'Not Found', `${what} ${id} does not exist`);
-export const conflict = (detail: string, extra: Record<string, unknown> = {}) => new Problem(409, 'Conflict', detail, extra);
+/** How each kind of domain failure is answered over HTTP: the only place that knows. */
+const STATUS: Record<DomainErrorKind, [number, string]> = {
+  not_found: [404, 'Not Found'],
+  conflict: [409, 'Conflict'],
+  invalid: [422, 'Unprocessable Content'],
+  malformed: [400, 'Bad Request'],
+  unauthenticated: [401, 'Unauthorized'],
+  unavailable: [503, 'Service Unavailable'],
+  upstream: [502, 'Bad Gateway'],
+};
+
+export function problemOf(err: DomainError): Problem {
+  const [status, title] = STATUS[err.kind];
+  const { errors, ...rest } = err.details;
+  const extra: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  if (err.kind === 'invalid' && err.details.field) extra.errors = errors ?? [{ field: err.details.field, message: err.message }];
+  else if (errors) extra.errors = errors;
+  return new Problem(status, title, err.message, extra);
+}
 
 /** Parses input with a schema; a failure becomes a 422 that lists every field at fault. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'path' | 'query' = 'body'): z.infer<T> {
@@ -42,6 +60,7 @@ export function sendProblem(res: Response, p: Problem): void {
 
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof Problem) return sendProblem(res, err);
+  if (err instanceof DomainError) return sendProblem(res, problemOf(err));
   const e = err as { type?: string; status?: number; message?: string };
   if (e.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'Bad Request', 'request body is not valid JSON', { field: 'body' }));
   if (e.type === 'entity.too.large') return sendProblem(res, new Problem(413, 'Content Too Large', 'request body is too large', { field: 'body' }));

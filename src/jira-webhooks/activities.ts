@@ -1,6 +1,7 @@
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
-import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import { withJiraFailures } from '../jira/activity-failures.js';
+import { jiraFor } from '../connections/service.js';
 import { Connection } from '../platform/db/entities.js';
 
 export const DYNAMIC_WEBHOOK_EVENTS = ['jira:issue_created', 'jira:issue_updated', 'jira:issue_deleted', 'comment_created'];

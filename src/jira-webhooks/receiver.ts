@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { DomainError, malformed, unauthenticated } from '../platform/errors.js';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from '../connections/secrets.js';
@@ -29,15 +30,6 @@ export type WebhookOutcome =
   | { kind: 'parked'; reason: string }
   | { kind: 'ignored'; reason: string };
 
-export class WebhookError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 404,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Turns Jira's webhook deliveries into workflow signals, without a call to Jira: verify the sender, apply a
  * delivery once (Jira retries for about 30 minutes with the same identifier), and tell every workflow that
@@ -61,7 +53,7 @@ export class JiraWebhooks {
     try {
       payload = JSON.parse(raw.toString('utf8')) as JiraWebhookPayload;
     } catch {
-      throw new WebhookError(400, 'the body is not JSON');
+      throw malformed('body', 'the body is not JSON');
     }
     const connection = await this.sender(raw, payload, header('x-hub-signature'), header('authorization'), connectionKey);
     const deliveryId = header('x-atlassian-webhook-identifier')?.slice(0, 200) || createHash('sha256').update(raw).digest('hex');
@@ -94,7 +86,7 @@ export class JiraWebhooks {
     let candidates: Connection[];
     if (connectionKey) {
       const c = await em.findOne(Connection, { key: connectionKey, connectionType: 'jira_ticket' });
-      if (!c) throw new WebhookError(404, `no connection ${connectionKey}`);
+      if (!c) throw new DomainError('not_found', `no connection ${connectionKey}`, { field: 'path.connectionKey' });
       candidates = [c];
     } else {
       const all = await em.find(Connection, { connectionType: 'jira_ticket', disabled: false });
@@ -108,7 +100,7 @@ export class JiraWebhooks {
       if (signature && typeof settings.webhook_secret === 'string' && validHubSignature(raw, signature, settings.webhook_secret)) return c;
       if (bearer && settings.auth_method === 'oauth2' && this.opts.oauthClientSecret && validJwt(bearer, this.opts.oauthClientSecret)) return c;
     }
-    throw new WebhookError(401, signature || bearer ? 'the signature does not match any connection\'s webhook secret' : 'unsigned delivery: set a webhook secret in Jira (X-Hub-Signature)');
+    throw unauthenticated(signature || bearer ? "the signature does not match any connection's webhook secret" : 'unsigned delivery: set a webhook secret in Jira (X-Hub-Signature)', 'header.x-hub-signature');
   }
 
   private siteUrl(c: Connection): string | undefined {

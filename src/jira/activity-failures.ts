@@ -1,30 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { log } from '../platform/log.js';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { JiraApiError, JiraUnreachableError } from './errors.js';
-import { Connection } from '../platform/db/entities.js';
-import type { ConnectionKit } from '../connections/kit.js';
-
-/** The connection's Jira client for an activity; a missing, disabled or unconfigured connection fails for good. */
-export async function jiraFor(em: EntityManager, kit: ConnectionKit, connectionKey: string) {
-  const connection = await em.findOne(Connection, { key: connectionKey });
-  if (!connection || connection.disabled) {
-    throw ApplicationFailure.nonRetryable(`connection ${connectionKey} is missing or disabled`, 'ConnectionUnavailable');
-  }
-  const settings = kit.secrets.settings(connection);
-  if ('missing' in settings) {
-    throw ApplicationFailure.nonRetryable(
-      `connection ${connection.key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${connection.key}/secret`,
-      'ConnectionNotConfigured',
-    );
-  }
-  return { connection, settings, client: kit.connector.client(connection, settings) };
-}
+import { DomainError } from '../platform/errors.js';
 
 /**
  * Translates Jira's answers into Temporal's retry semantics: rate limits wait for Retry-After, server faults
- * and network trouble retry with backoff, and everything else (400/401/403/404) fails at once with Jira's
- * own message, because another attempt would get the same answer.
+ * and network trouble retry with backoff, and everything else (400/401/403/404, an unusable connection) fails
+ * at once with Jira's own message, because another attempt would get the same answer.
  */
 export async function withJiraFailures<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -39,9 +21,12 @@ export async function withJiraFailures<T>(fn: () => Promise<T>): Promise<T> {
         });
       }
       if (err.retryable) throw ApplicationFailure.retryable(err.message, 'JiraServerError');
-      throw ApplicationFailure.nonRetryable(err.message, 'JiraRejected', { status: err.status });
+      // The fields Jira named travel with the failure, for the API to name them back to its caller.
+      throw ApplicationFailure.nonRetryable(err.message, 'JiraRejected', { status: err.status, fields: Object.keys(err.fieldErrors) });
     }
     if (err instanceof JiraUnreachableError) throw ApplicationFailure.retryable(err.message, 'JiraUnreachable');
+    // The connection itself cannot be used (removed, disabled, not configured): another attempt would not help.
+    if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.details.state === 'not_configured' ? 'ConnectionNotConfigured' : 'ConnectionUnavailable');
     throw err;
   }
 }

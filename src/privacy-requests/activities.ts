@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../platform/db/orm.js';
 import { JiraTicketInstance, PrivacyRequest } from '../platform/db/entities.js';
-import { jiraFor, waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
+import { waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
+import { jiraFor } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { issueInputFor } from '../templates/render.js';
 import type { InstanceState, TicketRef } from './messages.js';

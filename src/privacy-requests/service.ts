@@ -5,7 +5,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../platform/db/entities.js';
 import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from './messages.js';
 import type { TicketWorkflowStarts } from './starts.js';
-import { conflict, notFound, Problem } from '../http/problem.js';
+import { conflict, invalid, notFound } from '../platform/errors.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { readSnapshot } from '../jira/snapshot.js';
@@ -200,15 +200,13 @@ export class PrivacyRequestService {
       );
     }
     if (candidates.length > 1) {
-      throw new Problem(422, 'Unprocessable Content', 'this request has tickets on several connections; name one in connection_key', {
-        field: 'body.connection_key',
-      });
+      throw invalid('body.connection_key', 'this request has tickets on several connections; name one in connection_key');
     }
     const instance = candidates[0]!;
     this.requireUnfinished(instance);
     const { client } = await connectionClient(this.orm.em.fork(), this.kit, instance.connectionKey);
     const found = await viaJira(() => readSnapshot(client, ticketKey));
-    if (!found) throw new Problem(422, 'Unprocessable Content', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`, { field: 'body.ticket_key' });
+    if (!found) throw invalid('body.ticket_key', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`);
     // What the check read goes along, so the workflow tracks the ticket without reading it again.
     const seen = { ...newsOf(found), ticketKey: found.key, id: found.id, url: client.browseUrl(found.key) };
     return this.ask(instance, linkTicketUpdate, [{ ticketKey: found.key, seen }]);

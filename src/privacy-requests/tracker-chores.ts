@@ -32,7 +32,8 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
       /**
        * Creations retried after a lost reply may have made a second ticket, found only once Jira's search
        * caught up: the first one stays, the others are closed with a comment naming it, and a workflow that
-       * tracks one of the others is pointed at the first. One search covers up to 100 such creations.
+       * tracks one of the others is pointed at the first. Checked every cycle for an hour after the search
+       * should have caught up; one search covers up to 100 such creations.
        */
       name: 'duplicate tickets',
       async run({ connectionKey, client, tally }) {
@@ -64,24 +65,22 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
               const seen = { ...newsOf(survivor.snapshot), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
               await signalIfRunning(temporal, d.workflow_id, linkSignal, { ticketKey: survivor.key, seen });
             }
-            for (const other of others) {
+            // A duplicate already done was closed by an earlier cycle (or by someone): left as it is.
+            for (const other of others.filter((o) => !o.done)) {
               await client.addComment(other.key, `Duplicate of ${survivor.key}: ticketflow created this ticket when a retried request could not yet find ${survivor.key} in Jira's search. It is closed; follow ${survivor.key}.`);
-              if (!other.done) {
-                const toDone = (await client.transitions(other.key)).find((t) => t.toCategory === 'done');
-                if (toDone) await client.transition(other.key, toDone.id);
-              }
-              tally.calls += 3;
-              tally.points += 3;
+              const toDone = (await client.transitions(other.key)).find((t) => t.toCategory === 'done');
+              if (toDone) await client.transition(other.key, toDone.id);
+              // comment, transitions, transition: writes cost a point each, the transitions' list one
+              tally.calls += toDone ? 3 : 2;
+              tally.points += toDone ? 3 : 2;
               closed += 1;
               metrics.duplicatesClosed.inc({ connection: connectionKey });
               log.warn('closed a duplicate ticket left by a retried creation', { connection: connectionKey, duplicate: other.key, survivor: survivor.key });
             }
           }
-          // Nothing found means the search has not caught up even now: look again next cycle, for a day at most.
-          await db().execute("update jira_ticket_instance set duplicate_check_after = null where instance_id = ? and (? or duplicate_check_after < now() - interval '1 day')", [
-            d.instance_id,
-            same.length > 0,
-          ]);
+          // The search may lag longer than assumed, so what it shows now may not be all: look again every cycle
+          // for an hour, then stop.
+          await db().execute("update jira_ticket_instance set duplicate_check_after = null where instance_id = ? and duplicate_check_after < now() - interval '1 hour'", [d.instance_id]);
         }
         return { duplicatesClosed: closed };
       },

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { jiraFor, withJiraFailures } from '../jira/activity-failures.js';
+import { withJiraFailures } from '../jira/activity-failures.js';
+import { jiraFor } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection } from '../platform/db/entities.js';
