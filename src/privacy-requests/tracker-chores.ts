@@ -3,7 +3,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { log } from '../platform/log.js';
 import { metrics } from '../platform/metrics.js';
-import { toSnapshot, SNAPSHOT_FIELDS, type IssueSnapshot } from '../jira/snapshot.js';
+import { readSnapshot, toSnapshot, SNAPSHOT_FIELDS, type IssueSnapshot } from '../jira/snapshot.js';
 import { newsOf } from '../tracker/watchers.js';
 import { HEAL_AFTER_SECONDS, type TrackerChore } from '../tracker/chores.js';
 import { idempotencyLabel } from './activities.js';
@@ -65,8 +65,12 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
               const seen = { ...newsOf(survivor.snapshot), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
               await signalIfRunning(temporal, d.workflow_id, linkSignal, { ticketKey: survivor.key, seen });
             }
-            // A duplicate already done was closed by an earlier cycle (or by someone): left as it is.
+            // A duplicate already done was closed by an earlier cycle (or by someone): left as it is. The search
+            // may show it as it was, so its state is read directly first.
             for (const other of others.filter((o) => !o.done)) {
+              const now = await readSnapshot(client, other.key);
+              tally.count(now ? 1 : 0);
+              if (!now || now.statusCategory === 'done') continue;
               await client.addComment(other.key, `Duplicate of ${survivor.key}: ticketflow created this ticket when a retried request could not yet find ${survivor.key} in Jira's search. It is closed; follow ${survivor.key}.`);
               const toDone = (await client.transitions(other.key)).find((t) => t.toCategory === 'done');
               if (toDone) await client.transition(other.key, toDone.id);
