@@ -152,7 +152,8 @@ export interface StackContext {
   tf: Ticketflow;
 }
 export const STRICT_TOKEN = 'the-right-token';
-const OAUTH_CLIENT_SECRET = 'client-secret';
+/** the OAuth app's client secret: the fake Jira signs dynamic webhook deliveries with it */
+export const OAUTH_CLIENT_SECRET = 'client-secret';
 export const STRICT_PAT = 'pat-0123456789';
 /** valid credentials on the first fake Jira, but without any permission (403) */
 export const FORBIDDEN_USER = 'readonly@example.com';
