@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# Compiles dist/src and bundles the workflows into dist/workflow-bundle.js (the workers load that file; its
+# content hash is their default build id for worker versioning).
 RUN npm run build
 
 # Installed apart from the build so that no devDependency (typescript, the pinned node binary) reaches the image.
@@ -31,6 +33,7 @@ COPY --from=deps /app/node_modules ./node_modules
 # "type": "module" in package.json is what makes dist/ load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # The files stay root-owned: the processes never write under /app (MikroORM's migration snapshot write is
 # best-effort and skipped when it cannot write).
 USER node
