@@ -8,6 +8,7 @@ import type { WorkerDeploymentVersion } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { deploymentOptions } from '../src/main/build-worker.js';
+import { loadWorkflowCode, workflowBundlePath } from '../src/main/workflow-bundle.js';
 import { adoptIfUnchosen, describeDeployment, setCurrentVersion, versionRegistered } from '../src/platform/temporal/deployments.js';
 import type { TrackerActivities } from '../src/tracker/activities.js';
 import type { AnomalyActivities } from '../src/anomalies/activities.js';
@@ -196,4 +197,13 @@ test('rollout to B and rollback to A: new workflows follow the current version, 
   } finally {
     ledger.releaseAll();
   }
+});
+
+test("the default build id is the workflow bundle's content hash: the same whether prebuilt or bundled at start", async () => {
+  const prebuilt = await loadWorkflowCode();
+  assert.deepEqual(prebuilt.bundle, { codePath: workflowBundlePath });
+  assert.match(prebuilt.contentBuildId, /^wf-[0-9a-f]{16}$/);
+  const atStart = await loadWorkflowCode('/nonexistent/workflow-bundle.js');
+  assert.equal(atStart.source, 'bundled at start');
+  assert.equal(atStart.contentBuildId, prebuilt.contentBuildId, 'the same workflow code is the same version');
 });

@@ -104,19 +104,22 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
 /** Makes the worker's version current where `promote` says so; a refusal leaves the choice to an operator. */
 async function routeToVersion(client: Client, version: WorkerDeploymentVersion, taskQueue: string, promote: 'if-unchosen' | 'always'): Promise<WorkerVersioning> {
   try {
-    if (promote === 'if-unchosen') {
-      const adopted = await adoptIfUnchosen(client, version, taskQueue);
-      return adopted.made === 'current' ? { version, current: true, currentBuildId: version.buildId } : { version, current: false, currentBuildId: adopted.currentBuildId };
-    }
-    const state = await versionRegistered(client, version, taskQueue);
-    if (state.currentBuildId !== version.buildId) await setCurrentVersion(client, version);
-    return { version, current: true, currentBuildId: version.buildId };
+    // A server slow to answer must not hold the worker's start: it polls already, whatever is decided here.
+    return await client.withDeadline(Date.now() + 60_000, async (): Promise<WorkerVersioning> => {
+      if (promote === 'if-unchosen') {
+        const adopted = await adoptIfUnchosen(client, version, taskQueue);
+        return adopted.made === 'current' ? { version, current: true, currentBuildId: version.buildId } : { version, current: false, currentBuildId: adopted.currentBuildId };
+      }
+      const state = await versionRegistered(client, version, taskQueue);
+      if (state.currentBuildId !== version.buildId) await setCurrentVersion(client, version);
+      return { version, current: true, currentBuildId: version.buildId };
+    });
   } catch (err) {
     log.warn(
       `could not make ${version.deploymentName}:${version.buildId} current; the worker runs, but gets only workflows pinned to it until an operator runs: temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}`,
       { error: err },
     );
-    const state = await describeDeployment(client, version.deploymentName).catch(() => undefined);
+    const state = await client.withDeadline(Date.now() + 10_000, () => describeDeployment(client, version.deploymentName)).catch(() => undefined);
     return { version, current: state?.currentBuildId === version.buildId, currentBuildId: state?.currentBuildId ?? null };
   }
 }
