@@ -29,10 +29,10 @@ export interface WorkerDeps {
   /** The workflow code (./workflow-bundle.ts: prebuilt by `npm run build`, or bundled at start in development). */
   workflowBundle: NonNullable<WorkerOptions['workflowBundle']>;
   /**
-   * The worker deployment version this worker belongs to (worker versioning); absent, the worker is
-   * unversioned and gets whatever its task queue holds.
+   * The worker deployment version this worker belongs to. Every worker has one: the workflow types declare
+   * their versioning behaviour (src/workflows.ts), and the server refuses that from an unversioned worker.
    */
-  version?: WorkerDeploymentVersion;
+  version: WorkerDeploymentVersion;
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; workflowThreadPoolSize: number };
   /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
   dataConverter?: WorkerOptions['dataConverter'];
@@ -53,7 +53,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     workflowBundle: deps.workflowBundle,
-    ...(deps.version ? { workerDeploymentOptions: deploymentOptions(deps.version) } : {}),
+    workerDeploymentOptions: deploymentOptions(deps.version),
     ...deps.tuning,
     // Reads and read-model writes are local activities: as many may run together as activities may.
     ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),

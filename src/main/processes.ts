@@ -51,7 +51,11 @@ export function installTemporalRuntime(config: Config): string | undefined {
  * Where this worker's version stands in its deployment: `current` gets new workflows and AUTO_UPGRADE tasks;
  * otherwise it runs only what is pinned to it until an operator makes it current.
  */
-export type WorkerVersioning = { version: WorkerDeploymentVersion; current: boolean; currentBuildId: string | null } | { version: null };
+export interface WorkerVersioning {
+  version: WorkerDeploymentVersion;
+  current: boolean;
+  currentBuildId: string | null;
+}
 
 /**
  * `promote`: `if-unchosen` (a standalone worker) makes its version current only on a deployment where no
@@ -62,7 +66,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   // The tracker's activities signal the workflows whose ticket changed.
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
   const code = await loadWorkflowCode();
-  const version = config.TEMPORAL_WORKER_VERSIONING === 'on' ? { deploymentName: config.TEMPORAL_DEPLOYMENT_NAME, buildId: config.TEMPORAL_BUILD_ID ?? code.contentBuildId } : undefined;
+  const version = { deploymentName: config.TEMPORAL_DEPLOYMENT_NAME, buildId: config.TEMPORAL_BUILD_ID ?? code.contentBuildId };
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -90,14 +94,11 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     await temporal.connection.close();
     await connection.close();
   };
-  let versioning: WorkerVersioning = { version: null };
-  if (version) {
-    // A worker that fails to start fails here, rather than after the wait for its version to show.
-    versioning = await Promise.race([routeToVersion(temporal, version, config.TEMPORAL_TASK_QUEUE, promote), running.then(() => Promise.reject(new Error('the worker stopped while starting')))]).catch(async (err: Error) => {
-      await stop();
-      throw err;
-    });
-  }
+  // A worker that fails to start fails here, rather than after the wait for its version to show.
+  const versioning = await Promise.race([routeToVersion(temporal, version, config.TEMPORAL_TASK_QUEUE, promote), running.then(() => Promise.reject(new Error('the worker stopped while starting')))]).catch(async (err: Error) => {
+    await stop();
+    throw err;
+  });
   return { running, stop, versioning, workflowCode: code.source };
 }
 
@@ -122,12 +123,6 @@ async function routeToVersion(client: Client, version: WorkerDeploymentVersion, 
     const state = await client.withDeadline(Date.now() + 10_000, () => describeDeployment(client, version.deploymentName)).catch(() => undefined);
     return { version, current: state?.currentBuildId === version.buildId, currentBuildId: state?.currentBuildId ?? null };
   }
-}
-
-/** What the worker's start line says about its version. */
-function versioningFields(v: WorkerVersioning): Record<string, unknown> {
-  if (!v.version) return { versioning: 'off' };
-  return { deployment: v.version.deploymentName, buildId: v.version.buildId, current: v.current, currentBuildId: v.currentBuildId };
 }
 
 /** The trackers' cadence, from the configuration. */
@@ -223,9 +218,9 @@ export async function runWorkerProcess(): Promise<void> {
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.HOST, config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
-  const fields = { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null, workflowCode: worker.workflowCode, ...versioningFields(worker.versioning) };
   const v = worker.versioning;
-  if (v.version && !v.current) {
+  const fields = { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null, workflowCode: worker.workflowCode, deployment: v.version.deploymentName, buildId: v.version.buildId, current: v.current, currentBuildId: v.currentBuildId };
+  if (!v.current) {
     log.info(
       `worker running as ${v.version.deploymentName}:${v.version.buildId}, which is not the current version (${v.currentBuildId ?? 'unversioned workers'}): it gets no new workflows until an operator makes it current (docs/operators.md, "Rolling out a new version")`,
       fields,
