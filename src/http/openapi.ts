@@ -56,6 +56,8 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
     for (const status of r.problems ?? []) responses[String(status)] = problem;
     if (scope || r.path.startsWith('/webhooks') || r.path.startsWith('/codec')) responses['401'] = problem;
     if (scope) responses['403'] = problem;
+    // Any route that reads or writes PostgreSQL answers 503 with Retry-After while it cannot be reached.
+    if (api || r.path.startsWith('/webhooks')) responses['503'] = problem;
     paths[path] ??= {};
     paths[path][r.method] = {
       summary: r.summary,

@@ -17,6 +17,7 @@ import { registerSearchAttributes } from '../../src/platform/temporal/register-s
 import { before } from 'node:test';
 import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
 import { fileCleanup, type Cleanup } from './cleanup.js';
+import { apiContract } from './contract.js';
 import { problemsForClientErrors } from '../../src/http/problem.js';
 
 export interface Callback {
@@ -112,7 +113,10 @@ export async function startTicketflow(
     const tokens = new ApiTokens(orm);
     const { token } = await tokens.create('tests', ['admin']);
     /** The API without credentials; `http` is the same with an admin token. */
-    const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
+    // Every answer the tests receive is checked against the OpenAPI document the API serves.
+    const contract = apiContract(app.document as never);
+    const httpWith = (headers: Record<string, string>) =>
+      got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers, hooks: { afterResponse: [(res) => contract.hook(res)] } });
     const anonymous = httpWith({});
     const http = httpWith({ authorization: `Bearer ${token}` });
     return { base, http, anonymous, tokens, app, kit, settings, starts, trackers, client, taskQueue, secrets, secretKeys, codec, payloadKeys };
