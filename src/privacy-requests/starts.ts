@@ -4,7 +4,12 @@ import { workflowIdFor, type PrivacyRequestTicketInput } from './messages.js';
 import { JiraConnection, PrivacyRequestId, TaskState } from '../platform/temporal/search-attributes.js';
 import type { privacyRequestTicket } from './workflow.js';
 import { log } from '../platform/log.js';
-import type { ServiceSettings } from './service.js';
+
+/** What the API's privacy-request service and its start queue need to know of the deployment. */
+export interface ServiceSettings {
+  taskQueue: string;
+  createMaxAttempts: number;
+}
 
 interface PendingStart {
   instance_id: string;
