@@ -1,18 +1,18 @@
 import { adfToText } from '../jira/adf.js';
+import { categoryOf } from '../jira/status.js';
 import type { JiraClient, RawIssue } from '../jira/client.js';
 import type { TicketView } from './messages.js';
 
 /** A Jira issue in the shape of the reference product's ticket objects. */
 export function ticketView(client: JiraClient, issue: RawIssue): TicketView {
   const f = issue.fields ?? {};
-  const category = f.status?.statusCategory?.key;
   return {
     ticket_id: issue.id,
     ticket_number: issue.key,
     title: f.summary ?? '',
     description: f.description === undefined || f.description === null ? null : typeof f.description === 'string' ? f.description : adfToText(f.description),
     status: f.status?.name ?? 'Unknown',
-    status_category: category === 'done' || category === 'indeterminate' ? category : 'new',
+    status_category: categoryOf(f.status?.statusCategory?.key),
     priority: f.priority?.name ?? null,
     category: f.issuetype?.name ?? null,
     created_at: f.created ?? null,

@@ -3,7 +3,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { Connection, PrivacyRequest } from '../platform/db/entities.js';
 import { secretPatchSchema, type TicketSettings } from './settings.js';
 import { maskSecrets } from './secrets.js';
-import { refuseHost } from './host-policy.js';
+import { refuseHost } from '../jira/host-policy.js';
 import type { ConnectionKit } from './kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';

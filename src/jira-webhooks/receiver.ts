@@ -5,7 +5,8 @@ import type { Orm } from '../platform/db/orm.js';
 import { Connection } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from '../connections/secrets.js';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { categoryOf, park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/watchers.js';
+import { park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/watchers.js';
+import { categoryOf } from '../jira/status.js';
 
 /** The part of Jira's webhook payload we read (jira:issue_*, comment_*). */
 interface JiraWebhookPayload {

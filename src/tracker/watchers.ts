@@ -27,10 +27,6 @@ export function newsOf(snapshot: IssueSnapshot | null): Omit<TicketChange, 'tick
   return { status: snapshot.status, statusCategory: snapshot.statusCategory, resolution: snapshot.resolution, assignee: snapshot.assignee, updated: snapshot.updated };
 }
 
-export function categoryOf(key: string | undefined): Exclude<TrackedStatusCategory, 'deleted'> {
-  return key === 'done' || key === 'indeterminate' ? key : 'new';
-}
-
 /** The running workflows (privacy-request instances, anomaly links) that track the issue on the connection. */
 export function watchersOf(sql: Sql, connectionKey: string, issue: { key: string; id?: string | null }): Promise<TicketWatcher[]> {
   return sql.execute(
