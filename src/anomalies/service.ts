@@ -127,6 +127,7 @@ export class AnomalyService {
     const linkId = linkIdFor(anomalyId, ticketKey);
     const workflowId = anomalyLinkWorkflowId(anomalyId, ticketKey);
     const conn = this.orm.em.getConnection();
+    // on conflict: linking again is idempotent, and relinks an unlinked ticket; the answer says whether it was new
     const [row] = await conn.execute<Array<{ link_id: string }>>(
       `insert into anomaly_ticket_link (link_id, anomaly_id, connection_key, workflow_id, origin, ticket_id, ticket_key, ticket_url, status, status_category, state)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
@@ -181,7 +182,7 @@ export class AnomalyService {
   async unlink(anomalyId: string, linkId: string) {
     const link = await this.link(anomalyId, linkId);
     if (link.state === 'unlinked') return link;
-    await this.orm.em.getConnection().execute("update anomaly_ticket_link set state = 'unlinking', updated_at = now() where link_id = ? and state = 'active'", [linkId]);
+    await this.orm.em.fork().nativeUpdate(AnomalyTicketLink, { linkId, state: 'active' }, { state: 'unlinking', updatedAt: new Date() });
     await signalIfRunning(this.temporal, link.workflowId, unlinkSignal);
     return link;
   }

@@ -157,7 +157,7 @@ export class PrivacyRequestService {
     this.requireUnfinished(instance);
     await this.orm.em.fork().transactional(async (em) => {
       await em.upsert(SubmittedData, { instanceId, data, submittedAt: new Date() });
-      await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true });
+      await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true, updatedAt: new Date() });
     });
     // A lost signal is sent again by the connection's tracker (the instance is marked data_submitted, not data_seen).
     const signalled = await signalIfRunning(this.temporal, instance.workflowId, submitDataSignal).catch(() => false);

@@ -3,6 +3,9 @@ import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStat
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import type { IssueSnapshot } from '../jira/snapshot.js';
 
+// SQL rather than entities here: the watchers of an issue are read across both features' tables in one query,
+// and parked news is claimed by a delete … returning, so that two claims cannot both take it.
+
 /** Runs SQL with positional `?` parameters: an EntityManager, or its connection, inside a transaction or not. */
 export interface Sql {
   // MikroORM's own signature types results by its entity data; these queries shape their rows themselves.
