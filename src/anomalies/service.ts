@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Orm } from '../platform/db/orm.js';
 import { Anomaly, AnomalyTicketLink, Connection } from '../platform/db/entities.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
-import { conflict, DomainError, invalid, notFound, unavailable, upstream } from '../platform/errors.js';
-import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from './messages.js';
+import { conflict, invalid, notFound, upstream } from '../platform/errors.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type TicketView } from './messages.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
-import type { anomalyTicketCreate, anomalyTicketLink } from './workflows.js';
-import { AnomalyId, JiraConnection, JiraTicketKey } from '../platform/temporal/search-attributes.js';
+import type { AnomalyStarts } from './starts.js';
 import { anomalyBlock, statusComment, userComment } from './format.js';
 import { enqueueComment } from './outbox.js';
 import { ticketView } from './ticket-view.js';
@@ -48,7 +46,7 @@ export class AnomalyService {
     private readonly orm: Orm,
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
-    private readonly settings: { taskQueue: string },
+    private readonly starts: AnomalyStarts,
   ) {}
 
   async upsert(data: Omit<Anomaly, 'createdAt' | 'updatedAt'>): Promise<{ created: boolean; anomaly: Anomaly }> {
@@ -93,22 +91,14 @@ export class AnomalyService {
     const anomaly = await this.get(anomalyId);
     const connectionKey = await this.connectionFor(anomaly, body.connection_key);
     const requestKey = hash(anomalyId, connectionKey, body.title, body.description ?? '', body.priority ?? '');
-    let ticket: TicketView;
-    try {
-      ticket = await this.temporal.workflow.execute<typeof anomalyTicketCreate>('anomalyTicketCreate', {
-        workflowId: `anomaly/${anomalyId}/create/${requestKey}`,
-        taskQueue: this.settings.taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ anomalyId, connectionKey, title: body.title, description: body.description ?? '', priority: body.priority ?? null, label: `ticketflow-anomaly-${requestKey}` }],
-        typedSearchAttributes: [
-          { key: AnomalyId, value: anomalyId },
-          { key: JiraConnection, value: connectionKey },
-        ],
-        staticSummary: `Create a Jira ticket for anomaly ${anomalyId} via ${connectionKey}`,
-      });
-    } catch (err) {
-      throw creationProblem(err);
-    }
+    const ticket = await this.starts.createTicket({
+      anomalyId,
+      connectionKey,
+      requestKey,
+      title: body.title,
+      description: body.description ?? '',
+      priority: body.priority ?? null,
+    });
     await this.ensureLink(anomalyId, connectionKey, ticket.ticket_number, 'created', ticket);
     return { ticket, connectionKey };
   }
@@ -137,23 +127,7 @@ export class AnomalyService {
     );
     const isNew = !!row;
     if (isNew && firstComment) await enqueueComment(this.orm, linkId, firstComment);
-    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey };
-    try {
-      await this.temporal.workflow.start<typeof anomalyTicketLink>('anomalyTicketLink', {
-        workflowId,
-        taskQueue: this.settings.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [
-          { key: AnomalyId, value: anomalyId },
-          { key: JiraConnection, value: connectionKey },
-          { key: JiraTicketKey, value: ticketKey },
-        ],
-        staticSummary: `Jira ticket ${ticketKey} linked to anomaly ${anomalyId} via ${connectionKey}`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(`the link is stored, but its workflow could not be started (${(err as Error).message}); repeat the call`, 5);
-    }
+    await this.starts.followLink({ linkId, anomalyId, connectionKey, ticketKey }, workflowId);
     const link = await this.orm.em.fork().findOneOrFail(AnomalyTicketLink, { linkId });
     return { link, created: isNew };
   }
@@ -265,16 +239,3 @@ export class AnomalyService {
 }
 
 /** A failed creation workflow as the API's caller should see it: Jira's refusal (naming its field), the connection's state, or Jira's failure. */
-function creationProblem(err: unknown): DomainError {
-  let cause: unknown = err;
-  while (cause instanceof WorkflowFailedError || cause instanceof ActivityFailure) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) {
-    if (cause.type === 'JiraRejected') {
-      const fields = ((cause.details?.[0] as { fields?: string[] } | undefined)?.fields ?? []).map((f) => `jira.fields.${f}`);
-      return fields.length ? invalid(fields[0]!, cause.message) : upstream(cause.message);
-    }
-    if (cause.type === 'ConnectionUnavailable' || cause.type === 'ConnectionNotConfigured') return conflict(cause.message, { field: 'connection_key' });
-    return upstream(cause.message);
-  }
-  return err instanceof DomainError ? err : upstream((err as Error).message);
-}

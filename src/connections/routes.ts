@@ -12,7 +12,7 @@ import { TEMPLATE_VARIABLES } from '../templates/template.js';
 import { isoTime, key } from '../http/schemas.js';
 import { route, type Route } from '../http/route.js';
 import { invalid, notFound } from '../platform/errors.js';
-import type { ConnectionTrackers } from '../tracker/start.js';
+import type { ConnectionTrackers } from '../tracker/starts.js';
 
 export const connectionSchema = z
   .object({

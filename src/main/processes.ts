@@ -10,7 +10,7 @@ import { PayloadEncryptionCodec } from '../platform/temporal/codec.js';
 import { createWorker } from './build-worker.js';
 import { createApp } from '../http/app.js';
 import { TicketWorkflowStarts } from '../privacy-requests/starts.js';
-import { ConnectionTrackers, type TrackerSettings } from '../tracker/start.js';
+import { ConnectionTrackers, type TrackerSettings } from '../tracker/starts.js';
 import { problemsForClientErrors } from '../http/problem.js';
 import { log, setLogLevel } from '../platform/log.js';
 import type { Server } from 'node:http';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/http/app.js';
 import { TicketWorkflowStarts } from '../../src/privacy-requests/starts.js';
-import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/start.js';
+import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/starts.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/platform/keyring.js';
