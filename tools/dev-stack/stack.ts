@@ -102,7 +102,7 @@ try {
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
-  say('  Ctrl-C stops everything; the README has a walkthrough.');
+  say('  Ctrl-C stops everything; docs/walkthrough.md takes a request from approval to done.');
   worker.running.catch(async (err: Error) => {
     say(`the worker stopped: ${err.message}`);
     await stopAll();
