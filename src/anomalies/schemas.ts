@@ -129,8 +129,8 @@ const integration = { integration_id: z.number().int(), connection_key: z.string
 
 export const createdAnswer = z.object({ ticket: ticketViewAnswer, anomaly_id: givenId, ...integration, message: z.string() }).strict();
 export const notifiedAnswer = z.object({ anomaly_id: givenId, status: z.string().optional(), tickets_notified: z.number().int() }).strict();
-export const searchItemAnswer = ticketViewAnswer.pick({ ticket_id: true, ticket_number: true, title: true, description: true, status: true, priority: true, created_at: true, updated_at: true, assigned_to: true, url: true });
-export const searchAnswer = z.object({ items: z.array(searchItemAnswer), total: z.number().int(), page: z.number().int(), size: z.number().int(), pages: z.number().int() }).strict();
+const searchItem = ticketViewAnswer.pick({ ticket_id: true, ticket_number: true, title: true, description: true, status: true, priority: true, created_at: true, updated_at: true, assigned_to: true, url: true });
+export const searchAnswer = z.object({ items: z.array(searchItem), total: z.number().int(), page: z.number().int(), size: z.number().int(), pages: z.number().int() }).strict();
 const formField = z
   .object({
     name: z.string(),

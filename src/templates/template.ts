@@ -164,7 +164,7 @@ function variableName(raw: string): string {
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
 
 /** Python's string escapes (Jinja reads string literals with them); an unknown one stays as written. */
-function unescape(body: string): string {
+function pythonUnescape(body: string): string {
   return body.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{1,3})|([\s\S]))/g, (m, hex?: string, u4?: string, u8?: string, oct?: string, c?: string) => {
     if (c !== undefined) return ESCAPES[c] ?? m;
     const code = parseInt(hex ?? u4 ?? u8 ?? oct!, oct ? 8 : 16);
@@ -176,7 +176,7 @@ function unescape(body: string): string {
 /** A Jinja literal: a quoted string, an integer, a float, true/false or none. */
 function literal(src: string): Literal | null {
   const q = /^(?:"((?:[^"\\]|\\[\s\S])*)"|'((?:[^'\\]|\\[\s\S])*)')$/.exec(src);
-  if (q) return { type: 'text', value: unescape(q[1] ?? q[2] ?? '') };
+  if (q) return { type: 'text', value: pythonUnescape(q[1] ?? q[2] ?? '') };
   if (/^[+-]?\d+$/.test(src)) return { type: 'int', value: Number(src) };
   if (/^[+-]?\d+\.\d+(?:[eE][+-]?\d+)?$/.test(src)) return { type: 'float', value: Number(src) };
   if (/^(?:true|True|false|False)$/.test(src)) return { type: 'bool', value: src.toLowerCase() === 'true' };
