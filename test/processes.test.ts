@@ -8,7 +8,7 @@ import type { Orm } from '../src/platform/db/orm.js';
 import { Keyring } from '../src/platform/keyring.js';
 import { PayloadEncryptionCodec } from '../src/platform/temporal/codec.js';
 import { eventually, temporalAddress, testDatabase } from './helpers/infra.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../tools/ports.js';
 import { fileCleanup } from './helpers/cleanup.js';
 
 /** The two production entry points start on their own, serve, and stop cleanly on SIGTERM. */

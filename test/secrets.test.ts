@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '../src/platform/keyring.js';
 import { ConnectionSecrets } from '../src/connections/secrets.js';
 import { resealConnections } from '../src/connections/service.js';
-import { isForbiddenAddress } from '../src/connections/host-policy.js';
+import { isForbiddenAddress } from '../src/jira/host-policy.js';
 import { Connection } from '../src/platform/db/entities.js';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraUnreachableError } from '../src/jira/errors.js';
@@ -40,7 +40,7 @@ describe('credentials at rest', () => {
     const stolen = (await row('jira')).credentials;
     await ctx.orm.em.getConnection().execute('update connection set credentials = ? where key = ?', [JSON.stringify(stolen), 'other']);
     const other = await ctx.orm.em.fork().findOneOrFail(Connection, { key: 'other' });
-    assert.throws(() => ctx.tf.secrets.read(other), /unable to authenticate|auth/i);
+    assert.throws(() => ctx.tf.secrets.read(other), /does not decrypt: the key material differs or the secret was altered/);
     await ctx.orm.em.getConnection().execute('delete from connection where key = ?', ['other']);
   });
 

@@ -7,7 +7,7 @@ import { refreshSignal, ticketChangedSignal, type TicketChange } from '../src/tr
 import type { privacyRequestTicket } from '../src/privacy-requests/workflow.js';
 import { eventually } from './helpers/infra.js';
 import { MockWorld } from './helpers/mock-world.js';
-import { historyAtRest, runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
+import { acrossRuns, historyAtRest, runWorkflow, signalAcrossRuns, useTimeSkipping } from './helpers/time-skipping.js';
 
 /**
  * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
@@ -294,16 +294,16 @@ describe('privacy-request ticket workflow: ending', () => {
         const firstRun = (await h.describe()).runId;
         await h.signal(submitDataSignal);
         for (let i = 0; i < 12; i++) {
-          await h.signal(ticketChangedSignal, news('PRIV-1', i % 2 ? 'new' : 'indeterminate'));
+          await signalAcrossRuns(h, ticketChangedSignal, news('PRIV-1', i % 2 ? 'new' : 'indeterminate'));
           await until(world, (s) => s?.statusCategory === (i % 2 ? 'new' : 'indeterminate'), `change ${i}`);
         }
         const desc = await h.describe();
         assert.notEqual(desc.runId, firstRun, 'continued as new');
         assert.ok(desc.historyLength <= 60, `history stays short (${desc.historyLength} events)`);
-        const state = await h.query(stateQuery);
+        const state = await acrossRuns(() => h.query(stateQuery));
         assert.equal(state.dataSubmitted, true, 'data submission survives continue-as-new');
         assert.equal(state.ticket?.key, 'PRIV-1');
-        await h.signal(ticketChangedSignal, news('PRIV-1', 'done'));
+        await signalAcrossRuns(h, ticketChangedSignal, news('PRIV-1', 'done'));
         assert.equal((await h.result()).taskState, 'completed');
       },
       { historyLimit: 40 },

@@ -3,7 +3,7 @@ import { waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../ji
 import { jiraFor } from '../connections/service.js';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
-import { Anomaly } from '../platform/db/entities.js';
+import { Anomaly, AnomalyComment } from '../platform/db/entities.js';
 import { anomalyBlock, createdDescription, reopenComment, unlinkComment } from './format.js';
 import { ticketView } from './ticket-view.js';
 import { enqueueComment } from './outbox.js';
@@ -78,10 +78,8 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
      * lost, or the worker died after posting) is recognised instead of posted again.
      */
     async deliverComments(link: LinkRef): Promise<{ delivered: number }> {
-      const pending = await db().execute<Array<{ seq: number; body: string }>>(
-        'select seq, body from anomaly_comment where link_id = ? and delivered_at is null order by seq',
-        [link.linkId],
-      );
+      const em = orm.em.fork();
+      const pending = await em.find(AnomalyComment, { linkId: link.linkId, deliveredAt: null }, { orderBy: { seq: 'asc' }, fields: ['seq', 'body'] });
       if (pending.length === 0) return { delivered: 0 };
       const { client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
       return withJiraFailures(async () => {
@@ -94,7 +92,7 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
         for (const c of pending) {
           const marker = `${link.linkId}/${c.seq}`;
           const commentId = onTicket.get(marker) ?? (await client.addComment(link.ticketKey, c.body, { key: COMMENT_MARKER, value: { id: marker } }));
-          await db().execute('update anomaly_comment set delivered_at = now(), jira_comment_id = ? where link_id = ? and seq = ?', [commentId, link.linkId, c.seq]);
+          await em.nativeUpdate(AnomalyComment, { linkId: link.linkId, seq: c.seq }, { deliveredAt: new Date(), jiraCommentId: commentId });
         }
         return { delivered: pending.length };
       });
@@ -102,11 +100,11 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
 
     async pollLinkedTicket(link: LinkRef): Promise<LinkPoll> {
       const { connection, client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
-      const [issue, [pending]] = await Promise.all([
+      const [issue, pending] = await Promise.all([
         withJiraFailures(() => readSnapshot(client, link.ticketKey)),
-        db().execute<Array<{ n: number }>>('select count(*)::int as n from anomaly_comment where link_id = ? and delivered_at is null', [link.linkId]),
+        orm.em.fork().count(AnomalyComment, { linkId: link.linkId, deliveredAt: null }),
       ]);
-      const pendingComments = (pending?.n ?? 0) > 0;
+      const pendingComments = pending > 0;
       const webhooks = hasWebhooks(kit.secrets.read(connection));
       if (!issue) return { found: false, ticketId: null, ticketUrl: null, status: null, statusCategory: 'deleted', resolution: null, assignee: null, pendingComments, webhooks };
       return {
@@ -125,6 +123,7 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
 
     /** Mirrors the link's state into PostgreSQL (older or repeated writes change nothing); hands back parked webhook news. */
     async recordLinkState({ linkId, state, ticketId, ticketUrl }: { linkId: string; state: AnomalyLinkState; ticketId: string | null; ticketUrl: string | null }): Promise<{ parked?: TicketChange }> {
+      // SQL: the seq guard, the coalesces and the row handed back are one statement, so concurrent writers cannot interleave
       const [row] = await db().execute<Array<{ connection_key: string; ticket_key: string; ticket_id: string | null }>>(
         `update anomaly_ticket_link set state = ?, status = ?, status_category = ?, resolution = ?, assignee = ?, last_error = ?, jira_updated = ?,
            ticket_id = coalesce(?, ticket_id), ticket_url = coalesce(?, ticket_url), last_synced_at = now(), state_seq = ?, updated_at = now()
@@ -155,7 +154,7 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
 
     /** Queues the unlink comment (delivered like any other) and marks the link unlinked, once. */
     async markUnlinked(link: LinkRef & { anomalyId: string }): Promise<void> {
-      await enqueueComment(orm, link.linkId, unlinkComment(link.anomalyId, new Date()), { guard: "state <> 'unlinked'", set: "state = 'unlinked'" });
+      await enqueueComment(orm, link.linkId, unlinkComment(link.anomalyId, new Date()), { unlink: true });
     },
   };
 }

@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Orm } from '../platform/db/orm.js';
 import { Anomaly, AnomalyTicketLink, Connection } from '../platform/db/entities.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { connectionClient, viaJira } from '../connections/service.js';
-import { conflict, DomainError, invalid, notFound, unavailable, upstream } from '../platform/errors.js';
-import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type AnomalyLinkInput, type TicketView } from './messages.js';
+import { conflict, invalid, notFound, upstream } from '../platform/errors.js';
+import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, refreshLinkUpdate, unlinkSignal, type TicketView } from './messages.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
-import type { anomalyTicketCreate, anomalyTicketLink } from './workflows.js';
-import { AnomalyId, JiraConnection, JiraTicketKey } from '../platform/temporal/search-attributes.js';
-import { anomalyBlock, statusComment, userComment } from './format.js';
+import type { AnomalyStarts } from './starts.js';
+import { anomalyBlock, answerTime, statusComment, userComment } from './format.js';
 import { enqueueComment } from './outbox.js';
-import { ticketView } from './ticket-view.js';
+import { ticketAnswer, ticketView } from './ticket-view.js';
+import type { TicketAnswer } from './schemas.js';
 
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
 export const linkIdFor = (anomalyId: string, ticketKey: string) => `lnk_${hash(anomalyId, ticketKey)}`;
@@ -33,9 +32,9 @@ export function linkJson(l: AnomalyTicketLink) {
     state: l.state,
     origin: l.origin,
     last_error: l.lastError,
-    last_synced_at: l.lastSyncedAt,
+    last_synced_at: answerTime(l.lastSyncedAt),
     workflow_id: l.workflowId,
-    created_at: l.createdAt,
+    created_at: answerTime(l.createdAt),
   };
 }
 
@@ -48,7 +47,7 @@ export class AnomalyService {
     private readonly orm: Orm,
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
-    private readonly settings: { taskQueue: string },
+    private readonly starts: AnomalyStarts,
   ) {}
 
   async upsert(data: Omit<Anomaly, 'createdAt' | 'updatedAt'>): Promise<{ created: boolean; anomaly: Anomaly }> {
@@ -83,6 +82,13 @@ export class AnomalyService {
     });
   }
 
+  /** The connection as the reference product names it, by number (`integration_id`), with its key. */
+  private async integration(connectionKey: string): Promise<{ integration_id: number; connection_key: string }> {
+    const [row] = await this.orm.em.getConnection().execute<Array<{ integration_id: number }>>('select integration_id from connection where key = ?', [connectionKey]);
+    if (!row) throw notFound('connection', connectionKey);
+    return { integration_id: row.integration_id, connection_key: connectionKey };
+  }
+
   async links(anomalyId: string): Promise<AnomalyTicketLink[]> {
     await this.get(anomalyId);
     return this.orm.em.fork().find(AnomalyTicketLink, { anomalyId, state: { $ne: 'unlinked' } }, { orderBy: { createdAt: 'asc' } });
@@ -93,24 +99,16 @@ export class AnomalyService {
     const anomaly = await this.get(anomalyId);
     const connectionKey = await this.connectionFor(anomaly, body.connection_key);
     const requestKey = hash(anomalyId, connectionKey, body.title, body.description ?? '', body.priority ?? '');
-    let ticket: TicketView;
-    try {
-      ticket = await this.temporal.workflow.execute<typeof anomalyTicketCreate>('anomalyTicketCreate', {
-        workflowId: `anomaly/${anomalyId}/create/${requestKey}`,
-        taskQueue: this.settings.taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ anomalyId, connectionKey, title: body.title, description: body.description ?? '', priority: body.priority ?? null, label: `ticketflow-anomaly-${requestKey}` }],
-        typedSearchAttributes: [
-          { key: AnomalyId, value: anomalyId },
-          { key: JiraConnection, value: connectionKey },
-        ],
-        staticSummary: `Create a Jira ticket for anomaly ${anomalyId} via ${connectionKey}`,
-      });
-    } catch (err) {
-      throw creationProblem(err);
-    }
+    const ticket = await this.starts.createTicket({
+      anomalyId,
+      connectionKey,
+      requestKey,
+      title: body.title,
+      description: body.description ?? '',
+      priority: body.priority ?? null,
+    });
     await this.ensureLink(anomalyId, connectionKey, ticket.ticket_number, 'created', ticket);
-    return { ticket, connectionKey };
+    return { ticket: ticketAnswer(ticket), ...(await this.integration(connectionKey)) };
   }
 
   /** Links an existing ticket: the anomaly's facts go to it as a comment. Linking it again changes nothing. */
@@ -127,6 +125,7 @@ export class AnomalyService {
     const linkId = linkIdFor(anomalyId, ticketKey);
     const workflowId = anomalyLinkWorkflowId(anomalyId, ticketKey);
     const conn = this.orm.em.getConnection();
+    // on conflict: linking again is idempotent, and relinks an unlinked ticket; the answer says whether it was new
     const [row] = await conn.execute<Array<{ link_id: string }>>(
       `insert into anomaly_ticket_link (link_id, anomaly_id, connection_key, workflow_id, origin, ticket_id, ticket_key, ticket_url, status, status_category, state)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
@@ -136,23 +135,7 @@ export class AnomalyService {
     );
     const isNew = !!row;
     if (isNew && firstComment) await enqueueComment(this.orm, linkId, firstComment);
-    const input: AnomalyLinkInput = { linkId, anomalyId, connectionKey, ticketKey };
-    try {
-      await this.temporal.workflow.start<typeof anomalyTicketLink>('anomalyTicketLink', {
-        workflowId,
-        taskQueue: this.settings.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [
-          { key: AnomalyId, value: anomalyId },
-          { key: JiraConnection, value: connectionKey },
-          { key: JiraTicketKey, value: ticketKey },
-        ],
-        staticSummary: `Jira ticket ${ticketKey} linked to anomaly ${anomalyId} via ${connectionKey}`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable(`the link is stored, but its workflow could not be started (${(err as Error).message}); repeat the call`, 5);
-    }
+    await this.starts.followLink({ linkId, anomalyId, connectionKey, ticketKey }, workflowId);
     const link = await this.orm.em.fork().findOneOrFail(AnomalyTicketLink, { linkId });
     return { link, created: isNew };
   }
@@ -181,7 +164,7 @@ export class AnomalyService {
   async unlink(anomalyId: string, linkId: string) {
     const link = await this.link(anomalyId, linkId);
     if (link.state === 'unlinked') return link;
-    await this.orm.em.getConnection().execute("update anomaly_ticket_link set state = 'unlinking', updated_at = now() where link_id = ? and state = 'active'", [linkId]);
+    await this.orm.em.fork().nativeUpdate(AnomalyTicketLink, { linkId, state: 'active' }, { state: 'unlinking', updatedAt: new Date() });
     await signalIfRunning(this.temporal, link.workflowId, unlinkSignal);
     return link;
   }
@@ -219,31 +202,34 @@ export class AnomalyService {
     const all: TicketView[] = [];
     let token: string | undefined;
     do {
-      const res = await viaJira(() => client.search(jql, ['summary', 'status', 'priority', 'created', 'updated', 'assignee', 'issuetype', 'project'], 100, token));
+      const res = await viaJira(() => client.search(jql, ['summary', 'description', 'status', 'priority', 'created', 'updated', 'assignee', 'issuetype', 'project'], 100, token));
       all.push(...res.issues.map((i) => ticketView(client, i)));
       token = res.nextPageToken;
     } while (token && all.length < 1000);
-    const items = all.slice((page - 1) * size, page * size).map((t) => ({
-      ticket_id: t.ticket_id,
-      ticket_number: t.ticket_number,
-      title: t.title,
-      description: t.description,
-      status: t.status,
-      priority: t.priority,
-      created_at: t.created_at,
-      updated_at: t.updated_at,
-      assigned_to: t.assigned_to,
-      url: t.url,
-    }));
+    const items = all.slice((page - 1) * size, page * size).map((v) => {
+      const t = ticketAnswer(v);
+      return {
+        ticket_id: t.ticket_id,
+        ticket_number: t.ticket_number,
+        title: t.title,
+        description: t.description,
+        status: t.status,
+        priority: t.priority,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        assigned_to: t.assigned_to,
+        url: t.url,
+      };
+    });
     return { items, total: all.length, page, size, pages: Math.max(1, Math.ceil(all.length / size)) };
   }
 
-  async ticket(ticketId: string, requested?: string): Promise<TicketView> {
+  async ticket(ticketId: string, requested?: string): Promise<TicketAnswer> {
     const connectionKey = await this.connectionFor(null, requested);
     const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
     const issue = await viaJira(() => client.getIssue(ticketId));
     if (!issue) throw notFound('Jira ticket', ticketId);
-    return ticketView(client, issue);
+    return ticketAnswer(ticketView(client, issue));
   }
 
   async formSpecification(requested?: string) {
@@ -251,7 +237,7 @@ export class AnomalyService {
     const { client, settings } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
     const priorities = await viaJira(() => client.priorities());
     return {
-      integration_id: connectionKey,
+      ...(await this.integration(connectionKey)),
       project_key: settings.projectKey,
       issue_type: settings.issueType,
       fields: [
@@ -264,16 +250,3 @@ export class AnomalyService {
 }
 
 /** A failed creation workflow as the API's caller should see it: Jira's refusal (naming its field), the connection's state, or Jira's failure. */
-function creationProblem(err: unknown): DomainError {
-  let cause: unknown = err;
-  while (cause instanceof WorkflowFailedError || cause instanceof ActivityFailure) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) {
-    if (cause.type === 'JiraRejected') {
-      const fields = ((cause.details?.[0] as { fields?: string[] } | undefined)?.fields ?? []).map((f) => `jira.fields.${f}`);
-      return fields.length ? invalid(fields[0]!, cause.message) : upstream(cause.message);
-    }
-    if (cause.type === 'ConnectionUnavailable' || cause.type === 'ConnectionNotConfigured') return conflict(cause.message, { field: 'connection_key' });
-    return upstream(cause.message);
-  }
-  return err instanceof DomainError ? err : upstream((err as Error).message);
-}

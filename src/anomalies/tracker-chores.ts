@@ -11,6 +11,7 @@ export function anomalyChores({ orm, temporal }: { orm: Orm; temporal: Client })
       name: 'undelivered comments',
       /** Comments queued but not delivered (the commentAdded wake-up was lost): wake their links again. */
       async run({ connectionKey }) {
+        // SQL: a join across the link and its outbox
         const lost = await orm.em.getConnection().execute<Array<{ workflow_id: string }>>(
           `select distinct l.workflow_id from anomaly_ticket_link l join anomaly_comment c on c.link_id = l.link_id
            where l.connection_key = ? and l.state = 'active' and c.delivered_at is null and c.accepted_at < now() - make_interval(secs => ?)`,

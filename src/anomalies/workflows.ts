@@ -5,7 +5,7 @@ import { refreshSignal, ticketChangedSignal, type TicketChange } from '../tracke
 import { JiraStatusCategory, JiraTicketKey } from '../platform/temporal/search-attributes.js';
 import { isNewer, sameTicket } from '../tracker/news.js';
 import { untilNextPoll } from '../tracker/schedule.js';
-import { dbWrites, historyIsLong, jiraRetry, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { dbWrites, historyIsLong, jiraRetry, onEachChange, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
 import { notifyUpstream } from '../callbacks/notify.js';
 
 const { createAnomalyTicket } = proxyActivities<AnomalyActivities>({
@@ -92,13 +92,8 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
   setHandler(unlinkSignal, () => void (unlinkRequested = true));
   setHandler(linkStateQuery, () => s);
 
-  let recorded = input.state ? JSON.stringify({ ...s, seq: 0 }) : '';
   let ticketRef: { id: string | null; url: string | null } = { id: null, url: null };
-  async function record(): Promise<void> {
-    const snapshot = JSON.stringify({ ...s, seq: 0 });
-    if (snapshot === recorded) return;
-    recorded = snapshot;
-    s.seq += 1;
+  const record = onEachChange(s, input.state ? JSON.stringify({ ...s, seq: 0 }) : '', async () => {
     upsertSearchAttributes([
       { key: JiraTicketKey, value: input.ticketKey },
       { key: JiraStatusCategory, value: s.statusCategory ?? null },
@@ -110,7 +105,7 @@ export async function anomalyTicketLink(input: AnomalyLinkInput): Promise<{ stat
     );
     const parked = (await recordLinkState({ linkId: input.linkId, state: s, ticketId: ticketRef.id, ticketUrl: ticketRef.url }))?.parked;
     if (parked && sameTicket(parked.ticketKey, input.ticketKey) && isNewer(parked, s.updated)) pushed = parked;
-  }
+  });
 
   /** Continues as new with the state, once every Update has been answered. */
   async function carryOn(): Promise<never> {

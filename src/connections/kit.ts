@@ -2,7 +2,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { JiraBudget } from '../jira/budget.js';
 import { Keyring } from '../platform/keyring.js';
 import { JiraConnector } from './connector.js';
-import type { HostPolicy } from './host-policy.js';
+import type { HostPolicy } from '../jira/host-policy.js';
 import { JiraOAuth, type OAuthConfig } from './oauth.js';
 import { ConnectionSecrets } from './secrets.js';
 

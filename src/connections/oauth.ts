@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import got from 'got';
 import { LockMode } from '@mikro-orm/core';
 import type { Orm } from '../platform/db/orm.js';
-import { Connection } from '../platform/db/entities.js';
+import { Connection, OAuthState } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from './secrets.js';
 import { conflict, malformed, upstream } from '../platform/errors.js';
 
@@ -47,10 +47,7 @@ export class JiraOAuth {
   /** A single-use `state`, bound to the connection and expiring, inside Atlassian's authorization URL. */
   async initiate(connectionKey: string): Promise<string> {
     const state = randomBytes(32).toString('base64url');
-    await this.orm.em.getConnection().execute(
-      `insert into oauth_state (state_hash, connection_key, expires_at) values (?, ?, now() + interval '${STATE_TTL_MINUTES} minutes')`,
-      [hashState(state), connectionKey],
-    );
+    await this.orm.em.fork().insert(OAuthState, { stateHash: hashState(state), connectionKey, expiresAt: new Date(Date.now() + STATE_TTL_MINUTES * 60_000) });
     const url = new URL('/authorize', this.config.authUrl);
     url.search = new URLSearchParams({
       audience: 'api.atlassian.com',
@@ -66,6 +63,7 @@ export class JiraOAuth {
 
   /** Exchanges the code, picks the site (by the connection's domain when several), stores the sealed tokens. */
   async callback(code: string, state: string): Promise<{ connectionKey: string; cloudId: string; siteUrl: string }> {
+    // delete … returning: using the state and checking it are one statement, so it is used once even if presented twice at once
     const [row] = await this.orm.em
       .getConnection()
       .execute<Array<{ connection_key: string }>>('delete from oauth_state where state_hash = ? and expires_at > now() returning connection_key', [hashState(state)]);

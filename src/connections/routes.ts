@@ -3,7 +3,7 @@ import type { Orm } from '../platform/db/orm.js';
 import { Connection, PrivacyRequest } from '../platform/db/entities.js';
 import { secretPatchSchema, type TicketSettings } from './settings.js';
 import { maskSecrets } from './secrets.js';
-import { refuseHost } from './host-policy.js';
+import { refuseHost } from '../jira/host-policy.js';
 import type { ConnectionKit } from './kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';
@@ -12,7 +12,7 @@ import { TEMPLATE_VARIABLES } from '../templates/template.js';
 import { isoTime, key } from '../http/schemas.js';
 import { route, type Route } from '../http/route.js';
 import { invalid, notFound } from '../platform/errors.js';
-import type { ConnectionTrackers } from '../tracker/start.js';
+import type { ConnectionTrackers } from '../tracker/starts.js';
 
 export const connectionSchema = z
   .object({

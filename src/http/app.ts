@@ -11,14 +11,15 @@ import type { ConnectionKit } from '../connections/kit.js';
 import { connectionRoutes } from '../connections/routes.js';
 import { oauthRoutes } from '../connections/oauth-routes.js';
 import { AnomalyService } from '../anomalies/service.js';
+import { AnomalyStarts } from '../anomalies/starts.js';
 import { anomalyRoutes } from '../anomalies/routes.js';
 import { JiraWebhooks } from '../jira-webhooks/receiver.js';
 import { webhookRoutes } from '../jira-webhooks/routes.js';
-import { startWebhookKeepAlive } from '../jira-webhooks/start.js';
+import { startWebhookKeepAlive } from '../jira-webhooks/starts.js';
 import { PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { privacyRequestRoutes } from '../privacy-requests/routes.js';
 import type { TicketWorkflowStarts } from '../privacy-requests/starts.js';
-import type { ConnectionTrackers } from '../tracker/start.js';
+import type { ConnectionTrackers } from '../tracker/starts.js';
 import { authenticate, tokenFrom } from './auth.js';
 import { jsonBody, methodNotAllowed, refuseNulInBody, refuseNulInUrl, requireJson } from './body.js';
 import { codecGate, codecRoutes, type CodecRouterOptions } from './codec-routes.js';
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps) {
     ...connectionRoutes(orm, kit, deps.trackers),
     ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
     ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts)),
-    ...anomalyRoutes(new AnomalyService(orm, temporal, kit, deps.settings)),
+    ...anomalyRoutes(new AnomalyService(orm, temporal, kit, new AnomalyStarts(temporal, deps.settings))),
     ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
   ];

@@ -28,6 +28,7 @@ export function operationsRoutes(deps: { orm: Orm; temporal: Client; tokens: Api
       answers: { 200: readiness, 503: readiness },
       handler: async () => {
         const checks: Record<string, string> = {};
+        // a ping: the cheapest statement that proves a connection works
         await deps.orm.em.getConnection().execute('select 1').then(
           () => (checks.postgres = 'ok'),
           (e: Error) => (checks.postgres = e.message),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Orm } from '../platform/db/orm.js';
+import { ApiToken } from '../platform/db/entities.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -32,12 +33,7 @@ export class ApiTokens {
   async create(name: string, scopes: Scope[]): Promise<{ id: string; token: string }> {
     const id = randomBytes(6).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    await this.orm.em.getConnection().execute('insert into api_token (id, name, scopes, secret_hash) values (?, ?, ?, ?)', [
-      id,
-      name,
-      `{${scopes.join(',')}}`, // a PostgreSQL array literal: the driver would spread a JS array into a list
-      hash(secret).toString('hex'),
-    ]);
+    await this.orm.em.fork().insert(ApiToken, { id, name, scopes, secretHash: hash(secret).toString('hex') });
     return { id, token: `tf_${id}_${secret}` };
   }
 
@@ -47,13 +43,11 @@ export class ApiTokens {
     const m = /^tf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(token);
     let info: TokenInfo | null = null;
     if (m) {
-      const [row] = await this.orm.em.getConnection().execute<Array<{ id: string; name: string; scopes: Scope[]; secret_hash: string }>>(
-        'select id, name, scopes, secret_hash from api_token where id = ? and revoked_at is null',
-        [m[1]],
-      );
-      if (row && timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash(m[2]!))) {
-        info = { id: row.id, name: row.name, scopes: row.scopes };
-        void this.orm.em.getConnection().execute('update api_token set last_used_at = now() where id = ?', [row.id]).catch(() => {});
+      const em = this.orm.em.fork();
+      const row = await em.findOne(ApiToken, { id: m[1]!, revokedAt: null });
+      if (row && timingSafeEqual(Buffer.from(row.secretHash, 'hex'), hash(m[2]!))) {
+        info = { id: row.id, name: row.name, scopes: row.scopes as Scope[] };
+        void em.nativeUpdate(ApiToken, { id: row.id }, { lastUsedAt: new Date() }).catch(() => {});
       }
     }
     if (this.cache.size > 10_000) this.cache.clear();
@@ -62,11 +56,11 @@ export class ApiTokens {
   }
 
   async list(): Promise<Array<TokenInfo & { created_at: Date; last_used_at: Date | null; revoked_at: Date | null }>> {
-    return this.orm.em.getConnection().execute('select id, name, scopes, created_at, last_used_at, revoked_at from api_token order by created_at');
+    const rows = await this.orm.em.fork().find(ApiToken, {}, { orderBy: { createdAt: 'asc' } });
+    return rows.map((t) => ({ id: t.id, name: t.name, scopes: t.scopes as Scope[], created_at: t.createdAt, last_used_at: t.lastUsedAt ?? null, revoked_at: t.revokedAt ?? null }));
   }
 
   async revoke(id: string): Promise<boolean> {
-    const rows = await this.orm.em.getConnection().execute<Array<{ id: string }>>('update api_token set revoked_at = now() where id = ? and revoked_at is null returning id', [id]);
-    return rows.length > 0;
+    return (await this.orm.em.fork().nativeUpdate(ApiToken, { id, revokedAt: null }, { revokedAt: new Date() })) > 0;
   }
 }

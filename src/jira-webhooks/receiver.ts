@@ -3,10 +3,11 @@ import type { Client } from '@temporalio/client';
 import { jwtVerify } from 'jose';
 import { DomainError, malformed, unauthenticated } from '../platform/errors.js';
 import type { Orm } from '../platform/db/orm.js';
-import { Connection } from '../platform/db/entities.js';
+import { Connection, WebhookDelivery } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from '../connections/secrets.js';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { categoryOf, park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/watchers.js';
+import { park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/watchers.js';
+import { categoryOf } from '../jira/status.js';
 
 /** The part of Jira's webhook payload we read (jira:issue_*, comment_*). */
 interface JiraWebhookPayload {
@@ -65,6 +66,7 @@ export class JiraWebhooks {
     const news = newsOf(payload);
 
     return this.orm.em.fork().transactional(async (em) => {
+      // on conflict: the first of Jira's retries to arrive applies it; the insert tells which one that is.
       const inserted = await em.execute<Array<{ id: string }>>(
         'insert into webhook_delivery (id, connection_key) values (?, ?) on conflict do nothing returning id',
         [deliveryId, connection.key],
@@ -116,7 +118,7 @@ export class JiraWebhooks {
 
   /** Deliveries are kept a day: Jira stops retrying after about 30 minutes. Parked news, minutes. */
   async prune(): Promise<void> {
-    await this.orm.em.getConnection().execute("delete from webhook_delivery where received_at < now() - interval '1 day'");
+    await this.orm.em.fork().nativeDelete(WebhookDelivery, { receivedAt: { $lt: new Date(Date.now() - 86_400_000) } });
     await pruneParked(this.orm.em.getConnection());
   }
 }

@@ -2,11 +2,12 @@ import got, { type Got, type Method, RequestError } from 'got';
 import { lookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { textToAdf } from './adf.js';
-import { isForbiddenAddress } from '../connections/host-policy.js';
+import { isForbiddenAddress } from './host-policy.js';
 import { JiraApiError, JiraUnreachableError, jiraFieldErrors, jiraMessages } from './errors.js';
 import type { BudgetCall, ConnectionBudget } from './budget.js';
 import { parseRateLimitHeaders, rateLimitEnd } from './rate-limit-headers.js';
 import { metrics } from '../platform/metrics.js';
+import { categoryOf, type StatusCategory } from './status.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
 export type JiraAuth =
@@ -28,7 +29,7 @@ export interface JiraTarget {
   auth: JiraAuth;
 }
 
-export type StatusCategory = 'new' | 'indeterminate' | 'done';
+export type { StatusCategory } from './status.js';
 
 export interface JiraIssueStatus {
   id: string;
@@ -412,10 +413,8 @@ function issuesIn(body: unknown): number {
   return Array.isArray(b.issues) ? b.issues.length : b.key !== undefined && b.fields !== undefined ? 1 : 0;
 }
 
-/** Matched on the category key, never on the localised status name; Jira's "undefined" category counts as not started. */
 export function statusCategoryOf(issue: RawIssue): StatusCategory {
-  const category = issue.fields?.status?.statusCategory?.key;
-  return category === 'done' || category === 'indeterminate' ? category : 'new';
+  return categoryOf(issue.fields?.status?.statusCategory?.key);
 }
 
 function toStatus(issue: RawIssue): JiraIssueStatus {

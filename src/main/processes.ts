@@ -14,7 +14,7 @@ import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../http/app.js';
 import { TicketWorkflowStarts } from '../privacy-requests/starts.js';
-import { ConnectionTrackers, type TrackerSettings } from '../tracker/start.js';
+import { ConnectionTrackers, type TrackerSettings } from '../tracker/starts.js';
 import { problemsForClientErrors } from '../http/problem.js';
 import { log, setLogLevel } from '../platform/log.js';
 import type { Server } from 'node:http';

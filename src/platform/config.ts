@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Keyring, parseKeySpec } from './keyring.js';
+import { Keyring } from './keyring.js';
+import { KeySet } from './crypto.js';
 
 /** A variable that is unset and a variable set to the empty string mean the same thing: "use the default". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -88,7 +89,7 @@ export const envSchema = z.object({
    */
   PAYLOAD_KEYS: optional(z.string().superRefine((v, ctx) => {
     try {
-      parseKeySpec(v, 'PAYLOAD_KEYS');
+      new KeySet(v, 'PAYLOAD_KEYS');
     } catch (e) {
       ctx.addIssue({ code: 'custom', message: (e as Error).message });
     }

@@ -102,6 +102,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
       // The key is in the read model before this returns, so a webhook about the new issue finds its workflow
       // (one that comes even earlier is parked and handed back when the workflow records its state). A retried
       // creation is checked for a duplicate once the search has caught up.
+      // SQL: the duplicate check is moved only later, never earlier, in the same statement
       await orm.em.getConnection().execute(
         `update jira_ticket_instance set ticket_id = ?, ticket_key = ?, ticket_url = ?,
            duplicate_check_after = case when ? then now() + make_interval(secs => ?) else duplicate_check_after end
@@ -124,6 +125,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
      */
     async recordInstanceState({ instanceId, state }: { instanceId: string; state: InstanceState }): Promise<{ parked?: TicketChange }> {
       const db = orm.em.getConnection();
+      // SQL: the seq guard and the row handed back are one statement, so concurrent writers cannot interleave
       const [row] = await db.execute<Array<{ connection_key: string }>>(
         `update jira_ticket_instance set
            task_state = ?, ticket_id = coalesce(?, ticket_id), ticket_key = ?, ticket_url = coalesce(?, ticket_url), status = ?, status_category = ?,
@@ -156,24 +158,19 @@ export function createActivities(deps: PrivacyActivityDeps) {
      * it alone reports the request complete (and keeps winning on a retried attempt).
      */
     async completeManualTask({ instanceId }: { instanceId: string }): Promise<{ requestCompleted: boolean }> {
-      const conn = orm.em.getConnection();
-      const [instance] = await conn.execute<{ privacy_request_id: string }[]>(
-        'select privacy_request_id from jira_ticket_instance where instance_id = ?',
-        [instanceId],
-      );
+      const em = orm.em.fork();
+      const instance = await em.findOne(JiraTicketInstance, { instanceId }, { fields: ['privacyRequestId'] });
       if (!instance) throw ApplicationFailure.nonRetryable(`ticket instance ${instanceId} does not exist`, 'NotFound');
-      await conn.execute(
+      // SQL: "every instance finished" and the claim are one statement, so exactly one instance wins
+      await em.getConnection().execute(
         `update privacy_request set manual_tasks_completed_at = now(), manual_tasks_completed_by = ?
          where id = ? and manual_tasks_completed_at is null
            and not exists (select 1 from jira_ticket_instance i
                            where i.privacy_request_id = privacy_request.id and i.task_state not in ('completed', 'canceled'))`,
-        [instanceId, instance.privacy_request_id],
+        [instanceId, instance.privacyRequestId],
       );
-      const [req] = await conn.execute<{ manual_tasks_completed_by: string | null }[]>(
-        'select manual_tasks_completed_by from privacy_request where id = ?',
-        [instance.privacy_request_id],
-      );
-      return { requestCompleted: req?.manual_tasks_completed_by === instanceId };
+      const req = await em.findOne(PrivacyRequest, { id: instance.privacyRequestId }, { fields: ['manualTasksCompletedBy'], refresh: true });
+      return { requestCompleted: req?.manualTasksCompletedBy === instanceId };
     },
   };
 }

@@ -4,7 +4,9 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../platform/db/entities.js';
 import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from './messages.js';
-import type { TicketWorkflowStarts } from './starts.js';
+import type { ServiceSettings, TicketWorkflowStarts } from './starts.js';
+
+export type { ServiceSettings } from './starts.js';
 import { conflict, invalid, notFound } from '../platform/errors.js';
 import { connectionClient, viaJira } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
@@ -17,10 +19,6 @@ export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused'
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
 const FINISHED_TASK_STATES = new Set(['completed', 'canceled']);
 
-export interface ServiceSettings {
-  taskQueue: string;
-  createMaxAttempts: number;
-}
 
 export const instanceIdFor = (requestId: string, connectionKey: string) =>
   `jti_${createHash('sha256').update(`${requestId}\u0000${connectionKey}`).digest('hex').slice(0, 20)}`;
@@ -159,7 +157,7 @@ export class PrivacyRequestService {
     this.requireUnfinished(instance);
     await this.orm.em.fork().transactional(async (em) => {
       await em.upsert(SubmittedData, { instanceId, data, submittedAt: new Date() });
-      await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true });
+      await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true, updatedAt: new Date() });
     });
     // A lost signal is sent again by the connection's tracker (the instance is marked data_submitted, not data_seen).
     const signalled = await signalIfRunning(this.temporal, instance.workflowId, submitDataSignal).catch(() => false);

@@ -4,7 +4,12 @@ import { workflowIdFor, type PrivacyRequestTicketInput } from './messages.js';
 import { JiraConnection, PrivacyRequestId, TaskState } from '../platform/temporal/search-attributes.js';
 import type { privacyRequestTicket } from './workflow.js';
 import { log } from '../platform/log.js';
-import type { ServiceSettings } from './service.js';
+
+/** What the API's privacy-request service and its start queue need to know of the deployment. */
+export interface ServiceSettings {
+  taskQueue: string;
+  createMaxAttempts: number;
+}
 
 interface PendingStart {
   instance_id: string;
@@ -97,6 +102,7 @@ export class TicketWorkflowStarts {
   /** One batch in one transaction; returns how many instances it claimed. */
   private pass(): Promise<number> {
     return this.orm.em.fork().transactional(async (em) => {
+      // SQL: `for update … skip locked` lets several API processes share the queue without claiming a start twice
       const rows = await em.execute<PendingStart[]>(
         `select i.instance_id, i.privacy_request_id, i.connection_key, i.start_attempts, r.request_type
          from jira_ticket_instance i join privacy_request r on r.id = i.privacy_request_id

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Orm } from '../platform/db/orm.js';
+import { JiraTicketInstance } from '../platform/db/entities.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { log } from '../platform/log.js';
 import { metrics } from '../platform/metrics.js';
@@ -17,6 +18,7 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
       name: 'lost data signals',
       /** Data stored but not seen by its workflow (the submitData signal was lost): send it again. */
       async run({ connectionKey }) {
+        // SQL: a join across the instance and its stored data
         const lost = await db().execute<Array<{ workflow_id: string }>>(
           `select i.workflow_id from jira_ticket_instance i join submitted_data d on d.instance_id = i.instance_id
            where i.connection_key = ? and i.data_submitted and not i.data_seen and i.task_state in ('open', 'waiting_for_data', 'failed')
@@ -37,11 +39,13 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
        */
       name: 'duplicate tickets',
       async run({ connectionKey, client, tally }) {
-        const due = await db().execute<Array<{ instance_id: string; workflow_id: string; ticket_key: string }>>(
-          `select instance_id, workflow_id, ticket_key from jira_ticket_instance
-           where connection_key = ? and duplicate_check_after <= now() and ticket_key is not null order by duplicate_check_after limit 100`,
-          [connectionKey],
-        );
+        const due = (
+          await orm.em.fork().find(
+            JiraTicketInstance,
+            { connectionKey, duplicateCheckAfter: { $lte: new Date() }, ticketKey: { $ne: null } },
+            { orderBy: { duplicateCheckAfter: 'asc' }, limit: 100, fields: ['instanceId', 'workflowId', 'ticketKey'] },
+          )
+        ).map((i) => ({ instance_id: i.instanceId, workflow_id: i.workflowId, ticket_key: i.ticketKey! }));
         if (!due.length) return {};
         const labels = due.map((d) => idempotencyLabel(d.instance_id));
         const found: Array<{ key: string; id: string; labels: string[]; created: string; done: boolean; snapshot: IssueSnapshot }> = [];
@@ -84,7 +88,11 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
           }
           // The search may lag longer than assumed, so what it shows now may not be all: look again every cycle
           // for an hour, then stop.
-          await db().execute("update jira_ticket_instance set duplicate_check_after = null where instance_id = ? and duplicate_check_after < now() - interval '1 hour'", [d.instance_id]);
+          await orm.em.fork().nativeUpdate(
+            JiraTicketInstance,
+            { instanceId: d.instance_id, duplicateCheckAfter: { $lt: new Date(Date.now() - 3_600_000) } },
+            { duplicateCheckAfter: null, updatedAt: new Date() },
+          );
         }
         return { duplicatesClosed: closed };
       },

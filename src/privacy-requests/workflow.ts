@@ -16,7 +16,7 @@ import { refreshSignal, ticketChangedSignal, type TicketChange } from '../tracke
 import { JiraStatusCategory, JiraTicketKey, TaskState } from '../platform/temporal/search-attributes.js';
 import { isNewer, sameTicket } from '../tracker/news.js';
 import { untilNextPoll } from '../tracker/schedule.js';
-import { dbWrites, failureMessage, historyIsLong, jiraRetry, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { dbWrites, failureMessage, historyIsLong, jiraRetry, onEachChange, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
 import { notifyUpstream } from '../callbacks/notify.js';
 
 const { pollTicket } = shortActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: jiraRetry, summary: 'Read the ticket status from Jira' });
@@ -108,13 +108,10 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     },
   );
 
-  let recorded = input.state ? JSON.stringify(s) : '';
+  // A continued run counts nothing as recorded (its seq is part of the string, so it never matches): it records
+  // its state once at its first turn. Running workflows replay that, so it stays.
   /** Writes the state to the read model and the search attributes, once per change. */
-  async function record(): Promise<void> {
-    const snapshot = JSON.stringify({ ...s, seq: 0 });
-    if (snapshot === recorded) return;
-    recorded = snapshot;
-    s.seq += 1;
+  const record = onEachChange(s, input.state ? JSON.stringify(s) : '', async () => {
     upsertSearchAttributes([
       { key: TaskState, value: s.taskState },
       { key: JiraTicketKey, value: s.ticket?.key ?? null },
@@ -124,7 +121,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     // A webhook about the ticket that came before the read model knew its key was parked; it comes back here.
     const parked = (await recordInstanceState({ instanceId, state: s }))?.parked;
     if (parked && s.ticket && sameTicket(parked.ticketKey, s.ticket.key) && isNewer(parked, s.updated)) pushed = parked;
-  }
+  });
 
   async function createTicket(): Promise<void> {
     try {

@@ -4,7 +4,7 @@ import { withJiraFailures } from '../jira/activity-failures.js';
 import { jiraFor } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import type { Orm } from '../platform/db/orm.js';
-import { Connection } from '../platform/db/entities.js';
+import { Connection, JiraTracker, WebhookParked } from '../platform/db/entities.js';
 import { missingIssues, readSnapshots, SNAPSHOT_FIELDS, toSnapshot, type IssueSnapshot } from '../jira/snapshot.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
 import { log } from '../platform/log.js';
@@ -38,6 +38,7 @@ export function createTrackerActivities(deps: TrackerDeps) {
   const db = () => orm.em.getConnection();
 
   /** The tickets the connection's running workflows track (deleted ones wait for a link or data, not for Jira). */
+  // SQL: one read across both features' tables
   const trackedOf = (connectionKey: string): Promise<Tracked[]> =>
     db().execute<Tracked[]>(
       `select workflow_id, ticket_key, ticket_id, jira_updated, status, status_category from jira_ticket_instance
@@ -72,15 +73,14 @@ export function createTrackerActivities(deps: TrackerDeps) {
 
   /** News parked because no workflow knew its issue yet, which one now does (the record that should have claimed it ran just before it was parked). */
   async function applyParked(connectionKey: string): Promise<number> {
-    const parked = await db().execute<Array<{ id: string; issue_key: string; issue_id: string | null; change: TicketNews }>>(
-      'select id, issue_key, issue_id, change from webhook_parked where connection_key = ? and received_at > now() - make_interval(mins => ?) order by id',
-      [connectionKey, PARK_MINUTES],
-    );
+    const parked = await orm.em
+      .fork()
+      .find(WebhookParked, { connectionKey, receivedAt: { $gt: new Date(Date.now() - PARK_MINUTES * 60_000) } }, { orderBy: { id: 'asc' } });
     let told = 0;
     for (const p of parked) {
-      const watchers = await watchersOf(db(), connectionKey, { key: p.issue_key, id: p.issue_id });
+      const watchers = await watchersOf(db(), connectionKey, { key: p.issueKey, id: p.issueId });
       if (!watchers.length) continue;
-      told += await tell(temporal, watchers, p.change);
+      told += await tell(temporal, watchers, p.change as TicketNews);
       await unpark(db(), String(p.id));
     }
     await pruneParked(db());
@@ -181,14 +181,20 @@ export function createTrackerActivities(deps: TrackerDeps) {
     /** The cycle as the API and console show it. */
     async recordTrackerState({ connectionKey, state, nextCycleAt }: { connectionKey: string; state: TrackerState; nextCycleAt: string }): Promise<void> {
       const last = state.last;
-      await db().execute(
-        `insert into jira_tracker (connection_key, cycle, last_cycle_at, next_cycle_at, last_reconcile_at, tracked, changed, calls, points, last_error, updated_at)
-         values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, now())
-         on conflict (connection_key) do update set cycle = excluded.cycle, last_cycle_at = excluded.last_cycle_at, next_cycle_at = excluded.next_cycle_at,
-           last_reconcile_at = excluded.last_reconcile_at, tracked = excluded.tracked, changed = excluded.changed, calls = excluded.calls,
-           points = excluded.points, last_error = excluded.last_error, updated_at = now()`,
-        [connectionKey, state.cycle, nextCycleAt, state.lastReconcileAt, last?.tracked ?? 0, last?.changed ?? 0, last?.calls ?? 0, last?.points ?? 0, state.lastError],
-      );
+      const em = orm.em.fork();
+      await em.upsert(JiraTracker, {
+        connectionKey,
+        cycle: state.cycle,
+        lastCycleAt: new Date(),
+        nextCycleAt: new Date(nextCycleAt),
+        lastReconcileAt: state.lastReconcileAt ? new Date(state.lastReconcileAt) : null,
+        tracked: last?.tracked ?? 0,
+        changed: last?.changed ?? 0,
+        calls: last?.calls ?? 0,
+        points: last?.points ?? 0,
+        lastError: state.lastError,
+        updatedAt: new Date(),
+      });
       metrics.trackerCycles.inc({ connection: connectionKey, outcome: state.lastError ? 'failed' : 'ok' });
     },
   };

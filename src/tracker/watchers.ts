@@ -3,6 +3,9 @@ import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStat
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import type { IssueSnapshot } from '../jira/snapshot.js';
 
+// SQL rather than entities here: the watchers of an issue are read across both features' tables in one query,
+// and parked news is claimed by a delete … returning, so that two claims cannot both take it.
+
 /** Runs SQL with positional `?` parameters: an EntityManager, or its connection, inside a transaction or not. */
 export interface Sql {
   // MikroORM's own signature types results by its entity data; these queries shape their rows themselves.
@@ -25,10 +28,6 @@ export const PARK_MINUTES = 15;
 export function newsOf(snapshot: IssueSnapshot | null): Omit<TicketChange, 'ticketKey'> {
   if (!snapshot) return { status: null, statusCategory: 'deleted', updated: null };
   return { status: snapshot.status, statusCategory: snapshot.statusCategory, resolution: snapshot.resolution, assignee: snapshot.assignee, updated: snapshot.updated };
-}
-
-export function categoryOf(key: string | undefined): Exclude<TrackedStatusCategory, 'deleted'> {
-  return key === 'done' || key === 'indeterminate' ? key : 'new';
 }
 
 /** The running workflows (privacy-request instances, anomaly links) that track the issue on the connection. */

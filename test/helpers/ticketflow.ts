@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { createApp } from '../../src/http/app.js';
 import { TicketWorkflowStarts } from '../../src/privacy-requests/starts.js';
-import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/start.js';
+import { ConnectionTrackers, type TrackerSettings } from '../../src/tracker/starts.js';
 import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/platform/keyring.js';
@@ -18,6 +18,7 @@ import { registerSearchAttributes } from '../../src/platform/temporal/register-s
 import { before } from 'node:test';
 import { fakeJira, temporalConnections, testDatabase, uniqueName, workflowBundle, type FakeJira } from './infra.js';
 import { fileCleanup, type Cleanup } from './cleanup.js';
+import { apiContract } from './contract.js';
 import { problemsForClientErrors } from '../../src/http/problem.js';
 
 export interface Callback {
@@ -118,7 +119,10 @@ export async function startTicketflow(
     const tokens = new ApiTokens(orm);
     const { token } = await tokens.create('tests', ['admin']);
     /** The API without credentials; `http` is the same with an admin token. */
-    const httpWith = (headers: Record<string, string>) => got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers });
+    // Every answer the tests receive is checked against the OpenAPI document the API serves.
+    const contract = apiContract(app.document as never);
+    const httpWith = (headers: Record<string, string>) =>
+      got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 }, responseType: 'json', headers, hooks: { afterResponse: [(res) => contract.hook(res)] } });
     const anonymous = httpWith({});
     const http = httpWith({ authorization: `Bearer ${token}` });
     return { base, http, anonymous, tokens, app, kit, settings, starts, trackers, client, taskQueue, secrets, secretKeys, codec, payloadKeys };

@@ -4,8 +4,8 @@ import { before } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
-import type { Workflow } from '@temporalio/common';
+import { WorkflowNotFoundError, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import type { SignalDefinition, Workflow } from '@temporalio/common';
 import { timeSkippingExecutable } from '../../tools/temporal/servers.js';
 import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
 import { eventually, uniqueName, workflowBundle } from './infra.js';
@@ -32,6 +32,27 @@ export function useTimeSkipping(): TimeSkipping {
       return env;
     },
   };
+}
+
+/**
+ * Asks a workflow that may be continuing as new: the time-skipping server answers "Completed workflow" to a
+ * signal or query that arrives between a run's end and its successor's start (the real server hands a
+ * signal to the new run), so the call is made again until the successor answers.
+ */
+export async function acrossRuns<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const betweenRuns = err instanceof WorkflowNotFoundError || /completed workflow/i.test((err as Error).message ?? '');
+      if (!betweenRuns || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export function signalAcrossRuns<A extends unknown[]>(h: WorkflowHandle, def: SignalDefinition<A>, ...args: A): Promise<void> {
+  return acrossRuns(() => h.signal(def, ...args));
 }
 
 /**

@@ -105,7 +105,7 @@ try {
   const v = worker.versioning;
   say(`  worker       version ${v.version.deploymentName}:${v.version.buildId}${v.current ? ' (current)' : ` (not current: ${v.currentBuildId ?? 'unversioned'} is)`}, workflow code ${worker.workflowCode}`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
-  say('  Ctrl-C stops everything; the README has a walkthrough.');
+  say('  Ctrl-C stops everything; docs/walkthrough.md takes a request from approval to done.');
   worker.running.catch(async (err: Error) => {
     say(`the worker stopped: ${err.message}`);
     await stopAll();

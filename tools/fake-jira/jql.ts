@@ -1,4 +1,4 @@
-import type { FakeIssue } from './store.js';
+import type { FakeIssue } from './issue.js';
 
 export type SortField = 'created' | 'updated' | 'key';
 export interface SortKey {

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { FakeClock } from './clock.js';
 import type { CompiledJql, SortKey } from './jql.js';
+import type { FakeComment, FakeIssue } from './issue.js';
+
+export type { FakeComment, FakeIssue } from './issue.js';
 
 /** Jira's three status categories, with the ids and colours Jira Cloud uses. */
 export const STATUS_CATEGORIES = {
@@ -22,31 +25,6 @@ export const ISSUE_TYPES = [
   { id: '10003', name: 'Story', subtask: false, hierarchyLevel: 0, description: 'A user story.' },
   { id: '10004', name: 'Subtask', subtask: true, hierarchyLevel: -1, description: 'A small piece of work within a task.' },
 ];
-
-export interface FakeComment {
-  id: string;
-  body: unknown;
-  created: string;
-  updated: string;
-  properties: Record<string, unknown>;
-}
-
-export interface FakeIssue {
-  id: string;
-  key: string;
-  projectKey: string;
-  issueTypeId: string;
-  summary: string;
-  description: unknown;
-  labels: string[];
-  duedate: string | null;
-  statusId: string;
-  created: string;
-  updated: string;
-  resolutiondate: string | null;
-  comments: FakeComment[];
-  extraFields: Record<string, unknown>;
-}
 
 export interface FakeProject {
   id: string;

@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, elapsed, runWithProgress, say, temporalCliExecutable } from '../temporal/servers.js';
+import { freePort } from '../ports.js';
 
 /**
  * `npm run fuzz`: schemathesis against the whole stack. Installs a pinned schemathesis into a venv in the cache
@@ -124,18 +124,6 @@ async function schemathesis(): Promise<string> {
   if (!version.stdout?.includes(SCHEMATHESIS_VERSION)) throw new Error(`the venv's st reports ${JSON.stringify(version.stdout ?? version.error?.message)}, not ${SCHEMATHESIS_VERSION}`);
   writeFileSync(marker, `${SCHEMATHESIS_VERSION}\n`);
   return st;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 interface Stack {

@@ -1,7 +1,11 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import type { SealedBox } from '../keyring.js';
 
-/** A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. */
+/**
+ * A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. Its
+ * number, `integration_id` (what the anomaly endpoints call it, as the reference product does), is given by the
+ * database and never written, so it is read with SQL where it is answered rather than mapped here.
+ */
 export const Connection = defineEntity({
   name: 'Connection',
   tableName: 'connection',
@@ -176,4 +180,63 @@ export const JiraTracker = defineEntity({
 });
 export type JiraTracker = InferEntity<typeof JiraTracker>;
 
-export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, WebhookParked, JiraTracker];
+/** One comment of an anomaly link's outbox, numbered in the order accepted; delivered once, in order. */
+export const AnomalyComment = defineEntity({
+  name: 'AnomalyComment',
+  tableName: 'anomaly_comment',
+  properties: {
+    linkId: p.string().primary(),
+    seq: p.integer().primary(),
+    body: p.text(),
+    acceptedAt: p.datetime().onCreate(() => new Date()),
+    deliveredAt: p.datetime().nullable(),
+    jiraCommentId: p.string().nullable(),
+  },
+});
+export type AnomalyComment = InferEntity<typeof AnomalyComment>;
+
+/** A webhook delivery already applied (by Jira's X-Atlassian-Webhook-Identifier): Jira's retries are answered "duplicate". */
+export const WebhookDelivery = defineEntity({
+  name: 'WebhookDelivery',
+  tableName: 'webhook_delivery',
+  properties: {
+    id: p.string().primary(),
+    connectionKey: p.string(),
+    receivedAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type WebhookDelivery = InferEntity<typeof WebhookDelivery>;
+
+/** A single-use OAuth `state`, stored hashed, bound to its connection and expiring. */
+export const OAuthState = defineEntity({
+  name: 'OAuthState',
+  tableName: 'oauth_state',
+  properties: {
+    stateHash: p.string().primary(),
+    connectionKey: p.string(),
+    expiresAt: p.datetime(),
+  },
+});
+export type OAuthState = InferEntity<typeof OAuthState>;
+
+/** An API token: only a hash of its secret is kept. */
+export const ApiToken = defineEntity({
+  name: 'ApiToken',
+  tableName: 'api_token',
+  properties: {
+    id: p.string().primary(),
+    name: p.string(),
+    scopes: p.array(),
+    secretHash: p.string(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    lastUsedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+  },
+});
+export type ApiToken = InferEntity<typeof ApiToken>;
+
+/**
+ * Every table is an entity here but two: `jira_budget` belongs to rate-limiter-flexible (its own schema, its own
+ * queries), and `mikro_orm_migrations` to the migrator.
+ */
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, AnomalyComment, WebhookDelivery, OAuthState, ApiToken, WebhookParked, JiraTracker];

@@ -1,7 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { generateKeySpec, parseKeySpec } from '../keyring.js';
+import { CryptoError, KeySet } from '../crypto.js';
 
 const { temporal } = proto;
 const PayloadMessage = temporal.api.common.v1.Payload;
@@ -48,19 +47,22 @@ export const isEncrypted = (p: Payload): boolean => {
  * already encrypted through, so nothing is encrypted twice.
  */
 export class PayloadEncryptionCodec implements PayloadCodec {
-  private readonly keys: Map<string, Buffer>;
-  readonly activeKid: string;
+  private readonly keys: KeySet;
 
   constructor(spec: string) {
-    ({ keys: this.keys, activeKid: this.activeKid } = parseKeySpec(spec, 'PAYLOAD_KEYS'));
+    this.keys = new KeySet(spec, 'PAYLOAD_KEYS');
+  }
+
+  get activeKid(): string {
+    return this.keys.activeKid;
   }
 
   static generateSpec(kid?: string): string {
-    return generateKeySpec('p', kid);
+    return KeySet.generateSpec('p', kid);
   }
 
   get keyIds(): string[] {
-    return [...this.keys.keys()];
+    return this.keys.keyIds;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -72,34 +74,22 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   }
 
   private encrypt(payload: Payload): Payload {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.activeKid)!, iv);
-    const plain = PayloadMessage.encode(payload).finish();
-    const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return { metadata: { encoding: utf8.encode(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8.encode(this.activeKid) }, data };
+    const { kid, iv, ct, tag } = this.keys.encrypt(PayloadMessage.encode(payload).finish());
+    return { metadata: { encoding: utf8.encode(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8.encode(kid) }, data: Buffer.concat([iv, ct, tag]) };
   }
 
   private decrypt(payload: Payload): Payload {
     const kidBytes = payload.metadata?.[KEY_ID_METADATA];
     if (!kidBytes) throw new PayloadCodecError(`encrypted payload without "${KEY_ID_METADATA}" metadata: cannot tell which PAYLOAD_KEYS key to use`);
     const kid = fromUtf8.decode(kidBytes);
-    const key = this.keys.get(kid);
-    if (!key) {
-      throw new PayloadCodecError(
-        `payload encrypted with key "${kid}", which is not in PAYLOAD_KEYS (it has ${this.keyIds.map((k) => `"${k}"`).join(', ')}); add that key after the active one`,
-      );
-    }
     const data = Buffer.from(payload.data ?? new Uint8Array());
     if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadCodecError(`encrypted payload (key "${kid}") is truncated: ${data.length} bytes`);
-    const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-    let plain: Buffer;
     try {
-      plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-    } catch {
-      throw new PayloadCodecError(`payload encrypted with key "${kid}" does not decrypt: the key material differs or the payload was altered`);
+      const plain = this.keys.decrypt({ kid, iv: data.subarray(0, IV_BYTES), ct: data.subarray(IV_BYTES, data.length - TAG_BYTES), tag: data.subarray(data.length - TAG_BYTES) }, 'payload');
+      return PayloadMessage.decode(plain);
+    } catch (err) {
+      throw err instanceof CryptoError ? new PayloadCodecError(err.message) : err;
     }
-    return PayloadMessage.decode(plain);
   }
 }
 

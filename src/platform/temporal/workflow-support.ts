@@ -41,6 +41,22 @@ export function historyIsLong(limit = MAX_HISTORY_EVENTS): boolean {
   return info.continueAsNewSuggested || info.historyLength > limit;
 }
 
+/**
+ * Records a workflow's state once per change: `write` runs only when the state differs from what was last
+ * recorded, and `seq` (which keeps the read model from going backwards) grows with each real change.
+ * `carried` is what a run continued from another counts as recorded already.
+ */
+export function onEachChange<S extends { seq: number }>(s: S, carried: string, write: (s: S) => Promise<void>): () => Promise<void> {
+  let recorded = carried;
+  return async () => {
+    const snapshot = JSON.stringify({ ...s, seq: 0 });
+    if (snapshot === recorded) return;
+    recorded = snapshot;
+    s.seq += 1;
+    await write(s);
+  };
+}
+
 /** An activity's failure as people should read it: the innermost message, Jira's own words where it spoke. */
 export function failureMessage(err: unknown): string {
   let e: unknown = err;

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 
+/** A port nobody listens on right now (the OS picks it), for tests, benchmarks and tools. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
