@@ -94,18 +94,17 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     await temporal.connection.close();
     await connection.close();
   };
-  // A worker that fails to start fails here, rather than after the wait for its version to show.
-  const versioning = await Promise.race([routeToVersion(temporal, version, config.TEMPORAL_TASK_QUEUE, promote), running.then(() => Promise.reject(new Error('the worker stopped while starting')))]).catch(async (err: Error) => {
-    await stop();
-    throw err;
-  });
-  return { running, stop, versioning, workflowCode: code.source };
+  // Not waited for: the worker polls meanwhile, and a slow answer must not hold its start.
+  const versioning = routeToVersion(temporal, version, config.TEMPORAL_TASK_QUEUE, promote, () => worker.getState() === 'RUNNING');
+  return { running, stop, version, versioning, workflowCode: code.source };
 }
 
-/** Makes the worker's version current where `promote` says so; a refusal leaves the choice to an operator. */
-async function routeToVersion(client: Client, version: WorkerDeploymentVersion, taskQueue: string, promote: 'if-unchosen' | 'always'): Promise<WorkerVersioning> {
+/**
+ * Makes the worker's version current where `promote` says so; a refusal leaves the choice to an operator.
+ * Never rejects: the worker runs whatever is decided here.
+ */
+async function routeToVersion(client: Client, version: WorkerDeploymentVersion, taskQueue: string, promote: 'if-unchosen' | 'always', running: () => boolean): Promise<WorkerVersioning> {
   try {
-    // A server slow to answer must not hold the worker's start: it polls already, whatever is decided here.
     return await client.withDeadline(Date.now() + 60_000, async (): Promise<WorkerVersioning> => {
       if (promote === 'if-unchosen') {
         const adopted = await adoptIfUnchosen(client, version, taskQueue);
@@ -116,6 +115,8 @@ async function routeToVersion(client: Client, version: WorkerDeploymentVersion, 
       return { version, current: true, currentBuildId: version.buildId };
     });
   } catch (err) {
+    // Stopped meanwhile: its connection is closed, and there is nothing left to decide.
+    if (!running()) return { version, current: false, currentBuildId: null };
     log.warn(
       `could not make ${version.deploymentName}:${version.buildId} current; the worker runs, but gets only workflows pinned to it until an operator runs: temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}`,
       { error: err },
@@ -218,14 +219,24 @@ export async function runWorkerProcess(): Promise<void> {
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.HOST, config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
-  const v = worker.versioning;
-  const fields = { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null, workflowCode: worker.workflowCode, deployment: v.version.deploymentName, buildId: v.version.buildId, current: v.current, currentBuildId: v.currentBuildId };
-  if (!v.current) {
-    log.info(
-      `worker running as ${v.version.deploymentName}:${v.version.buildId}, which is not the current version (${v.currentBuildId ?? 'unversioned workers'}): it gets no new workflows until an operator makes it current (docs/operators.md, "Rolling out a new version")`,
-      fields,
-    );
-  } else log.info('worker running', fields);
+  log.info('worker running', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    payloadKey: codec.activeKid,
+    metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null,
+    workflowCode: worker.workflowCode,
+    deployment: worker.version.deploymentName,
+    buildId: worker.version.buildId,
+  });
+  void worker.versioning.then((v) => {
+    const fields = { deployment: v.version.deploymentName, buildId: v.version.buildId, currentBuildId: v.currentBuildId };
+    if (v.current) log.info(`worker version ${v.version.deploymentName}:${v.version.buildId} is current: it gets new workflows`, fields);
+    else {
+      log.info(
+        `worker version ${v.version.deploymentName}:${v.version.buildId} is not the current version (${v.currentBuildId ?? 'unversioned workers'}): it gets no new workflows until an operator makes it current (docs/operators.md, "Rolling out a new version")`,
+        fields,
+      );
+    }
+  });
   onSignals(async () => {
     // In-flight activities finish (or time out) before the process exits; nothing new is polled.
     await worker.stop();

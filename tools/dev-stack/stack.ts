@@ -102,7 +102,7 @@ try {
   say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
-  const v = worker.versioning;
+  const v = await worker.versioning;
   say(`  worker       version ${v.version.deploymentName}:${v.version.buildId}${v.current ? ' (current)' : ` (not current: ${v.currentBuildId ?? 'unversioned'} is)`}, workflow code ${worker.workflowCode}`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
   say('  Ctrl-C stops everything; docs/walkthrough.md takes a request from approval to done.');
