@@ -65,7 +65,8 @@ export const interactive: Benchmark = {
       phases.push(
         await phase(stack, 'webhook', webhookSet, rate, { pollMs, timeoutMs }, async (t) => {
           const r = await deliverStatusChange(stack, secret, moved.get(t.key)!, 'To Do', 'In Progress');
-          return { ok: r.status === 200, status: r.status, seen: (i) => i.status === 'In Progress' };
+          // 202 {status: applied}: the workflows were told; anything else (parked, ignored) would never show.
+          return { ok: r.status === 202 && r.json<{ status: string }>().status === 'applied', status: r.status, seen: (i) => i.status === 'In Progress' };
         }),
       );
 

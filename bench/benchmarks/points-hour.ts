@@ -129,7 +129,7 @@ interface DayRun {
 async function simulateDay(stack: Stack, o: { keys: string[]; changesPerHour: number; hours: number; interval: number; reconcileMinutes: number; deletions: number; limit: number }): Promise<DayRun> {
   say("starting Temporal's time-skipping test server and a tracker worker in this process");
   // The product's activities log each cycle; here they would drown the progress lines.
-  setLogLevel('warn');
+  setLogLevel('error');
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {

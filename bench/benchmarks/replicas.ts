@@ -43,8 +43,10 @@ export const replicas: Benchmark = {
         return `approved ${n(tally.ok)} of ${n(requests)}, open ${n(open)}; Jira max ${s.maxPerSecond}/s, ${s.rejected429} × 429${killedAt !== undefined ? `; ${victim.role} killed at ${n(killedAt)} s` : ''}`;
       });
       let open = 0;
+      let run;
       try {
         await runPool(requests, concurrency, (i) => tally.send(i, { apiIndex: i % 2 }));
+        run = tally.result();
         const deadline = performance.now() + 20 * 60_000;
         while ((open = await openCount()) < tally.ok) {
           if (performance.now() > deadline) break;
@@ -55,7 +57,6 @@ export const replicas: Benchmark = {
       }
       const finishedSeconds = (performance.now() - t0) / 1000;
       const cpu = cpuOf();
-      const run = tally.result();
       const stats = await stack.fake.stats();
 
       // One ticket per instance: the fake's issues by their idempotency label.
@@ -73,12 +74,12 @@ export const replicas: Benchmark = {
         figures: [
           { key: 'duplicates', label: 'instances with more than one ticket', value: duplicates, goal: '0', pass: duplicates === 0 },
           { key: 'lost', label: 'approvals (201) without an instance or ticket', value: lost, goal: '0', pass: lost === 0 },
-          { key: 'notFinished', label: 'instances not open at the end', value: notOpen.length, goal: '0', pass: notOpen.length === 0 && run.failed === 0 },
+          { key: 'notFinished', label: 'instances not open at the end', value: notOpen.length, goal: '0', pass: notOpen.length === 0 },
           { key: 'maxPerSecond', label: 'max Jira calls in a sliding second (the fake)', value: stats.maxPerSecond, goal: `≤ ${budget}`, pass: stats.maxPerSecond <= budget },
           { key: 'rejected429', label: '429 answers from the fake', value: stats.rejected429 },
           { key: 'calls', label: 'Jira calls', value: stats.total },
           { key: 'approved', label: 'approvals answered 201', value: run.ok },
-          { key: 'failed', label: 'approvals failed', value: run.failed },
+          { key: 'failed', label: 'approvals failed (no 201)', value: run.failed, goal: '0', pass: run.failed === 0 },
           { key: 'approvedPerSecond', label: 'approvals per second (both APIs)', value: run.perSecond, unit: '/s', digits: 1 },
           { key: 'killedAtSeconds', label: `${victim.role} killed at`, value: killedAt ?? null, unit: 's', digits: 0 },
           { key: 'finishedSeconds', label: 'all open after (from the first approval)', value: finishedSeconds, unit: 's', digits: 0 },

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLoop, runPool, summarize, type LatencySummary } from '../harness/load.js';
-import { every, n, resultsDir, say } from '../harness/output.js';
+import { every, n, resultsDir, say, sleep } from '../harness/output.js';
 import { cpuBreakdown, cpuSecondsIn, describeCpu, interference, type CpuBreakdown } from '../harness/proc-metrics.js';
 import { formatProfile, monotonicUs, profilesIn, summarizeProfile, type ProfileSummary } from '../harness/profile.js';
 import { approvalTally, approveMany, waitForOpen, waitForStarts, type ApprovalRun } from '../harness/seed.js';
@@ -24,6 +24,8 @@ interface PhaseRun {
   cpu: CpuBreakdown;
   /** CPU milliseconds per approval, by process */
   cpuMsPerApproval: Record<string, number>;
+  /** PostgreSQL transactions (each autocommitted statement is one) per approval, all processes, while the phase ran */
+  pgTransactionsPerApproval: number;
   openSeconds: number;
   window: { fromUs: number; toUs: number };
 }
@@ -79,6 +81,7 @@ export const startRate: Benchmark = {
       { key: 'openTemporalCpuMs', label: 'open loop: Temporal CPU per approval', value: open.cpuMsPerApproval.Temporal!, unit: 'ms', digits: 2 },
       { key: 'openPgCpuMs', label: 'open loop: PostgreSQL CPU per approval', value: open.cpuMsPerApproval.PostgreSQL!, unit: 'ms', digits: 2 },
       { key: 'openWorkerCpuMs', label: 'open loop: worker CPU per approval (creating its ticket)', value: open.cpuMsPerApproval.worker!, unit: 'ms', digits: 2 },
+      { key: 'openPgTransactions', label: 'open loop: PostgreSQL transactions per approval (all processes)', value: open.pgTransactionsPerApproval, digits: 1 },
       { key: 'openOpenSeconds', label: 'open loop: all tickets open, after the first approval', value: open.openSeconds, unit: 's', digits: 1 },
       { key: 'openCpu', label: 'open loop: CPU (% of one core)', value: describeCpu(open.cpu) },
       { key: 'closedStartedPerSecond', label: `closed loop c=${concurrency}: workflows started/s (first sent → last started)`, value: closed.startedPerSecond, unit: '/s', digits: 1 },
@@ -99,7 +102,7 @@ export const startRate: Benchmark = {
         `${warmup} warm-up approvals at concurrency ${concurrency} first; each phase ${n(requests)} new approvals, then its tickets are all open before the next phase`,
         'the worker creates each ticket in the fake Jira meanwhile (3 Jira calls: label search, create, read), on the same 2 cores, as in production',
         ...phases.map((p) => `${p.label}: ${p.run.ok} answered 201, ${p.run.failed} failed; last workflow started ${n(p.lastStartAfterLastAnswerSeconds, 2)} s after the last answer; committed → started p50 ${n(p.startLag.p50)} ms, p99 ${n(p.startLag.p99)} ms; slowest answers (sent at → took, ms): ${p.run.slowest.slice(0, 6).map((x) => `${n(x.sentAtMs)} → ${n(x.ms)}`).join(', ')}${p.run.failed ? `; failures ${JSON.stringify(p.run.failures)}` : ''}`),
-        ...profiles.map((s, i) => `profile of the ${phases[i]!.label}, top on the stack: ${s.stackByPart.slice(0, 12).map((l) => `${l.name} ${l.pct.toFixed(0)} %`).join(', ')}`),
+        ...profiles.map((s, i) => `profile of the ${phases[i]!.label}, CPU by package (node's own work charged to its caller): ${s.byPart.slice(0, 12).map((l) => `${l.name} ${l.pct.toFixed(0)} %`).join(', ')}`),
       ],
       missing: [],
       data: { phases: phases.map((p) => ({ ...p, run: { ...p.run, latenciesMs: undefined }, cpu: p.cpu.byPart })), profiles, requests, rate, concurrency, warmup },
@@ -110,6 +113,7 @@ export const startRate: Benchmark = {
 async function phase(stack: Stack, label: string, prefix: string, requests: number, load: (tally: ReturnType<typeof approvalTally>) => Promise<void>): Promise<PhaseRun> {
   say(`${label}: ${n(requests)} approvals`);
   const tally = approvalTally(stack, prefix);
+  const xactsBefore = await transactions(stack);
   const cpuOf = cpuBreakdown(stack.cpuParts());
   const fromUs = monotonicUs();
   const t0 = performance.now();
@@ -123,6 +127,7 @@ async function phase(stack: Stack, label: string, prefix: string, requests: numb
   const cpu = cpuOf();
   const toUs = monotonicUs();
   const run = tally.result();
+  const xacts = (await transactions(stack)) - xactsBefore;
   const { rows } = await stack.db.query<{ lag_ms: number; started_s: number; created_s: number }>(
     `select extract(epoch from (workflow_started_at - created_at)) * 1000 as lag_ms, extract(epoch from workflow_started_at) as started_s, extract(epoch from created_at) as created_s
      from jira_ticket_instance where privacy_request_id like $1`,
@@ -148,12 +153,20 @@ async function phase(stack: Stack, label: string, prefix: string, requests: numb
     startLag: summarize(rows.map((r) => Number(r.lag_ms))),
     lastStartAfterLastAnswerSeconds: (allStarted - answered) / 1000,
     cpu,
+    pgTransactionsPerApproval: xacts / run.ok,
     cpuMsPerApproval: { API: perApproval('API'), Temporal: perApproval('Temporal'), PostgreSQL: perApproval('PostgreSQL'), worker: perApproval('worker'), 'bench client': perApproval('bench client') },
     openSeconds: opened.seconds,
     window: { fromUs, toUs },
   };
   say(`${label}: answers p50 ${n(result.latency.p50)} ms, p99 ${n(result.latency.p99)} ms; started ${n(result.startedPerSecond, 1)}/s overall, ${n(steady, 1)}/s steady; API ${n(result.cpuMsPerApproval.API!, 2)} ms CPU per approval`);
   return result;
+}
+
+/** Transactions PostgreSQL has counted in the stack's database (its statistics lag by up to a second: read after a pause). */
+async function transactions(stack: Stack): Promise<number> {
+  await sleep(1200);
+  const { rows } = await stack.db.query<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()');
+  return Number(rows[0]!.n);
 }
 
 /** The API's own time for the phase's approvals, from its access log (one JSON line per request, named by request id). */

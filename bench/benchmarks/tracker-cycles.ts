@@ -58,7 +58,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
   const seed = await seedTrackedTickets(stack, { count: o.tickets, prefix: o.prefix, ageMinutes: 24 * 60 });
   await stack.fake.setRateLimit(o.perSecond);
 
-  const measure = async (touched: string[]): Promise<CycleMeasure> => {
+  const measure = async (label: string, touched: string[]): Promise<CycleMeasure> => {
     await stack.fake.resetStats();
     const workerPart = stack.worker.role;
     const cpuOf = cpuBreakdown(stack.cpuParts());
@@ -78,7 +78,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
     const cpu = cpuOf();
     const stats: FakeStats = await stack.fake.stats();
     const last = run.state.last!;
-    notes.push(...interference(cpu, `measuring cycle ${run.state.cycle}`));
+    notes.push(...interference(cpu, `measuring ${label}`));
     return {
       touched: touched.length,
       recordedSeconds,
@@ -97,7 +97,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
     `${n(c.tracker.tracked)} tracked, ${n(c.tracker.changed)} changed, ${n(c.tracker.signalled)} told; cycle recorded after ${n(c.recordedSeconds, 2)} s, all changes recorded after ${n(c.allRecordedSeconds, 2)} s; ${n(c.calls)} calls, ${n(c.points)} points, max ${c.maxPerSecond}/s, ${c.rejected429} × 429; worker ${n(c.workerCpuSeconds, 2)} CPU-s`;
 
   say('a cycle with nothing changed since the tickets were opened');
-  const quiet = await measure([]);
+  const quiet = await measure('the quiet cycle', []);
   say(`quiet cycle: ${describe(quiet)}`);
 
   const cycles: CycleMeasure[] = [];
@@ -109,7 +109,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
     for (let i = 0; i < o.changed && untouched.length; i++) touched.push(untouched.splice(Math.floor(Math.random() * untouched.length), 1)[0]!);
     await stack.fake.touch(touched, { status: 'In Progress', webhook: false });
     say(`cycle ${c} of ${o.cycles}: ${n(touched.length)} tickets moved to In Progress in the fake Jira; syncNow`);
-    const m = await measure(touched);
+    const m = await measure(`cycle ${c}`, touched);
     say(`cycle ${c}: ${describe(m)}`);
     cycles.push(m);
   }

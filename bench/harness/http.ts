@@ -25,7 +25,20 @@ export class Http {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   }
 
-  request(method: string, path: string, opts: { json?: unknown; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
+  /**
+   * One request. A reset on a reused keep-alive socket (the server closed it as idle just as it was reused) is
+   * sent once more on a new one, as HTTP clients do: the request never reached the server.
+   */
+  async request(method: string, path: string, opts: { json?: unknown; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
+    try {
+      return await this.send(method, path, opts);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException & { reusedSocket?: boolean }).reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return this.send(method, path, opts);
+      throw err;
+    }
+  }
+
+  private send(method: string, path: string, opts: { json?: unknown; body?: string; headers?: Record<string, string>; timeoutMs?: number }): Promise<Reply> {
     const body = opts.body ?? (opts.json !== undefined ? JSON.stringify(opts.json) : undefined);
     const headers: Record<string, string | number> = { accept: 'application/json', ...this.headers, ...opts.headers };
     if (body !== undefined) {
@@ -50,7 +63,7 @@ export class Http {
         res.on('error', reject);
       });
       req.setTimeout(opts.timeoutMs ?? 60_000, () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 60_000} ms`)));
-      req.on('error', reject);
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
       if (body !== undefined) req.write(body);
       req.end();
     });

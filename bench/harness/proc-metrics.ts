@@ -128,17 +128,31 @@ function readProcTable(): Map<number, ProcEntry> {
   return table;
 }
 
-function treeTicks(table: Map<number, ProcEntry>, root: number): number {
-  let ticks = 0;
-  const stack = [root];
+/** A process and its descendants. */
+function treeOf(table: Map<number, ProcEntry>, root: number): number[] {
   const children = new Map<number, number[]>();
   for (const [pid, e] of table) children.set(e.ppid, [...(children.get(e.ppid) ?? []), pid]);
+  const out: number[] = [];
+  const stack = [root];
   while (stack.length) {
     const pid = stack.pop()!;
-    ticks += table.get(pid)?.ticks ?? 0;
+    if (!table.has(pid)) continue;
+    out.push(pid);
     stack.push(...(children.get(pid) ?? []));
   }
-  return ticks;
+  return out;
+}
+
+const treeTicks = (table: Map<number, ProcEntry>, root: number) => treeOf(table, root).reduce((a, pid) => a + table.get(pid)!.ticks, 0);
+
+/** The full command line of a process, shortened, to name what else ran. */
+function commandOf(pid: number, comm: string): string {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return (cmd || comm).slice(0, 100);
+  } catch {
+    return comm;
+  }
 }
 
 function systemBusyTicks(): number {
@@ -153,6 +167,8 @@ export interface CpuBreakdown {
   machine: number;
   /** what ran outside the parts: on a shared machine it explains a lot */
   other: number;
+  /** the busiest processes outside the parts (those still running at the end), % of one core */
+  otherTop: Array<{ pid: number; command: string; percent: number }>;
   seconds: number;
 }
 
@@ -169,6 +185,7 @@ export function cpuBreakdown(parts: Record<string, number | undefined>): () => C
     return {
       at: performance.now(),
       system: systemBusyTicks(),
+      table,
       parts: Object.fromEntries(Object.entries(parts).map(([name, pid]) => [name, pid === process.pid ? own : pid ? treeTicks(table, pid) : 0])),
     };
   };
@@ -181,7 +198,15 @@ export function cpuBreakdown(parts: Record<string, number | undefined>): () => C
     const byPart = Object.fromEntries(Object.keys(parts).map((k) => [k, pct(Math.max(0, end.parts[k]! - start.parts[k]!))]));
     const machine = pct(end.system - start.system);
     const ours = Object.values(byPart).reduce((a, b) => a + b, 0);
-    return { byPart, machine, other: Math.max(0, machine - ours), seconds };
+    const mine = new Set([process.pid, ...Object.values(parts).flatMap((pid) => (pid && pid !== process.pid ? treeOf(end.table, pid) : []))]);
+    const otherTop = [...end.table]
+      .filter(([pid]) => !mine.has(pid))
+      .map(([pid, e]) => ({ pid, comm: e.comm, ticks: e.ticks - (start.table.get(pid)?.ticks ?? 0) }))
+      .filter((x) => x.ticks > 0)
+      .sort((a, b) => b.ticks - a.ticks)
+      .slice(0, 3)
+      .map((x) => ({ pid: x.pid, command: commandOf(x.pid, x.comm), percent: pct(x.ticks) }));
+    return { byPart, machine, other: Math.max(0, machine - ours), otherTop, seconds };
   };
 }
 
@@ -197,9 +222,9 @@ export const DISTURBED_PERCENT = 25;
 
 /** A warning for the notes when something outside the stack took a real share of the CPU while measuring. */
 export function interference(c: CpuBreakdown, phase: string): string[] {
-  return c.other > DISTURBED_PERCENT
-    ? [`DISTURBED: other processes used ${n(c.other)}% of one core while ${phase}; throughput, latency and CPU figures understate the product (run again on a quiet machine)`]
-    : [];
+  if (c.other <= DISTURBED_PERCENT) return [];
+  const who = c.otherTop.length ? ` (busiest: ${c.otherTop.map((p) => `${p.command} [${p.pid}] ${n(p.percent)}%`).join('; ')})` : ' (none of them still running at the end)';
+  return [`DISTURBED: other processes used ${n(c.other)}% of one core while ${phase}${who}; throughput, latency and CPU figures understate the product (run again on a quiet machine)`];
 }
 
 /**

@@ -2,9 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Reads a V8 CPU profile (`node --cpu-prof`) and says where the CPU went: by function (self time), and by
- * package or product module, both as self time and as "on the stack" time (each sample counted once per
- * package found anywhere in its stack), which is what answers "how much of the time is spent under zod".
+ * Reads a V8 CPU profile (`node --cpu-prof`) and says where the CPU went, four ways:
+ * - by package or product module, with node's own work (socket and file writes, streams, timers) charged to the
+ *   nearest package or product frame that asked for it ("who costs what");
+ * - by the nearest product function on the stack ("which of our code paths costs what");
+ * - by package or module on the stack (each sample once per package anywhere in its stack: "how much runs under pg");
+ * - by function, own time, with the package it is charged to.
  */
 
 interface CallFrame {
@@ -40,12 +43,14 @@ export interface ProfileSummary {
   busyMs: number;
   idleMs: number;
   gcMs: number;
-  /** functions by their own time */
-  functions: ProfileLine[];
-  /** packages and product modules by their own time */
-  selfByPart: ProfileLine[];
+  /** packages and product modules, node's own work charged to the nearest of them above it */
+  byPart: ProfileLine[];
+  /** the nearest product (src/) function on the stack */
+  byProductFunction: ProfileLine[];
   /** packages and product modules by time on the stack */
   stackByPart: ProfileLine[];
+  /** functions by their own time, with the part they are charged to */
+  functions: ProfileLine[];
 }
 
 /** The profiles a process wrote into `dir` (one per process exit), newest last. */
@@ -67,6 +72,10 @@ function partOf(frame: CallFrame): string {
   if (internal) return `node:${internal[1]}`;
   return url;
 }
+
+/** A package or a module of ours, as opposed to node's internals, natives and V8's own entries. */
+const isUserland = (part: string) => !part.startsWith('node:') && !part.startsWith('(');
+const isProduct = (part: string) => part.startsWith('src/');
 
 function functionOf(frame: CallFrame): string {
   const where = frame.url ? `${partOf(frame)}:${frame.lineNumber + 1}` : '';
@@ -92,7 +101,8 @@ export function summarizeProfile(file: string, o: { top?: number; window?: { fro
   profile.timeDeltas.reduce((at, d, i) => (stampUs[i] = at + d), profile.startTime);
   const inWindow = (i: number) => !o.window || (stampUs[i]! >= o.window.fromUs && stampUs[i]! < o.window.toUs);
   const self = new Map<string, number>();
-  const selfPart = new Map<string, number>();
+  const charged = new Map<string, number>();
+  const product = new Map<string, number>();
   const stackPart = new Map<string, number>();
   let idle = 0;
   let gc = 0;
@@ -102,18 +112,28 @@ export function summarizeProfile(file: string, o: { top?: number; window?: { fro
     if (!inWindow(i)) return;
     const us = durUs[i]!;
     total += us;
-    const node = byId.get(id)!;
-    if (node.callFrame.functionName === '(idle)') return void (idle += us);
-    if (node.callFrame.functionName === '(garbage collector)') gc += us;
-    add(self, functionOf(node.callFrame), us);
-    add(selfPart, partOf(node.callFrame), us);
+    const leaf = byId.get(id)!;
+    if (leaf.callFrame.functionName === '(idle)') return void (idle += us);
+    if (leaf.callFrame.functionName === '(garbage collector)') gc += us;
     const seen = new Set<string>();
+    let chargedTo: string | undefined;
+    let productFn: string | undefined;
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const p = partOf(byId.get(at)!.callFrame);
-      if (p === '(root)' || seen.has(p)) continue;
-      seen.add(p);
-      add(stackPart, p, us);
+      const frame = byId.get(at)!.callFrame;
+      const part = partOf(frame);
+      if (part === '(root)') continue;
+      if (!chargedTo && isUserland(part)) chargedTo = part;
+      if (!productFn && isProduct(part)) productFn = functionOf(frame);
+      if (isUserland(part) && !seen.has(part)) {
+        seen.add(part);
+        add(stackPart, part, us);
+      }
     }
+    const leafPart = partOf(leaf.callFrame);
+    const to = chargedTo ?? leafPart;
+    add(charged, to, us);
+    add(product, productFn ?? '(no product code on the stack)', us);
+    add(self, `${functionOf(leaf.callFrame)}${to !== leafPart ? ` ← ${to}` : ''}`, us);
   });
   const busy = total - idle;
   const lines = (m: Map<string, number>) =>
@@ -121,7 +141,7 @@ export function summarizeProfile(file: string, o: { top?: number; window?: { fro
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, pct: (us / busy) * 100 }));
-  return { file, wallMs: total / 1000, busyMs: busy / 1000, idleMs: idle / 1000, gcMs: gc / 1000, functions: lines(self), selfByPart: lines(selfPart), stackByPart: lines(stackPart) };
+  return { file, wallMs: total / 1000, busyMs: busy / 1000, idleMs: idle / 1000, gcMs: gc / 1000, byPart: lines(charged), byProductFunction: lines(product), stackByPart: lines(stackPart), functions: lines(self) };
 }
 
 /** The summary as lines for a terminal or a results file; `perUnit` divides the times (e.g. by approvals). */
@@ -130,8 +150,9 @@ export function formatProfile(s: ProfileSummary, o: { perUnit?: { count: number;
   const table = (title: string, rows: ProfileLine[]) => [title, ...rows.map((r) => `  ${r.pct.toFixed(1).padStart(5)} %  ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}${per(r.ms)}`)];
   return [
     `profile ${s.file}: ${(s.wallMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s (${((s.busyMs / s.wallMs) * 100).toFixed(0)} % of one core)${per(s.busyMs)}, GC ${(s.gcMs / 1000).toFixed(1)} s`,
+    ...table("by package or module (node's own work charged to the package or module that asked for it):", s.byPart),
+    ...table('by the nearest product function on the stack:', s.byProductFunction),
     ...table('on the stack (each sample once per package or module):', s.stackByPart),
-    ...table('own time by package or module:', s.selfByPart),
-    ...table('own time by function:', s.functions),
+    ...table('own time by function (← charged to):', s.functions),
   ];
 }
