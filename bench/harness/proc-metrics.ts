@@ -107,6 +107,8 @@ interface ProcEntry {
   comm: string;
   /** own CPU plus that of its reaped children, in clock ticks */
   ticks: number;
+  /** own CPU only: a parent that reaps a long-lived child would otherwise look busy at that moment */
+  ownTicks: number;
 }
 
 function readProcTable(): Map<number, ProcEntry> {
@@ -120,6 +122,7 @@ function readProcTable(): Map<number, ProcEntry> {
         ppid: Number(f[1]),
         comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
         ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+        ownTicks: Number(f[11]) + Number(f[12]),
       });
     } catch {
       // exited while we looked
@@ -201,7 +204,7 @@ export function cpuBreakdown(parts: Record<string, number | undefined>): () => C
     const mine = new Set([process.pid, ...Object.values(parts).flatMap((pid) => (pid && pid !== process.pid ? treeOf(end.table, pid) : []))]);
     const otherTop = [...end.table]
       .filter(([pid]) => !mine.has(pid))
-      .map(([pid, e]) => ({ pid, comm: e.comm, ticks: e.ticks - (start.table.get(pid)?.ticks ?? 0) }))
+      .map(([pid, e]) => ({ pid, comm: e.comm, ticks: e.ownTicks - (start.table.get(pid)?.ownTicks ?? 0) }))
       .filter((x) => x.ticks > 0)
       .sort((a, b) => b.ticks - a.ticks)
       .slice(0, 3)
