@@ -212,7 +212,17 @@ const CATEGORY: Record<string, TrackedStatusCategory> = { 'To Do': 'new', 'In Pr
  */
 export async function seedTrackedTickets(
   stack: Stack,
-  o: { count: number; prefix: string; status?: 'To Do' | 'In Progress' | 'Done'; ageMinutes?: number; concurrency?: number; stopBelowMemMb?: number; stallMinutes?: number },
+  o: {
+    count: number;
+    prefix: string;
+    status?: 'To Do' | 'In Progress' | 'Done';
+    ageMinutes?: number;
+    concurrency?: number;
+    /** at most this many started workflows not yet at rest (default 1,000) */
+    ahead?: number;
+    stopBelowMemMb?: number;
+    stallMinutes?: number;
+  },
 ): Promise<SeedRun> {
   const status = o.status ?? 'To Do';
   const category = CATEGORY[status]!;
@@ -275,16 +285,21 @@ export async function seedTrackedTickets(
   const recordedCount = async () =>
     Number((await stack.db.query<{ n: string }>('select count(*) as n from jira_ticket_instance where state_seq >= 2 and privacy_request_id like $1', [`${o.prefix}-%`])).rows[0]!.n);
   let started = 0;
+  let recorded = 0;
   let stoppedAt: SeedRun['stoppedAt'];
   const startedAt = performance.now();
-  const stopProgress = every(5000, async () => {
+  // Starts kept only so far ahead of the workflows' first tasks: the dev server's one SQLite writer serves both,
+  // and a backlog of thousands of first tasks starves them (the worker then idles while starts pile up).
+  const ahead = o.ahead ?? 1000;
+  const watch = setInterval(() => void recordedCount().then((r) => (recorded = r), () => {}), 250);
+  const stopProgress = every(5000, () => {
     stack.assertAlive();
-    const recorded = await recordedCount();
     const rate = started / ((performance.now() - startedAt) / 1000);
     return `started ${n(started)} of ${n(o.count)} workflows (${n(rate)}/s), ${n(recorded)} at rest; worker RSS ${n(rssMbOf(stack.worker.pid))} MB, Temporal RSS ${n(rssMbOf(stack.temporalPid))} MB, machine memory available ${n(memAvailableMb())} MB`;
   });
   try {
     await runPool(tickets.length, o.concurrency ?? 32, async (i) => {
+      while (started - recorded > ahead && !stoppedAt) await sleep(50);
       if (stoppedAt) return;
       if (o.stopBelowMemMb && i % 500 === 0 && memAvailableMb() < o.stopBelowMemMb) {
         stoppedAt = { open: started, reason: `the machine's available memory fell below ${n(o.stopBelowMemMb)} MB (Temporal dev server at ${n(rssMbOf(stack.temporalPid))} MB)` };
@@ -296,6 +311,7 @@ export async function seedTrackedTickets(
     });
   } finally {
     stopProgress();
+    clearInterval(watch);
   }
   const tStarts = mark();
   // Each workflow's first task records its state (state_seq 2): then it is at rest, waiting for news.
@@ -304,7 +320,7 @@ export async function seedTrackedTickets(
   let saidAt = performance.now();
   for (;;) {
     stack.assertAlive();
-    const recorded = await recordedCount();
+    recorded = await recordedCount();
     if (recorded >= started) break;
     if (recorded > last.recorded) last = { recorded, at: performance.now() };
     else if (performance.now() - last.at > stallMs) throw new Error(`only ${n(recorded)} of ${n(started)} started workflows have run after ${secs(stallMs)} without progress; see the worker's log in ${stack.logDir}`);
