@@ -1,9 +1,8 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { openLoop, runPool, summarize, type LatencySummary } from '../harness/load.js';
-import { every, n, resultsDir, say, sleep } from '../harness/output.js';
+import { every, n, say, sleep } from '../harness/output.js';
 import { cpuBreakdown, cpuSecondsIn, describeCpu, interference, type CpuBreakdown } from '../harness/proc-metrics.js';
-import { formatProfile, monotonicUs, profilesIn, summarizeProfile, type ProfileSummary } from '../harness/profile.js';
+import { formatProfile, monotonicUs, profileDir, profilesIn, summarizeProfile, type ProfileSummary, type ProfileWindow } from '../harness/profile.js';
 import { approvalTally, approveMany, waitForOpen, waitForStarts, type ApprovalRun } from '../harness/seed.js';
 import { startStack, type Stack } from '../harness/stack.js';
 import type { Benchmark, Figure } from '../harness/report.js';
@@ -27,7 +26,7 @@ interface PhaseRun {
   /** PostgreSQL transactions (each autocommitted statement is one) per approval, all processes, while the phase ran */
   pgTransactionsPerApproval: number;
   openSeconds: number;
-  window: { fromUs: number; toUs: number };
+  window: ProfileWindow;
 }
 
 /**
@@ -45,13 +44,8 @@ export const startRate: Benchmark = {
     const rate = opts.get('rate', 100);
     const concurrency = opts.get('concurrency', 50);
     const warmup = opts.get('warmup', 200);
-    const profile = opts.flag('profile');
-    const profileDir = join(resultsDir, 'profiles', 'start-rate');
-    if (profile) {
-      rmSync(profileDir, { recursive: true, force: true });
-      mkdirSync(profileDir, { recursive: true });
-    }
-    const stack = await startStack({ label: 'start-rate', apiNodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    const profile = opts.flag('profile') ? profileDir('start-rate') : undefined;
+    const stack = await startStack({ label: 'start-rate', apiNodeArgs: profile?.nodeArgs });
     let phases: PhaseRun[] = [];
     try {
       // At the measured concurrency, so that the first measured requests do not open the sockets and pool connections.
@@ -66,7 +60,7 @@ export const startRate: Benchmark = {
       await stack.stop();
     }
     const [open, closed] = phases as [PhaseRun, PhaseRun];
-    const profiles: ProfileSummary[] = profile ? phases.map((p) => summarizeProfile(profilesIn(profileDir).at(-1)!, { window: p.window, top: 25 })) : [];
+    const profiles: ProfileSummary[] = profile ? phases.map((p) => summarizeProfile(profilesIn(profile.dir).at(-1)!, { windows: [p.window], top: 25 })) : [];
     for (const [i, s] of profiles.entries()) for (const line of formatProfile(s, { perUnit: { count: phases[i]!.run.ok, unit: 'approval' } })) say(`[${phases[i]!.label}] ${line}`);
     const figures: Figure[] = [
       { key: 'openStartedPerSecond', label: `open loop ${rate}/s: workflows started/s (steady middle of the phase)`, value: open.steadyStartedPerSecond, unit: '/s', digits: 1, goal: `≥ ${rate}/s`, pass: open.steadyStartedPerSecond >= rate && open.run.failed === 0 },
@@ -98,7 +92,7 @@ export const startRate: Benchmark = {
       figures,
       notes: [
         ...phases.flatMap((p) => interference(p.cpu, `measuring the ${p.label}`)),
-        ...(profile ? [`UNDER THE PROFILER (node --cpu-prof on the API): figures are a little lower than without; profile in ${profileDir}`] : []),
+        ...(profile ? [`UNDER THE PROFILER (node --cpu-prof on the API): figures are a little lower than without; profile in ${profile.dir}`] : []),
         `${warmup} warm-up approvals at concurrency ${concurrency} first; each phase ${n(requests)} new approvals, then its tickets are all open before the next phase`,
         'the worker creates each ticket in the fake Jira meanwhile (3 Jira calls: label search, create, read), on the same 2 cores, as in production',
         ...phases.map((p) => `${p.label}: ${p.run.ok} answered 201, ${p.run.failed} failed; last workflow started ${n(p.lastStartAfterLastAnswerSeconds, 2)} s after the last answer; committed → started p50 ${n(p.startLag.p50)} ms, p99 ${n(p.startLag.p99)} ms; slowest answers (sent at → took, ms): ${p.run.slowest.slice(0, 6).map((x) => `${n(x.sentAtMs)} → ${n(x.ms)}`).join(', ')}${p.run.failed ? `; failures ${JSON.stringify(p.run.failures)}` : ''}`),

@@ -2,6 +2,7 @@ import { FidesStyleBaseline } from '../harness/baseline.js';
 import { countCalls, type FakeStats } from '../harness/fake-jira.js';
 import { n, say, sleep } from '../harness/output.js';
 import { cpuBreakdown, cpuSecondsIn, interference, type CpuBreakdown } from '../harness/proc-metrics.js';
+import { monotonicUs, type ProfileWindow } from '../harness/profile.js';
 import { seedTrackedTickets, type SeedRun } from '../harness/seed.js';
 import type { Stack } from '../harness/stack.js';
 import { runCycle, waitForTracker } from '../harness/tracker.js';
@@ -36,6 +37,8 @@ export interface CycleMeasure {
   tracker: { tracked: number; changed: number; signalled: number; calls: number; points: number };
   workerCpuSeconds: number;
   cpu: CpuBreakdown;
+  /** from syncNow until all recorded, by the monotonic clock (for a profile of the worker) */
+  window: ProfileWindow;
 }
 
 export interface TrackerCyclesRun {
@@ -62,6 +65,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
     await stack.fake.resetStats();
     const workerPart = stack.worker.role;
     const cpuOf = cpuBreakdown(stack.cpuParts());
+    const fromUs = monotonicUs();
     const run = await runCycle(stack);
     const recordedSeconds = (performance.now() - run.sentAt) / 1000;
     // The changed tickets' workflows record their new state after the tracker told them (In Progress).
@@ -75,6 +79,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
       await sleep(20);
     }
     const allRecordedSeconds = (performance.now() - run.sentAt) / 1000;
+    const window = { fromUs, toUs: monotonicUs() };
     const cpu = cpuOf();
     const stats: FakeStats = await stack.fake.stats();
     const last = run.state.last!;
@@ -91,6 +96,7 @@ export async function measureTrackerCycles(stack: Stack, o: { tickets: number; c
       tracker: { tracked: last.tracked, changed: last.changed, signalled: last.signalled, calls: last.calls, points: last.points },
       workerCpuSeconds: cpuSecondsIn(cpu, workerPart),
       cpu,
+      window,
     };
   };
   const describe = (c: CycleMeasure) =>

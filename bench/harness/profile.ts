@@ -1,5 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { resultsDir } from './output.js';
 
 /**
  * Reads a V8 CPU profile (`node --cpu-prof`) and says where the CPU went, four ways:
@@ -53,6 +54,14 @@ export interface ProfileSummary {
   functions: ProfileLine[];
 }
 
+/** An empty directory for the profiles of one run, under bench/results/profiles/<label>, and the node options that fill it. */
+export function profileDir(label: string): { dir: string; nodeArgs: string[] } {
+  const dir = join(resultsDir, 'profiles', label);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return { dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+}
+
 /** The profiles a process wrote into `dir` (one per process exit), newest last. */
 export const profilesIn = (dir: string) =>
   readdirSync(dir)
@@ -85,11 +94,16 @@ function functionOf(frame: CallFrame): string {
 /** The monotonic clock V8 stamps profile samples with (CLOCK_MONOTONIC, shared by every process), in µs. */
 export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
 /**
- * `window`: only the samples between two monotonicUs() readings (taken in any process: the clock is the
- * machine's), e.g. a benchmark's measured phase without the process's start-up.
+ * `windows`: only the samples between pairs of monotonicUs() readings (taken in any process: the clock is the
+ * machine's), e.g. a benchmark's measured phases without the process's start-up.
  */
-export function summarizeProfile(file: string, o: { top?: number; window?: { fromUs: number; toUs: number } } = {}): ProfileSummary {
+export function summarizeProfile(file: string, o: { top?: number; windows?: ProfileWindow[] } = {}): ProfileSummary {
   const top = o.top ?? 20;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -99,7 +113,7 @@ export function summarizeProfile(file: string, o: { top?: number; window?: { fro
   const durUs = profile.samples.map((_, i) => profile.timeDeltas[i + 1] ?? 0);
   const stampUs: number[] = [];
   profile.timeDeltas.reduce((at, d, i) => (stampUs[i] = at + d), profile.startTime);
-  const inWindow = (i: number) => !o.window || (stampUs[i]! >= o.window.fromUs && stampUs[i]! < o.window.toUs);
+  const inWindow = (i: number) => !o.windows || o.windows.some((w) => stampUs[i]! >= w.fromUs && stampUs[i]! < w.toUs);
   const self = new Map<string, number>();
   const charged = new Map<string, number>();
   const product = new Map<string, number>();

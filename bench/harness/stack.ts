@@ -33,8 +33,9 @@ export interface StackOptions {
   /** API processes and workers (replicas); 1 each by default */
   apis?: number;
   workers?: number;
-  /** node options for the API processes, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
+  /** node options for the API processes and the workers, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
   apiNodeArgs?: string[];
+  workerNodeArgs?: string[];
   /** keep Temporal's state in a SQLite file, so the dev server can be restarted (fault runs) */
   temporalDbFile?: boolean;
 }
@@ -148,7 +149,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const suffix = (i: number) => (i === 0 ? '' : `-${i + 1}`);
     const workers = Array.from(
       { length: workerCount },
-      (_, i) => new StackProcess(workerCount > 1 ? `worker ${i + 1}` : 'worker', process.execPath, [join(distSrc, 'worker.js')], join(logDir, `worker${suffix(i)}.log`)),
+      (_, i) => new StackProcess(workerCount > 1 ? `worker ${i + 1}` : 'worker', process.execPath, [...(opts.workerNodeArgs ?? []), join(distSrc, 'worker.js')], join(logDir, `worker${suffix(i)}.log`)),
     );
     const apiProcesses = Array.from(
       { length: apiCount },
