@@ -1,9 +1,13 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { approvedRequest, finish, machine, resultsDir, say, secs, sleep, startStack } from './harness.js';
+import { resultsDir, say, secs, sleep } from './harness/output.js';
+import { machine } from './harness/report.js';
+import { approvedRequest } from './harness/seed.js';
+import { startStack } from './harness/stack.js';
+import { finish } from './harness/teardown.js';
 
 /**
- * `npm run chaos`: kill -9 the worker while it creates a ticket, while it polls, and right after a data
+ * `npm run chaos`: kill -9 the worker while it creates a ticket, during a tracker cycle, and right after a data
  * submission (twelve kills), then restart the Temporal dev server on its database file; every workflow
  * must still finish with exactly one ticket and its data. Prints the outcome and writes
  * bench/results/chaos.json; exits 1 if any check fails.
@@ -13,10 +17,10 @@ const ROUNDS = 4; // × 3 kill points = 12 kills
 const started = Date.now();
 const stack = await startStack({
   label: 'chaos',
-  pollIntervalMinutes: 0.25,
   temporalDbFile: true,
-  // Creations outlive several kills: never give up on one.
-  env: { JIRA_CREATE_MAX_ATTEMPTS: '20' },
+  // Creations outlive several kills: never give up on one. The tracker reads every 15 s, so a ticket moved
+  // quietly in the fake is seen soon, and a kill can meet a cycle.
+  env: { JIRA_CREATE_MAX_ATTEMPTS: '20', JIRA_POLLING_INTERVAL_MINUTES: '0.25' },
 });
 const kills: Array<{ at: string; round: number; seconds: number }> = [];
 const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
@@ -33,13 +37,12 @@ async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 120
 }
 
 async function calls(endpoint: string): Promise<number> {
-  return (await stack.fake.stats())?.byEndpoint[endpoint] ?? 0;
+  return (await stack.fake.stats()).byEndpoint[endpoint] ?? 0;
 }
 
 async function killWorker(at: string, round: number): Promise<void> {
   const t0 = Date.now();
-  process.kill(stack.worker.pid, 'SIGKILL');
-  await until('the killed worker to be gone', async () => stack.worker.exited !== null, 10_000);
+  await stack.worker.kill();
   await stack.restartWorker();
   kills.push({ at, round, seconds: (Date.now() - t0) / 1000 });
   say(`kill ${kills.length}: ${at} (round ${round}); worker back in ${secs(Date.now() - t0)}`);
@@ -55,18 +58,18 @@ try {
     const id = `chaos_${round}`;
     ids.push(id);
     const creates = await calls('POST /rest/api/3/issue');
-    await stack.fake.http.post('/_fake/faults', { kind: 'slow', method: 'POST', path: '/rest/api/3/issue', times: 1, delayMs: 4_000 });
+    await stack.fake.fault({ kind: 'slow', method: 'POST', path: '/rest/api/3/issue', times: 1, delayMs: 4_000 });
     if ((await stack.api.post('/api/v1/privacy-request', approvedRequest(id))).status !== 201) throw new Error(`approving ${id} failed`);
     await until(`the create call of ${id} to reach Jira`, async () => (await calls('POST /rest/api/3/issue')) > creates);
     await killWorker('during ticket creation (create call in flight)', round);
     // The killed attempt is retried once its start-to-close timeout (1 minute) has passed.
     await until(`${id} open`, async () => (await instance(id))?.task_state === 'open', 300_000);
 
-    // 2. During a poll: the bulk read hangs for 4 s and the worker dies meanwhile.
-    const reads = await calls('POST /rest/api/3/issue/bulkfetch');
-    await stack.fake.http.post('/_fake/faults', { kind: 'slow', path: '/issue/bulkfetch', times: 1, delayMs: 4_000 });
-    await until('the next poll to reach Jira', async () => (await calls('POST /rest/api/3/issue/bulkfetch')) > reads, 60_000);
-    await killWorker('during a poll (bulk read in flight)', round);
+    // 2. During a tracker cycle: its delta search hangs for 4 s and the worker dies meanwhile.
+    const reads = await calls('POST /rest/api/3/search/jql');
+    await stack.fake.fault({ kind: 'slow', method: 'POST', path: '/rest/api/3/search/jql', times: 1, delayMs: 4_000 });
+    await until("the tracker's next delta search to reach Jira", async () => (await calls('POST /rest/api/3/search/jql')) > reads, 60_000);
+    await killWorker('during a tracker cycle (delta search in flight)', round);
 
     // 3. Right after a data submission: the API has stored it (202) and signalled; the worker dies at once.
     const open = await instance(id);
@@ -92,7 +95,7 @@ try {
     return states.every((s) => s === 'completed');
   }, 300_000).catch((err: Error) => say(err.message));
 
-  const issues = (await stack.fake.http.get('/_fake/issues')).json<Array<{ key: string; fields: { labels?: string[] } }>>();
+  const issues = await stack.fake.issues();
   for (const id of ids) {
     const i = await instance(id);
     const tickets = issues.filter((x) => x.fields.labels?.includes(`ticketflow-${i.instance_id}`));

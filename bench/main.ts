@@ -1,16 +1,23 @@
-import { finish, isInterrupted, machine, n, say, takeHarnessNotes, waitForQuietMachine } from './harness.js';
-import { headline, printResult, saveResult, statusOf, type Benchmark, type Options, type Result } from './report.js';
+import { n, say } from './harness/output.js';
+import { waitForQuietMachine } from './harness/proc-metrics.js';
+import { headline, machine, printResult, saveResult, statusOf, type Benchmark, type Options, type Result } from './harness/report.js';
+import { finish, isInterrupted } from './harness/teardown.js';
+import { poll10k } from './benchmarks/poll-10k.js';
+import { pointsHour } from './benchmarks/points-hour.js';
+import { interactive } from './benchmarks/interactive.js';
+import { replicas } from './benchmarks/replicas.js';
 import { startRate } from './benchmarks/start-rate.js';
-import { open10k } from './benchmarks/open-10k.js';
 import { pollCost } from './benchmarks/poll-cost.js';
 import { webhookLatency } from './benchmarks/webhook-latency.js';
-import { poll10k } from './benchmarks/poll-10k.js';
+import { open10k } from './benchmarks/open-10k.js';
+import { open100k } from './benchmarks/open-100k.js';
 
 /**
- * `npm run bench -- [name…] [--option=value…] [--force]`: runs the named benchmarks, or all five in order, each
- * on a fresh stack. Exits non-zero only when the harness itself failed; a missed goal is a result.
+ * `npm run bench -- [name…] [--option=value…] [--flag]`: runs the named benchmarks, or the default set in order
+ * (all but the one-offs), each on a fresh stack. Exits non-zero only when the harness itself failed; a missed
+ * goal is a result.
  */
-const all: Benchmark[] = [startRate, open10k, pollCost, webhookLatency, poll10k];
+const all: Benchmark[] = [poll10k, pointsHour, interactive, replicas, startRate, pollCost, webhookLatency, open10k, open100k];
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
@@ -35,10 +42,10 @@ const opts: Options = {
 
 const unknown = names.filter((name) => !all.some((b) => b.name === name));
 if (unknown.length) {
-  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from: ${all.map((b) => b.name).join(', ')}\n`);
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from: ${all.map((b) => `${b.name}${b.oneOff ? ' (one-off)' : ''}`).join(', ')}\n`);
   process.exit(2);
 }
-const chosen = names.length ? all.filter((b) => names.includes(b.name)) : all;
+const chosen = names.length ? all.filter((b) => names.includes(b.name)) : all.filter((b) => !b.oneOff);
 const results: Result[] = [];
 let harnessFailed = false;
 
@@ -62,7 +69,7 @@ for (const bench of chosen) {
       durationSeconds: (Date.now() - t0) / 1000,
       figures: Object.fromEntries(outcome.figures.map((f) => [f.key, f.value])),
       figureDetails: outcome.figures,
-      notes: [...outcome.notes, ...takeHarnessNotes()],
+      notes: outcome.notes,
       missing: outcome.missing,
       data: outcome.data,
     };
@@ -82,7 +89,7 @@ for (const bench of chosen) {
       durationSeconds: (Date.now() - t0) / 1000,
       figures: {},
       figureDetails: [],
-      notes: [`harness error: ${(err as Error).message}`, ...takeHarnessNotes()],
+      notes: [`harness error: ${(err as Error).message}`],
       missing: [],
     };
     saveResult(failed);

@@ -1,6 +1,30 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { machine, n, resultsDir } from './harness.js';
+import { n, repoRoot, resultsDir } from './output.js';
+
+/** What every result records about where and on what it ran, and a benchmark's shape; printing and saving results. */
+
+/** The commit the benchmark ran on, with "+changes" when the work tree differs from it. */
+function commit(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout.trim();
+  const head = git('rev-parse', '--short', 'HEAD') || 'unknown';
+  return git('status', '--porcelain', '--untracked-files=no') ? `${head}+changes` : head;
+}
+
+export function machine() {
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    commit: commit(),
+    date: new Date().toISOString(),
+    /** other work on the machine skews every figure: the 1-minute load average when the benchmark started */
+    loadAverageAtStart: Number(loadavg()[0]!.toFixed(2)),
+  };
+}
 
 /** One measured figure; those with a goal decide whether the benchmark passes. */
 export interface Figure {
@@ -32,6 +56,8 @@ export interface Options {
 
 export interface Benchmark {
   name: string;
+  /** run only when named (`npm run bench -- open-100k`), never as part of the default set */
+  oneOff?: boolean;
   measures: string;
   goal: string;
   run(opts: Options): Promise<Outcome>;
@@ -64,7 +90,7 @@ export const show = (f: Pick<Figure, 'value' | 'unit' | 'digits'>) =>
 export function printResult(r: Result): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out('');
-  out(`== ${r.name}: ${r.status.toUpperCase()} ==   ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.cores} cores (${r.cpu}), Node ${r.node}, load ${r.loadAverageAtStart} at start${r.busyBeforeStartPercent !== null ? ` (others ${r.busyBeforeStartPercent}% of a core)` : ''}, took ${n(r.durationSeconds)} s`);
+  out(`== ${r.name}: ${r.status.toUpperCase()} ==   ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}, ${r.cores} cores (${r.cpu}), Node ${r.node}, load ${r.loadAverageAtStart} at start${r.busyBeforeStartPercent !== null ? ` (others ${r.busyBeforeStartPercent}% of a core)` : ''}, took ${n(r.durationSeconds)} s`);
   // Numbers in an aligned column against their goals; descriptive figures (breakdowns) on lines of their own.
   const numeric = r.figureDetails.filter((f) => typeof f.value !== 'string');
   const w = Math.max(...numeric.map((f) => f.label.length), 10);
@@ -78,6 +104,7 @@ export function printResult(r: Result): void {
   }
   for (const m of r.missing) out(`  missing: ${m}`);
   for (const note of r.notes) out(`  note: ${note}`);
+  out(`  command: ${r.command}`);
   out(`  (appended to bench/results/${r.name}.json)`);
   out('');
 }
