@@ -69,7 +69,7 @@ export const profilesIn = (dir: string) =>
     .sort()
     .map((f) => join(dir, f));
 
-/** "node_modules/@temporalio/client/…" → "@temporalio/client"; "dist/src/api/app.js" → "src/api/app"; node's own → "node:<module>". */
+/** "node_modules/@temporalio/client/…" → "@temporalio/client"; "dist/src/http/app.js" → "src/http/app"; node's own → "node:<module>". */
 function partOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';

@@ -19,7 +19,7 @@ import { onInterrupt, within } from './teardown.js';
 
 /**
  * A whole ticketflow stack in a fresh temp dir: embedded PostgreSQL, the Temporal dev server, the fake Jira, and
- * the API(s) and worker(s) as processes of their own (`node dist/src/api/main.js`, `node dist/src/worker.js`)
+ * the API(s) and worker(s) as processes of their own (`node dist/src/main/api.js`, `node dist/src/main/worker.js`)
  * configured by environment, so that /proc measures each. One Jira connection is configured through the API.
  */
 
@@ -149,11 +149,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const suffix = (i: number) => (i === 0 ? '' : `-${i + 1}`);
     const workers = Array.from(
       { length: workerCount },
-      (_, i) => new StackProcess(workerCount > 1 ? `worker ${i + 1}` : 'worker', process.execPath, [...(opts.workerNodeArgs ?? []), join(distSrc, 'worker.js')], join(logDir, `worker${suffix(i)}.log`)),
+      (_, i) => new StackProcess(workerCount > 1 ? `worker ${i + 1}` : 'worker', process.execPath, [...(opts.workerNodeArgs ?? []), join(distSrc, 'main/worker.js')], join(logDir, `worker${suffix(i)}.log`)),
     );
     const apiProcesses = Array.from(
       { length: apiCount },
-      (_, i) => new StackProcess(apiCount > 1 ? `API ${i + 1}` : 'API', process.execPath, [...(opts.apiNodeArgs ?? []), join(distSrc, 'api/main.js')], join(logDir, `api${suffix(i)}.log`)),
+      (_, i) => new StackProcess(apiCount > 1 ? `API ${i + 1}` : 'API', process.execPath, [...(opts.apiNodeArgs ?? []), join(distSrc, 'main/api.js')], join(logDir, `api${suffix(i)}.log`)),
     );
     for (const w of workers) onStop(w.role, () => w.stop());
     for (const a of apiProcesses) onStop(a.role, () => a.stop());
