@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startEmbeddedPostgres } from '../tools/dev-stack/embedded-postgres.js';
 import { temporalCliExecutable } from '../tools/temporal/servers.js';
 import { searchAttributes } from '../src/platform/temporal/search-attributes.js';
-import { workflowsPath } from '../src/main/build-worker.js';
+import { workflowInterceptorModules, workflowsPath } from '../src/main/build-worker.js';
 import { freePort } from '../tools/ports.js';
 
 /**
@@ -30,7 +30,7 @@ export async function globalSetup(): Promise<void> {
     temporalCliExecutable().then((executable) =>
       TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes, extraArgs: NAMESPACES.flatMap((n) => ['--namespace', n]) } }),
     ),
-    bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+    bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger }),
   ]);
   cleanup.push(() => pg.stop(), () => env.teardown());
   const bundlePath = join(dir, 'workflow-bundle.js');

@@ -11,8 +11,14 @@ import { anomalyChores } from '../anomalies/tracker-chores.js';
 import { createWebhookActivities } from '../jira-webhooks/activities.js';
 import { createTrackerActivities } from '../tracker/activities.js';
 import { createCallbackActivities } from '../callbacks/activities.js';
+import { createPersonalDataActivities } from '../personal-data/activities.js';
+import { PersonalDataService } from '../personal-data/service.js';
+import { DEFAULT_PRIVACY_SETTINGS, type PrivacySettings } from '../personal-data/starts.js';
+import { createAuditActivities } from '../audit/activities.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows.js', import.meta.url));
+/** Workflow interceptors, bundled with the workflows: console actions go to the audit log (src/audit/console-interceptor.ts). */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../audit/console-interceptor.js', import.meta.url))];
 
 /** Everything the worker's activities close over, and how the worker itself runs. */
 export interface WorkerDeps {
@@ -33,15 +39,19 @@ export interface WorkerDeps {
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; workflowThreadPoolSize: number };
   /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** how long personal data and audit entries are kept */
+  privacy?: PrivacySettings;
 }
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
 export function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const privacy = deps.privacy ?? DEFAULT_PRIVACY_SETTINGS;
+  const personal = new PersonalDataService(deps.orm, deps.kit.secrets.keyring, deps.temporal, deps.taskQueue, privacy);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
     ...deps.tuning,
     // Reads and read-model writes are local activities: as many may run together as activities may.
     ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),
@@ -50,7 +60,9 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskPolls: 8,
     maxConcurrentWorkflowTaskPolls: 8,
     activities: {
-      ...createActivities(deps),
+      ...createActivities({ ...deps, personal }),
+      ...createPersonalDataActivities({ ...deps, privacy }),
+      ...createAuditActivities(deps),
       ...createAnomalyActivities(deps),
       ...createWebhookActivities(deps),
       ...createTrackerActivities({ ...deps, chores: [...privacyRequestChores(deps), ...anomalyChores(deps)] }),

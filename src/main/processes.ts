@@ -11,6 +11,9 @@ import { createWorker } from './build-worker.js';
 import { createApp } from '../http/app.js';
 import { TicketWorkflowStarts } from '../privacy-requests/starts.js';
 import { ConnectionTrackers, type TrackerSettings } from '../tracker/starts.js';
+import { RetentionSchedule, type PrivacySettings } from '../personal-data/starts.js';
+import { PersonalDataEraser } from '../personal-data/eraser.js';
+import { PersonalDataSeal } from '../personal-data/sealing.js';
 import { problemsForClientErrors } from '../http/problem.js';
 import { log, setLogLevel } from '../platform/log.js';
 import type { Server } from 'node:http';
@@ -58,6 +61,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     webhookBaseUrl: config.WEBHOOK_BASE_URL,
     search: { lagSeconds: config.JIRA_SEARCH_LAG_SECONDS, waitOnRetry: config.JIRA_RETRY_WAITS_FOR_SEARCH },
     dataConverter: { payloadCodecs: [codec] },
+    privacy: privacySettings(config),
     tuning: {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -77,6 +81,11 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
   };
 }
 
+/** How long personal data and audit entries are kept, from the configuration. */
+export function privacySettings(config: Config): PrivacySettings {
+  return { personalDataRetentionDays: config.PERSONAL_DATA_RETENTION_DAYS, auditLogRetentionDays: config.AUDIT_LOG_RETENTION_DAYS, sweepMinutes: config.RETENTION_SWEEP_MINUTES };
+}
+
 /** The trackers' cadence, from the configuration. */
 export function trackerSettings(config: Config): TrackerSettings {
   return {
@@ -93,6 +102,8 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   const settings = { taskQueue: config.TEMPORAL_TASK_QUEUE, createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS };
   const starts = new TicketWorkflowStarts(orm, temporal, settings).start();
   const trackers = new ConnectionTrackers(orm, temporal, trackerSettings(config)).start();
+  // The retention schedule is a long-lived part of the deployment, like the trackers: every API ensures it.
+  const retention = new RetentionSchedule(temporal, config.TEMPORAL_TASK_QUEUE, privacySettings(config)).start();
   const app = createApp({
     orm,
     temporal,
@@ -101,6 +112,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     starts,
     trackers,
     codec,
+    privacy: privacySettings(config),
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
   });
@@ -113,6 +125,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       trackers.stopPasses();
+      retention.stop();
       await starts.stop();
       await temporal.connection.close();
     },
@@ -129,7 +142,10 @@ function requireEnv(config: Config): { databaseUrl: string; temporalAddress: str
   return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secretKeys: config.SECRET_KEYS, payloadKeys: config.PAYLOAD_KEYS };
 }
 
-/** Opens the database, migrates it, builds the connection kit, and re-seals credentials left in clear or under a retired key. */
+/**
+ * Opens the database, migrates it, builds the connection kit, and re-seals credentials and personal data left
+ * in clear (written before sealing existed) or under a retired key.
+ */
 export async function openAppDatabase(config: Config, databaseUrl: string, secretKeys: string): Promise<{ orm: Orm; kit: ConnectionKit }> {
   const orm = await openDatabase(databaseUrl);
   const kit = connectionKit(orm, {
@@ -143,6 +159,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
+  await new PersonalDataEraser(orm, new PersonalDataSeal(kit.secrets.keyring)).sealLegacyRows();
   return { orm, kit };
 }
 
