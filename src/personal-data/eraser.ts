@@ -68,7 +68,7 @@ export class PersonalDataEraser {
         [requestId],
       );
       const erasedNow = identity.length > 0 || submitted.length > 0;
-      const [after] = await em.execute<Array<{ personal_data_erased_at: Date | null }>>(
+      const [after] = await em.execute<Array<{ personal_data_erased_at: string | Date | null }>>(
         `update privacy_request set identity = null, email = null, phone = null,
            personal_data_erased_at = case when ? then now() else personal_data_erased_at end
          where id = ? returning personal_data_erased_at`,
@@ -77,7 +77,8 @@ export class PersonalDataEraser {
       const tickets = await this.personalTickets(em, requestId);
       return {
         privacy_request_id: requestId,
-        erased_at: after?.personal_data_erased_at ?? null,
+        // raw rows carry PostgreSQL's text for a timestamptz
+        erased_at: after?.personal_data_erased_at ? new Date(after.personal_data_erased_at) : null,
         erased: { identity, submitted_data: submitted.map((s) => s.instance_id).sort() },
         tickets,
       } satisfies ErasureReport;
