@@ -5,6 +5,9 @@ import { Keyring } from '../src/platform/keyring.js';
 import { PersonalDataSeal } from '../src/personal-data/sealing.js';
 import { PersonalDataEraser } from '../src/personal-data/eraser.js';
 import { RetentionSchedule } from '../src/personal-data/starts.js';
+import { PersonalDataService } from '../src/personal-data/service.js';
+import { PrivacyRequestService } from '../src/privacy-requests/service.js';
+import { createActivities } from '../src/privacy-requests/activities.js';
 import { RETENTION_SCHEDULE_ID, redactionWorkflowId, type RedactionResult, type RetentionResult } from '../src/personal-data/messages.js';
 import { setLogLevel, setLogSink } from '../src/platform/log.js';
 import { eventually } from './helpers/infra.js';
@@ -203,6 +206,24 @@ describe('erasure on demand', () => {
     assert.equal((await ctx.jira.requests()).filter((r) => r.method === 'PUT' && r.path.endsWith(`/issue/${open.ticket_key}`)).length, 1);
     await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'redacting', name: 'r', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });
+});
+
+test('with a retention of 0, nothing is kept beyond the moment a request is denied or its manual tasks complete', async () => {
+  const none = new PersonalDataService(ctx.orm, ctx.tf.secrets.keyring, ctx.tf.client, ctx.tf.taskQueue, { personalDataRetentionDays: 0, auditLogRetentionDays: 365, sweepMinutes: 60 });
+  const requests = new PrivacyRequestService(ctx.orm, ctx.tf.client, ctx.tf.kit, ctx.tf.starts, none);
+  const facts = { requestType: 'access', submittedAt: null, approvedAt: null, dueDate: null, policyName: null, requestUrl: null, identity: { email: EMAIL, phone: PHONE } };
+  await requests.upsert({ id: 'pri_zero_denied', status: 'denied', ...facts });
+  const [denied] = await sql("select identity, personal_data_erased_at, closed_at from privacy_request where id = 'pri_zero_denied'");
+  assert.equal(denied!.identity, null, 'erased as it was denied');
+  assert.ok(denied!.personal_data_erased_at && denied!.closed_at);
+
+  await requests.upsert({ id: 'pri_zero_done', status: 'in_processing', ...facts });
+  await sql("insert into jira_ticket_instance (instance_id, privacy_request_id, connection_key, workflow_id, task_state, data_submitted) values ('jti_zero', 'pri_zero_done', 'jira', 'privacy-request/pri_zero_done/jira/jira', 'completed', true)");
+  assert.ok((await sql("select identity from privacy_request where id = 'pri_zero_done'"))[0]!.identity, 'kept while the request is open');
+  const activities = createActivities({ orm: ctx.orm, kit: ctx.tf.kit, personal: none });
+  assert.deepEqual(await activities.completeManualTask({ instanceId: 'jti_zero' }), { requestCompleted: true });
+  assert.equal((await sql("select identity from privacy_request where id = 'pri_zero_done'"))[0]!.identity, null, 'erased as its manual tasks completed');
+  assert.deepEqual(await activities.completeManualTask({ instanceId: 'jti_zero' }), { requestCompleted: true }, 'a retried attempt is harmless');
 });
 
 describe('the retention schedule', () => {
