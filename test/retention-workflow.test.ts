@@ -10,6 +10,9 @@ import { createAuditActivities } from '../src/audit/activities.js';
 import type { RetentionResult } from '../src/personal-data/messages.js';
 import type { retentionSweep } from '../src/personal-data/retention.js';
 import type { privacyRequestTicket } from '../src/privacy-requests/workflow.js';
+import type { jiraRedaction } from '../src/personal-data/redaction.js';
+import type { RedactionResult } from '../src/personal-data/messages.js';
+import { ApplicationFailure } from '@temporalio/activity';
 import { submitDataSignal } from '../src/privacy-requests/messages.js';
 import { ticketChangedSignal } from '../src/tracker/news.js';
 import { eventually, testDatabase } from './helpers/infra.js';
@@ -78,7 +81,8 @@ describe('retention on schedule (time-skipping)', () => {
     const details: string[] = [];
     const sweep = async (): Promise<RetentionResult> => {
       let result!: RetentionResult;
-      await runWorkflow<typeof retentionSweep>(ts, { type: 'retentionSweep', workflowId: 'retention-sweep', args: [{ personalDataRetentionDays: 30, auditLogRetentionDays: 365 }], activities }, async (h) => {
+      const recordAs = details.length === 1 ? 'retention-sweep-erased' : undefined;
+      await runWorkflow<typeof retentionSweep>(ts, { type: 'retentionSweep', workflowId: 'retention-sweep', args: [{ personalDataRetentionDays: 30, auditLogRetentionDays: 365 }], activities, recordAs }, async (h) => {
         // Waited for without unlocking time skipping (the test server would skip years while activities run).
         result = await new Client({ connection: env.connection }).workflow.getHandle<typeof retentionSweep>(h.workflowId).result();
         details.push((await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '');
@@ -138,5 +142,33 @@ describe('retention on schedule (time-skipping)', () => {
     // A later run finds nothing more to do.
     await ts.env.sleep('1 hour');
     assert.equal((await sweep()).requestsErased, 0);
+  });
+});
+
+describe('Jira redaction (mocked activities)', () => {
+  test('each pending ticket once, on past one that fails for good, and tickets an erasure adds meanwhile; the details say how it went', async () => {
+    let pending = ['jti_a', 'jti_b'];
+    const asked: string[] = [];
+    const activities = {
+      pendingRedactions: async () => ({ instanceIds: [...pending] }),
+      redactTicket: async ({ instanceId }: { instanceId: string }) => {
+        asked.push(instanceId);
+        if (instanceId === 'jti_b') throw ApplicationFailure.nonRetryable('Jira PUT /rest/api/3/issue/{issueIdOrKey} answered 403: no permission', 'JiraRejected');
+        pending = pending.filter((i) => i !== instanceId);
+        // An erasure of the same request while this runs adds a ticket: found at the next round.
+        if (instanceId === 'jti_a') pending.push('jti_c');
+        return { ticketKey: instanceId === 'jti_a' ? 'PRIV-1' : 'PRIV-3', outcome: instanceId === 'jti_a' ? ('redacted' as const) : ('already_redacted' as const) };
+      },
+    };
+    await runWorkflow<typeof jiraRedaction>(ts, { type: 'jiraRedaction', workflowId: 'privacy-request/pri_r/jira-redaction', args: [{ privacyRequestId: 'pri_r' }], activities, recordAs: 'jira-redaction' }, async (h) => {
+      const result: RedactionResult = await new Client({ connection: ts.env.connection }).workflow.getHandle<typeof jiraRedaction>(h.workflowId).result();
+      assert.deepEqual(result.redacted, ['PRIV-1']);
+      assert.deepEqual(result.alreadyRedacted, ['PRIV-3']);
+      assert.equal(result.failed.length, 1);
+      assert.match(result.failed[0]!.error, /^jti_b: Jira PUT .* answered 403/);
+      const details = (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      assert.equal(details, 'done for privacy request pri_r: 1 redacted (PRIV-1), 1 already redacted (PRIV-3), 0 gone from Jira, 1 failed');
+    });
+    assert.deepEqual(asked, ['jti_a', 'jti_b', 'jti_c'], 'each once: the failed one is left for the next retention run');
   });
 });
