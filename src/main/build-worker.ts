@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import type { SearchLag } from '../jira/activity-failures.js';
@@ -16,10 +16,6 @@ import { PersonalDataService } from '../personal-data/service.js';
 import { DEFAULT_PRIVACY_SETTINGS, type PrivacySettings } from '../personal-data/starts.js';
 import { createAuditActivities } from '../audit/activities.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows.js', import.meta.url));
-/** Workflow interceptors, bundled with the workflows: console actions go to the audit log (src/audit/console-interceptor.ts). */
-export const workflowInterceptorModules = [fileURLToPath(new URL('../audit/console-interceptor.js', import.meta.url))];
-
 /** Everything the worker's activities close over, and how the worker itself runs. */
 export interface WorkerDeps {
   orm: Orm;
@@ -34,13 +30,26 @@ export interface WorkerDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  /** A prebuilt bundle (tests build one and share it); otherwise the workflows are bundled at start. */
-  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The workflow code (./workflow-bundle.ts: prebuilt by `npm run build`, or bundled at start in development). */
+  workflowBundle: NonNullable<WorkerOptions['workflowBundle']>;
+  /**
+   * The worker deployment version this worker belongs to. Every worker has one: the workflow types declare
+   * their versioning behaviour (src/workflows.ts), and the server refuses that from an unversioned worker.
+   */
+  version: WorkerDeploymentVersion;
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; workflowThreadPoolSize: number };
   /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
   dataConverter?: WorkerOptions['dataConverter'];
   /** how long personal data and audit entries are kept */
   privacy?: PrivacySettings;
+}
+
+/**
+ * A versioned worker's options. Each workflow type says how it moves between versions (src/workflows.ts);
+ * the default covers a type that says nothing.
+ */
+export function deploymentOptions(version: WorkerDeploymentVersion): NonNullable<WorkerOptions['workerDeploymentOptions']> {
+  return { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
 }
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
@@ -51,7 +60,8 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
+    workflowBundle: deps.workflowBundle,
+    workerDeploymentOptions: deploymentOptions(deps.version),
     ...deps.tuning,
     // Reads and read-model writes are local activities: as many may run together as activities may.
     ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),
