@@ -3,6 +3,8 @@ import { privacyRequestTicket } from './privacy-requests/workflow.js';
 import { anomalyTicketCreate, anomalyTicketLink } from './anomalies/workflows.js';
 import { jiraWebhookKeepAlive } from './jira-webhooks/keep-alive.js';
 import { jiraTracker } from './tracker/workflow.js';
+import { retentionSweep } from './personal-data/retention.js';
+import { jiraRedaction } from './personal-data/redaction.js';
 
 /*
  * Worker versioning (docs/operators.md, "Rolling out a new version"): how each workflow type moves between
@@ -16,11 +18,15 @@ import { jiraTracker } from './tracker/workflow.js';
  *
  * PINNED: a "create a ticket for this anomaly" run lasts one activity (three attempts at most, minutes), so
  * it finishes on the version it started on and a change to it needs no patch; the old version drains in minutes.
+ * So does a retention schedule's run (a few database activities; the schedule starts the next on the current version).
+ * A Jira redaction retries Jira until it answers, possibly for hours: AUTO_UPGRADE, like the other long ones.
  */
 setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, privacyRequestTicket);
 setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, anomalyTicketLink);
 setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, jiraWebhookKeepAlive);
 setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, jiraTracker);
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, jiraRedaction);
 setWorkflowOptions({ versioningBehavior: 'PINNED' }, anomalyTicketCreate);
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, retentionSweep);
 
-export { privacyRequestTicket, anomalyTicketCreate, anomalyTicketLink, jiraWebhookKeepAlive, jiraTracker };
+export { privacyRequestTicket, anomalyTicketCreate, anomalyTicketLink, jiraWebhookKeepAlive, jiraTracker, retentionSweep, jiraRedaction };

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
+import { routesOf } from './helpers/routes.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 
@@ -9,24 +10,6 @@ const ctx = useStack();
 
 /** Routes that answer without a token, each for a reason (health probes, signed webhooks, the OAuth redirect). */
 const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/init.js', 'POST /webhooks/jira', 'POST /webhooks/jira/:connectionKey', 'GET /api/v1/oauth/jira/callback']);
-
-interface RouteEntry {
-  method: string;
-  path: string;
-}
-
-/** Walks Express's router tree: every route with its full path. */
-function routesOf(stack: any[], prefix = ''): RouteEntry[] {
-  return stack.flatMap((layer: any): RouteEntry[] => {
-    const paths: string[] = Array.isArray(layer.rawPath) ? layer.rawPath : [layer.rawPath ?? ''];
-    if (layer.route) {
-      // A router's '/' route answers at the mount path itself.
-      return paths.flatMap((p) => Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: `${prefix}${p}`.replace(/(.)\/$/, '$1') })));
-    }
-    if (layer.handle?.stack) return paths.flatMap((p) => routesOf(layer.handle.stack, `${prefix}${p === '/' ? '' : p}`));
-    return [];
-  });
-}
 
 describe('API tokens', () => {
   test('no route escapes authentication: every route but the open ones answers 401 problem+json without a token', async () => {

@@ -3,7 +3,7 @@ import type { Anomaly } from '../platform/db/entities.js';
 import { linkJson, type AnomalyService } from './service.js';
 import { answerTime } from './format.js';
 import { id } from '../http/schemas.js';
-import { route, type Route } from '../http/route.js';
+import { auditNote, route, type Route } from '../http/route.js';
 import {
   anomalyAnswer,
   anomalyCommentSchema,
@@ -88,8 +88,10 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       body: createTicketSchema,
       answers: { 201: createdAnswer },
       problems: viaJira,
-      handler: async ({ params, body }) => {
+      audit: { temporal: 'start anomalyTicketCreate' },
+      handler: async ({ params, body, res }) => {
         const { ticket, ...integration } = await service.createTicket(params.anomaly_id, body);
+        auditNote(res, { targets: { ticket: ticket.ticket_number, connection: integration.connection_key } });
         return {
           body: { ticket, anomaly_id: asGiven(params.anomaly_id), ...integration, message: `Ticket ${ticket.ticket_number} created and linked to anomaly ${params.anomaly_id}` },
         };
@@ -113,8 +115,11 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       body: linkTicketSchema,
       answers: { 201: linkAnswer, 200: linkAnswer },
       problems: [...viaJira, 503],
-      handler: async ({ params, body }) => {
+      audit: { temporal: 'start anomalyTicketLink' },
+      handler: async ({ params, body, res }) => {
+        auditNote(res, { targets: { ticket: body.ticket_key, connection: body.connection_key } });
         const { link: l, created } = await service.linkTicket(params.anomaly_id, body.ticket_key, body.connection_key);
+        auditNote(res, { targets: { link: l.linkId } });
         return { status: created ? 201 : 200, body: linkJson(l) };
       },
     }),
@@ -126,6 +131,7 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       params: link,
       answers: { 202: linkAnswer },
       problems: [409],
+      audit: { temporal: 'signal unlink' },
       handler: async ({ params }) => {
         const l = await service.unlink(params.anomaly_id, params.link_id);
         return { body: { ...linkJson(l), state: l.state === 'unlinked' ? 'unlinked' : 'unlinking' } };
@@ -139,6 +145,7 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       params: link,
       answers: { 200: linkAnswer, 202: linkAnswer },
       problems: [409],
+      audit: { temporal: 'update refreshNow' },
       handler: async ({ params }) => {
         const { link: l, settled } = await service.refresh(params.anomaly_id, params.link_id);
         return { status: settled ? 200 : 202, body: linkJson(l) };
@@ -152,6 +159,7 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       params: anomaly,
       body: anomalyStatusSchema,
       answers: { 202: notifiedAnswer },
+      audit: { temporal: 'signal anomalyStatusChanged' },
       handler: async ({ params, body }) => {
         const tickets = await service.statusChanged(params.anomaly_id, body.status);
         return { body: { anomaly_id: asGiven(params.anomaly_id), status: body.status, tickets_notified: tickets } };
@@ -165,6 +173,7 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       params: anomaly,
       body: anomalyCommentSchema,
       answers: { 202: notifiedAnswer },
+      audit: { temporal: 'signal commentAdded' },
       handler: async ({ params, body }) => {
         const tickets = await service.comment(params.anomaly_id, body.author, body.text);
         return { body: { anomaly_id: asGiven(params.anomaly_id), tickets_notified: tickets } };

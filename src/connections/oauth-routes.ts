@@ -3,7 +3,7 @@ import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from './kit.js';
 import { loadConnection } from './service.js';
 import { key } from '../http/schemas.js';
-import { route, type Route } from '../http/route.js';
+import { auditNote, route, type Route } from '../http/route.js';
 import { conflict } from '../platform/errors.js';
 
 export const oauthInitiateSchema = z.object({ connection_key: key }).strict();
@@ -24,7 +24,8 @@ export function oauthRoutes(orm: Orm, kit: ConnectionKit, onConnected: (connecti
       body: oauthInitiateSchema,
       answers: { 200: z.object({ authorization_url: z.string() }).strict() },
       problems: [409],
-      handler: async ({ body }) => {
+      handler: async ({ body, res }) => {
+        auditNote(res, { targets: { connection: body.connection_key } });
         await loadConnection(orm.em.fork(), body.connection_key);
         return { body: { authorization_url: await oauth().initiate(body.connection_key) } };
       },
@@ -37,8 +38,11 @@ export function oauthRoutes(orm: Orm, kit: ConnectionKit, onConnected: (connecti
       query: oauthCallbackQuery,
       answers: { 200: z.object({ status: z.literal('connected'), connection_key: z.string(), cloud_id: z.string(), site_url: z.string() }).strict() },
       problems: [409, 502],
-      handler: async ({ query, req }) => {
+      // A GET that changes state (it stores the connection's tokens); the single-use state stands for the caller.
+      audit: { actor: 'oauth_redirect', temporal: 'start jiraWebhookKeepAlive' },
+      handler: async ({ query, req, res }) => {
         const done = await oauth().callback(query.code, query.state);
+        auditNote(res, { targets: { connection: done.connectionKey } });
         await onConnected(done.connectionKey).catch((err: unknown) => req.log?.('warn', 'could not start the webhook keep-alive; the tracker still reads changes', { err }));
         return { body: { status: 'connected', connection_key: done.connectionKey, cloud_id: done.cloudId, site_url: done.siteUrl } };
       },

@@ -10,7 +10,8 @@ import { checkConnection, connectionClient, loadConnection, viaJira } from './se
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../templates/render.js';
 import { TEMPLATE_VARIABLES } from '../templates/template.js';
 import { isoTime, key } from '../http/schemas.js';
-import { route, type Route } from '../http/route.js';
+import { auditNote, route, type Route } from '../http/route.js';
+import { PersonalDataSeal } from '../personal-data/sealing.js';
 import { invalid, notFound } from '../platform/errors.js';
 import type { ConnectionTrackers } from '../tracker/starts.js';
 
@@ -54,6 +55,7 @@ const checkAnswer = z.union([
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
 export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): Route[] {
   const { secrets, hostPolicy } = kit;
+  const seal = new PersonalDataSeal(secrets.keyring);
   const client = (k: string) => connectionClient(orm.em.fork(), kit, k);
   const connectionJson = (c: Connection) => ({
     key: c.key,
@@ -77,7 +79,9 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       tag: 'connections',
       body: z.array(connectionSchema).min(1).max(50),
       answers: { 200: patchAnswer },
-      handler: async ({ body: items }) => {
+      audit: { temporal: 'start jiraTracker (enabled) / signal stopTracker (disabled)' },
+      handler: async ({ body: items, res }) => {
+        auditNote(res, { targets: { connection: items.map((c) => c.key) } });
         await orm.em.fork().transactional(async (tx) => {
           for (const c of items) {
             await tx.upsert(Connection, { key: c.key, name: c.name, connectionType: c.connection_type, access: c.access, disabled: c.disabled });
@@ -199,6 +203,8 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       body: previewSchema,
       bodyOptional: true,
       answers: { 200: previewAnswer },
+      // a read that takes a body: it renders, and changes nothing
+      audit: false,
       handler: async ({ params, body }) => {
         const em = orm.em.fork();
         const c = await loadConnection(em, params.key);
@@ -212,7 +218,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
         if (body.privacy_request_id) {
           const request = await em.findOne(PrivacyRequest, { id: body.privacy_request_id });
           if (!request) throw notFound('privacy request', body.privacy_request_id);
-          facts = request;
+          facts = { ...request, ...seal.openIdentity(request) };
         }
         const t = renderTicket(settings, facts);
         return { body: { summary: t.summary, description: t.description ?? null, due_date: t.dueDate, sample_data: !body.privacy_request_id } };
@@ -226,10 +232,11 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       params: conn,
       answers: { 201: testTicketAnswer },
       problems: viaJiraProblems,
-      handler: async ({ params }) => {
+      handler: async ({ params, res }) => {
         const { settings, client: jira } = await client(params.key);
         const input = issueInputFor(settings, SAMPLE_REQUEST, { label: 'ticketflow-test', summaryPrefix: '[TEST] ' });
         const created = await viaJira(() => jira.createIssue(input));
+        auditNote(res, { targets: { ticket: created.key } });
         return { body: { ticket_id: created.id, ticket_key: created.key, ticket_url: created.url, summary: input.summary } };
       },
     }),

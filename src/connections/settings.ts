@@ -57,6 +57,12 @@ export const secretPatchSchema = z
     rate_limit_per_second: z.number().min(1, 'must be at least 1 (call per second)').max(1000).nullable(),
     /** Anomaly links: when an anomaly becomes active again while its ticket is done, move the ticket back to "to do". */
     reopen_on_recurrence: z.boolean(),
+    /**
+     * After a request's personal data is erased, also rewrite the summary, description and custom fields of the
+     * ticket ticketflow rendered them into (the templates rendered with the erased values). Off by default:
+     * it edits tickets in Jira.
+     */
+    redact_personal_data_in_jira: z.boolean(),
     custom_fields: z
       .record(z.string().regex(/^(customfield_\d+|[a-z][a-zA-Z]*)$/, 'must be a Jira field id such as customfield_10010'), z.union([template, z.array(template).max(20)]))
       .refine((f) => Object.keys(f).length <= 50, 'at most 50 fields')
@@ -89,6 +95,8 @@ export interface TicketSettings {
   customFields?: Record<string, string | string[]> | null;
   /** undefined: the process default */
   rateLimitPerSecond?: number | null;
+  /** erasure also redacts the rendered ticket in Jira */
+  redactPersonalDataInJira?: boolean;
 }
 
 export const DEFAULT_SUMMARY_TEMPLATE = 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__';
@@ -128,5 +136,6 @@ export function ticketSettings(all: Record<string, unknown>): TicketSettings | {
     assigneeAccountId: s.assignee_account_id,
     customFields: s.custom_fields,
     rateLimitPerSecond: s.rate_limit_per_second,
+    redactPersonalDataInJira: s.redact_personal_data_in_jira === true,
   };
 }

@@ -28,6 +28,12 @@ import { operationsRoutes } from './operations-routes.js';
 import { errorHandler, Problem, sendProblem } from './problem.js';
 import { mount, type Route } from './route.js';
 import { ApiTokens, grants } from './tokens.js';
+import { AuditLog } from '../audit/log.js';
+import { auditCalls } from '../audit/http.js';
+import { auditRoutes } from '../audit/routes.js';
+import { PersonalDataService } from '../personal-data/service.js';
+import { personalDataRoutes } from '../personal-data/routes.js';
+import { DEFAULT_PRIVACY_SETTINGS, type PrivacySettings } from '../personal-data/starts.js';
 
 export interface AppDeps {
   orm: Orm;
@@ -44,6 +50,8 @@ export interface AppDeps {
   /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
   codec?: PayloadCodec;
   codecEndpoint?: CodecRouterOptions;
+  /** how long personal data and audit entries are kept (PERSONAL_DATA_RETENTION_DAYS, AUDIT_LOG_RETENTION_DAYS) */
+  privacy?: PrivacySettings;
 }
 
 /**
@@ -53,11 +61,15 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { orm, temporal, kit } = deps;
   const tokens = deps.tokens ?? new ApiTokens(orm);
+  const audit = new AuditLog(orm);
+  const personal = new PersonalDataService(orm, kit.secrets.keyring, temporal, deps.settings.taskQueue, deps.privacy ?? DEFAULT_PRIVACY_SETTINGS);
   const routes: Route[] = [
     ...operationsRoutes({ orm, temporal, tokens, metrics: deps.metrics }),
+    ...auditRoutes(audit),
     ...connectionRoutes(orm, kit, deps.trackers),
     ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
-    ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts)),
+    ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts, personal)),
+    ...personalDataRoutes(personal),
     ...anomalyRoutes(new AnomalyService(orm, temporal, kit, new AnomalyStarts(temporal, deps.settings))),
     ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
@@ -102,7 +114,8 @@ export function createApp(deps: AppDeps) {
   };
   if (deps.codec) app.use('/codec', ...codecGate({ authorize: operator, ...deps.codecEndpoint }));
   const router = express.Router();
-  mount(router, routes);
+  // Every state-changing call is recorded in the audit log before it is answered.
+  mount(router, routes, auditCalls(audit));
   app.use(router);
   app.use(methodNotAllowed(routes));
   app.use((req: Request, res: Response) => sendProblem(res, new Problem(404, 'Not Found', `no route for ${req.method} ${req.path}`)));

@@ -3,13 +3,16 @@ import { grants, type ApiTokens, type Scope, type TokenInfo } from './tokens.js'
 import { Problem } from './problem.js';
 
 /**
- * The scope a request under /api needs: connections (credentials, OAuth) need admin, changes need write,
- * reads need read. OAuth's callback is the one exception: Atlassian sends the user's browser there, which
- * cannot carry a token; the single-use `state` it must present authenticates it instead.
+ * The scope a request under /api needs: connections (credentials, OAuth), erasing personal data and reading
+ * the audit log need admin, changes need write, reads need read. OAuth's callback is the one exception:
+ * Atlassian sends the user's browser there, which cannot carry a token; the single-use `state` it must
+ * present authenticates it instead.
  */
-export function requiredScope(method: string, path: string): Scope | null {
+export function requiredScope(method: string, rawPath: string): Scope | null {
+  // Express matches routes case-insensitively and with or without a trailing slash: so does this.
+  const path = rawPath.toLowerCase().replace(/(.)\/+$/, '$1');
   if (method === 'GET' && path === '/v1/oauth/jira/callback') return null;
-  if (path.startsWith('/v1/connection') || path.startsWith('/v1/oauth/')) return 'admin';
+  if (path.startsWith('/v1/connection') || path.startsWith('/v1/oauth/') || path === '/v1/audit' || /^\/v1\/privacy-request\/[^/]+\/personal-data$/.test(path)) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
@@ -32,6 +35,14 @@ export function authenticate(tokens: ApiTokens) {
       return next(new Problem(403, 'Forbidden', `this route needs a token with scope "${needed}"; token ${token.id} has ${token.scopes.join(', ')}`, { field: 'header.authorization', required_scope: needed }));
     }
     req.log = ((log) => (level, msg, fields) => log?.(level, msg, { tokenId: token.id, ...fields }))(req.log);
+    req.token = token;
     next();
   };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** the caller's API token, once authenticated (the audit log names it) */
+    token?: TokenInfo;
+  }
 }

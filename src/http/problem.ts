@@ -58,24 +58,24 @@ export function sendProblem(res: Response, p: Problem): void {
     .send(JSON.stringify({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra }));
 }
 
-export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
-  if (err instanceof Problem) return sendProblem(res, err);
-  if (err instanceof DomainError) return sendProblem(res, problemOf(err));
+/** How an error is answered: the one mapping from failures to problems (the error handler and the audit log both use it). */
+export function problemFor(err: unknown): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof DomainError) return problemOf(err);
   const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.parse.failed') return sendProblem(res, new Problem(400, 'Bad Request', 'request body is not valid JSON', { field: 'body' }));
-  if (e.type === 'entity.too.large') return sendProblem(res, new Problem(413, 'Content Too Large', 'request body is too large', { field: 'body' }));
-  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-    return sendProblem(res, new Problem(415, 'Unsupported Media Type', e.message ?? 'unsupported encoding', { field: 'body' }));
-  }
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return sendProblem(res, new Problem(e.status, 'Bad Request', e.message ?? 'bad request'));
-  }
-  if (isDatabaseUnavailable(err)) {
-    req.log?.('warn', 'PostgreSQL unavailable', { err });
-    return sendProblem(res, new Problem(503, 'Service Unavailable', 'the database cannot be reached; nothing was changed, retry later', { retryAfterSeconds: 5 }));
-  }
-  req.log?.('error', 'unhandled error', { err });
-  sendProblem(res, new Problem(500, 'Internal Server Error', 'unexpected error; see the server log'));
+  if (e.type === 'entity.parse.failed') return new Problem(400, 'Bad Request', 'request body is not valid JSON', { field: 'body' });
+  if (e.type === 'entity.too.large') return new Problem(413, 'Content Too Large', 'request body is too large', { field: 'body' });
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new Problem(415, 'Unsupported Media Type', e.message ?? 'unsupported encoding', { field: 'body' });
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new Problem(e.status, 'Bad Request', e.message ?? 'bad request');
+  if (isDatabaseUnavailable(err)) return new Problem(503, 'Service Unavailable', 'the database cannot be reached; nothing was changed, retry later', { retryAfterSeconds: 5 });
+  return new Problem(500, 'Internal Server Error', 'unexpected error; see the server log');
+}
+
+export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+  const p = problemFor(err);
+  if (p.status === 503 && !(err instanceof Problem) && !(err instanceof DomainError)) req.log?.('warn', 'PostgreSQL unavailable', { err });
+  if (p.status === 500) req.log?.('error', 'unhandled error', { err });
+  sendProblem(res, p);
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {

@@ -36,7 +36,7 @@ export function webhookRoutes(webhooks: JiraWebhooks): Route[] {
       throw unavailable('the delivery could not be applied now; it was not recorded, so a retry will be', 10);
     }
   };
-  const common = { tag: 'webhooks' as const, body: delivery, rawBody: true, answers: { 202: outcome, 200: duplicate }, ok: 202, problems: [503] };
+  const common = { tag: 'webhooks' as const, body: delivery, rawBody: true, answers: { 202: outcome, 200: duplicate }, ok: 202, problems: [503], audit: { actor: 'jira_webhook' as const, temporal: 'signal ticketChanged / refresh' } };
   return [
     route({ ...common, method: 'post', path: '/webhooks/jira', summary: "Jira's webhook deliveries (X-Hub-Signature or an OAuth app's JWT)", handler: ({ body, req }) => receive(body, req.headers, req.log) }),
     route({

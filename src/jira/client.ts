@@ -284,6 +284,28 @@ export class JiraClient {
     }
   }
 
+  /**
+   * Edits an issue's summary, description (as rich text) and other fields, and sets entity properties in the
+   * same request: Jira applies both or neither, so a property can mark the edit as done (a retried attempt
+   * after a lost reply reads it back instead of editing twice).
+   */
+  async editIssue(key: string, edit: { summary?: string; description?: string | null; fields?: Record<string, unknown>; properties?: Array<{ key: string; value: unknown }> }): Promise<void> {
+    const fields: Record<string, unknown> = { ...edit.fields };
+    if (edit.summary !== undefined) fields.summary = edit.summary;
+    if (edit.description !== undefined) fields.description = edit.description ? this.richText(edit.description) : null;
+    await this.call('PUT', `issue/${encodeURIComponent(key)}`, { fields, ...(edit.properties?.length ? { properties: edit.properties } : {}) });
+  }
+
+  /** One entity property of an issue: null when the issue has none by that key, undefined when the issue does not exist. */
+  async issueProperty(key: string, propertyKey: string): Promise<unknown> {
+    const issue = await this.call<RawIssue & { properties?: Record<string, unknown> }>('GET', `issue/${encodeURIComponent(key)}`, undefined, { fields: 'summary', properties: propertyKey }).catch((err: unknown) => {
+      if (err instanceof JiraApiError && err.status === 404) return undefined;
+      throw err;
+    });
+    if (!issue) return undefined;
+    return issue.properties?.[propertyKey] ?? null;
+  }
+
   /** Comments with their entity properties (ticketflow marks each comment it posts with one). */
   async comments(key: string): Promise<Array<{ id: string; properties: Record<string, unknown> }>> {
     const out: Array<{ id: string; properties: Record<string, unknown> }> = [];

@@ -11,6 +11,10 @@ import { anomalyChores } from '../anomalies/tracker-chores.js';
 import { createWebhookActivities } from '../jira-webhooks/activities.js';
 import { createTrackerActivities } from '../tracker/activities.js';
 import { createCallbackActivities } from '../callbacks/activities.js';
+import { createPersonalDataActivities } from '../personal-data/activities.js';
+import { PersonalDataService } from '../personal-data/service.js';
+import { DEFAULT_PRIVACY_SETTINGS, type PrivacySettings } from '../personal-data/starts.js';
+import { createAuditActivities } from '../audit/activities.js';
 
 /** Everything the worker's activities close over, and how the worker itself runs. */
 export interface WorkerDeps {
@@ -36,6 +40,8 @@ export interface WorkerDeps {
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; workflowThreadPoolSize: number };
   /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** how long personal data and audit entries are kept */
+  privacy?: PrivacySettings;
 }
 
 /**
@@ -48,6 +54,8 @@ export function deploymentOptions(version: WorkerDeploymentVersion): NonNullable
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
 export function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const privacy = deps.privacy ?? DEFAULT_PRIVACY_SETTINGS;
+  const personal = new PersonalDataService(deps.orm, deps.kit.secrets.keyring, deps.temporal, deps.taskQueue, privacy);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -62,7 +70,9 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskPolls: 8,
     maxConcurrentWorkflowTaskPolls: 8,
     activities: {
-      ...createActivities(deps),
+      ...createActivities({ ...deps, personal }),
+      ...createPersonalDataActivities({ ...deps, privacy }),
+      ...createAuditActivities(deps),
       ...createAnomalyActivities(deps),
       ...createWebhookActivities(deps),
       ...createTrackerActivities({ ...deps, chores: [...privacyRequestChores(deps), ...anomalyChores(deps)] }),

@@ -15,6 +15,9 @@ import type { Client } from '@temporalio/client';
 import { createApp } from '../http/app.js';
 import { TicketWorkflowStarts } from '../privacy-requests/starts.js';
 import { ConnectionTrackers, type TrackerSettings } from '../tracker/starts.js';
+import { RetentionSchedule, type PrivacySettings } from '../personal-data/starts.js';
+import { PersonalDataEraser } from '../personal-data/eraser.js';
+import { PersonalDataSeal } from '../personal-data/sealing.js';
 import { problemsForClientErrors } from '../http/problem.js';
 import { log, setLogLevel } from '../platform/log.js';
 import type { Server } from 'node:http';
@@ -80,6 +83,7 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     webhookBaseUrl: config.WEBHOOK_BASE_URL,
     search: { lagSeconds: config.JIRA_SEARCH_LAG_SECONDS, waitOnRetry: config.JIRA_RETRY_WAITS_FOR_SEARCH },
     dataConverter: { payloadCodecs: [codec] },
+    privacy: privacySettings(config),
     tuning: {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -126,6 +130,11 @@ async function routeToVersion(client: Client, version: WorkerDeploymentVersion, 
   }
 }
 
+/** How long personal data and audit entries are kept, from the configuration. */
+export function privacySettings(config: Config): PrivacySettings {
+  return { personalDataRetentionDays: config.PERSONAL_DATA_RETENTION_DAYS, auditLogRetentionDays: config.AUDIT_LOG_RETENTION_DAYS, sweepMinutes: config.RETENTION_SWEEP_MINUTES };
+}
+
 /** The trackers' cadence, from the configuration. */
 export function trackerSettings(config: Config): TrackerSettings {
   return {
@@ -142,6 +151,8 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
   const settings = { taskQueue: config.TEMPORAL_TASK_QUEUE, createMaxAttempts: config.JIRA_CREATE_MAX_ATTEMPTS };
   const starts = new TicketWorkflowStarts(orm, temporal, settings).start();
   const trackers = new ConnectionTrackers(orm, temporal, trackerSettings(config)).start();
+  // The retention schedule is a long-lived part of the deployment, like the trackers: every API ensures it.
+  const retention = new RetentionSchedule(temporal, config.TEMPORAL_TASK_QUEUE, privacySettings(config)).start();
   const app = createApp({
     orm,
     temporal,
@@ -150,6 +161,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     starts,
     trackers,
     codec,
+    privacy: privacySettings(config),
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
   });
@@ -162,6 +174,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       trackers.stopPasses();
+      retention.stop();
       await starts.stop();
       await temporal.connection.close();
     },
@@ -178,7 +191,10 @@ function requireEnv(config: Config): { databaseUrl: string; temporalAddress: str
   return { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, secretKeys: config.SECRET_KEYS, payloadKeys: config.PAYLOAD_KEYS };
 }
 
-/** Opens the database, migrates it, builds the connection kit, and re-seals credentials left in clear or under a retired key. */
+/**
+ * Opens the database, migrates it, builds the connection kit, and re-seals credentials and personal data left
+ * in clear (written before sealing existed) or under a retired key.
+ */
 export async function openAppDatabase(config: Config, databaseUrl: string, secretKeys: string): Promise<{ orm: Orm; kit: ConnectionKit }> {
   const orm = await openDatabase(databaseUrl);
   const kit = connectionKit(orm, {
@@ -192,6 +208,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
+  await new PersonalDataEraser(orm, new PersonalDataSeal(kit.secrets.keyring)).sealLegacyRows();
   return { orm, kit };
 }
 

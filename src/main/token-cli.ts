@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { configOrExit } from './processes.js';
 import { devDatabaseUrl, openDatabase } from '../platform/db/orm.js';
 import { ApiTokens, SCOPES, type Scope } from '../http/tokens.js';
+import { AuditLog } from '../audit/log.js';
 
 /**
  * `npm run token -- create --scope write --name fides` | `list` | `revoke <id>`. Uses DATABASE_URL, or the
@@ -20,6 +21,9 @@ const orm = await openDatabase(url, { poolMax: 1 }).catch((err: Error) => {
   process.exit(2);
 });
 const tokens = new ApiTokens(orm);
+// Creating and revoking tokens changes who may act: recorded in the audit log like any API call (actor cli,
+// whoever ran the command on the host; the status is the command's exit code).
+const audit = new AuditLog(orm);
 let code = 0;
 try {
   if (command === 'create') {
@@ -30,6 +34,7 @@ try {
       code = 2;
     } else {
       const { id, token } = await tokens.create(values.name, scopes);
+      await audit.record({ actor: 'cli', route: 'token create', targets: { token: id }, status: 0 });
       say(`created token ${id} for "${values.name}" with scope ${scopes.join(', ')}; it is shown only now:`);
       process.stdout.write(`${token}\n`);
     }
@@ -39,6 +44,7 @@ try {
     }
   } else if (command === 'revoke' && rest[0]) {
     const done = await tokens.revoke(rest[0]);
+    await audit.record({ actor: 'cli', route: 'token revoke', targets: { token: rest[0] }, status: done ? 0 : 1 });
     say(done ? `revoked ${rest[0]} (servers stop accepting it within 10 seconds)` : `no active token ${rest[0]}`);
     code = done ? 0 : 1;
   } else {

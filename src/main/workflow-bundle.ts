@@ -5,6 +5,8 @@ import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 
 /** The one barrel of workflow code: what the bundle is made from. */
 export const workflowsPath = fileURLToPath(new URL('../workflows.js', import.meta.url));
+/** Workflow interceptors, bundled with the workflows: console actions go to the audit log (src/audit/console-interceptor.ts). */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../audit/console-interceptor.js', import.meta.url))];
 
 /** Written by `npm run build` (dist/workflow-bundle.js) and shipped in the image next to dist/src. */
 export const workflowBundlePath = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
@@ -32,7 +34,7 @@ const quietLogger = {
 
 /** Bundles the workflows (webpack, a few seconds) and writes the bundle where workers look for it. */
 export async function writeWorkflowBundle(path = workflowBundlePath): Promise<{ path: string; bytes: number; contentBuildId: string }> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
   writeFileSync(path, code);
   return { path, bytes: Buffer.byteLength(code), contentBuildId: buildIdOf(code) };
 }
@@ -47,6 +49,6 @@ export async function loadWorkflowCode(path = workflowBundlePath): Promise<Workf
   if (process.env.NODE_ENV === 'production') {
     throw new Error(`the workflow bundle ${path} is missing: build it with \`npm run build\` (the Dockerfile's build stage does) and ship it next to dist/src`);
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
   return { bundle: { code }, contentBuildId: buildIdOf(code), source: 'bundled at start' };
 }

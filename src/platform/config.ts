@@ -115,6 +115,15 @@ export const envSchema = z.object({
   FAKE_JIRA: optional(z.enum(['auto', 'on', 'off'])).default('auto'),
   FAKE_JIRA_PORT: optional(port).default(8089),
   LOG_LEVEL: optional(z.enum(['debug', 'info', 'warn', 'error'])).default('info'),
+  /**
+   * Days a privacy request's personal data (identity, submitted data) is kept once its manual tasks are
+   * complete or it was canceled or denied; 0 keeps nothing beyond that moment.
+   */
+  PERSONAL_DATA_RETENTION_DAYS: optional(z.coerce.number().int().min(0).max(3650)).default(30),
+  /** Days audit entries are kept; at least 30, which the audit log's own trigger enforces too. */
+  AUDIT_LOG_RETENTION_DAYS: optional(z.coerce.number().int().min(30).max(36_500)).default(365),
+  /** Minutes between runs of the retention schedule (erasure of personal data past its period, purge of old audit entries). */
+  RETENTION_SWEEP_MINUTES: optional(z.coerce.number().int().min(1).max(24 * 60)).default(60),
 });
 
 export type Config = z.infer<typeof envSchema>;

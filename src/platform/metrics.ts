@@ -72,6 +72,9 @@ export const metrics = {
   }),
   duplicatesClosed: new Counter({ name: 'ticketflow_duplicate_tickets_closed_total', help: 'Duplicate tickets left by retried creations, found later and closed', labelNames: ['connection'] as const, registers: [registry] }),
   webhookDeliveries: new Counter({ name: 'ticketflow_webhook_deliveries_total', help: 'Jira webhook deliveries by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+  personalDataErasures: new Counter({ name: 'ticketflow_personal_data_erasures_total', help: "Privacy requests whose personal data was erased, by reason (retention, on_demand)", labelNames: ['reason'] as const, registers: [registry] }),
+  jiraRedactions: new Counter({ name: 'ticketflow_jira_redactions_total', help: 'Tickets redacted in Jira after an erasure, by outcome (redacted, already_redacted, ticket_gone)', labelNames: ['connection', 'outcome'] as const, registers: [registry] }),
+  auditEntries: new Counter({ name: 'ticketflow_audit_entries_total', help: 'Audit log entries written, by actor; failed: could not be written (the entry is in the error log line instead)', labelNames: ['actor', 'outcome'] as const, registers: [registry] }),
 };
 
 /** Prometheus text for this process, followed by the Temporal SDK's own metrics when its exporter runs here. */

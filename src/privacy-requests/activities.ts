@@ -4,7 +4,8 @@ import { JiraTicketInstance, PrivacyRequest } from '../platform/db/entities.js';
 import { waitForSearchAfterRetry, withJiraFailures, type SearchLag } from '../jira/activity-failures.js';
 import { jiraFor } from '../connections/service.js';
 import type { ConnectionKit } from '../connections/kit.js';
-import { issueInputFor } from '../templates/render.js';
+import { issueInputFor, personalFieldsOf } from '../templates/render.js';
+import type { PersonalDataService } from '../personal-data/service.js';
 import type { InstanceState, TicketRef } from './messages.js';
 import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
@@ -16,6 +17,8 @@ import { claimParked } from '../tracker/watchers.js';
 export interface PrivacyActivityDeps {
   orm: Orm;
   kit: ConnectionKit;
+  /** opens the request's sealed identity to render the ticket; erases at completion when nothing is retained */
+  personal: PersonalDataService;
   search?: SearchLag;
 }
 
@@ -85,6 +88,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
     async createTicket({ instanceId }: { instanceId: string }): Promise<CreatedTicket> {
       const loaded = await loadInstance(instanceId);
       const { request, settings, client, connection } = loaded;
+      const identity = deps.personal.seal.openIdentity(request);
       const label = idempotencyLabel(instanceId);
       const retried = await waitForSearchAfterRetry(deps.search);
       const ticket = await countCreation(connection.key, 'privacy_request', () =>
@@ -94,20 +98,21 @@ export function createActivities(deps: PrivacyActivityDeps) {
             log.info('ticket found: an earlier attempt created it', { connection: connection.key, ticketKey: existing.key });
             return { id: existing.id, key: existing.key, url: client.browseUrl(existing.key) };
           }
-          const created = await client.createIssue(issueInputFor(settings, request, { label }));
+          const created = await client.createIssue(issueInputFor(settings, { ...request, ...identity }, { label }));
           log.info('ticket created', { connection: connection.key, ticketKey: created.key });
           return created;
         }),
       );
       // The key is in the read model before this returns, so a webhook about the new issue finds its workflow
       // (one that comes even earlier is parked and handed back when the workflow records its state). A retried
-      // creation is checked for a duplicate once the search has caught up.
+      // creation is checked for a duplicate once the search has caught up. The fields rendered from personal
+      // variables are recorded with the ticket, for an erasure to name them (and to redact them in Jira).
       // SQL: the duplicate check is moved only later, never earlier, in the same statement
       await orm.em.getConnection().execute(
-        `update jira_ticket_instance set ticket_id = ?, ticket_key = ?, ticket_url = ?,
+        `update jira_ticket_instance set ticket_id = ?, ticket_key = ?, ticket_url = ?, rendered_ticket_key = ?, personal_fields = ?::text[],
            duplicate_check_after = case when ? then now() + make_interval(secs => ?) else duplicate_check_after end
          where instance_id = ?`,
-        [ticket.id, ticket.key, ticket.url, retried, deps.search?.lagSeconds ?? 0, instanceId],
+        [ticket.id, ticket.key, ticket.url, ticket.key, `{${personalFieldsOf(settings, identity).map((f) => `"${f}"`).join(',')}}`, retried, deps.search?.lagSeconds ?? 0, instanceId],
       );
       const seen = await observe(loaded, ticket.key);
       // Not found right after creation is left to the workflow's first read, which confirms a deletion.
@@ -170,7 +175,10 @@ export function createActivities(deps: PrivacyActivityDeps) {
         [instanceId, instance.privacyRequestId],
       );
       const req = await em.findOne(PrivacyRequest, { id: instance.privacyRequestId }, { fields: ['manualTasksCompletedBy'], refresh: true });
-      return { requestCompleted: req?.manualTasksCompletedBy === instanceId };
+      const requestCompleted = req?.manualTasksCompletedBy === instanceId;
+      // With no retention nothing is kept beyond completion (idempotent, so a retried attempt is harmless).
+      if (requestCompleted) await deps.personal.eraseIfNotRetained(instance.privacyRequestId);
+      return { requestCompleted };
     },
   };
 }

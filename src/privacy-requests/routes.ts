@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { route, type Route } from '../http/route.js';
+import { auditNote, route, type Route } from '../http/route.js';
 import { id } from '../http/schemas.js';
-import { instanceJson, type PrivacyRequestService } from './service.js';
+import { CLOSING_REQUEST_STATUSES, instanceJson, type PrivacyRequestService } from './service.js';
 import { actionAnswer, instanceAnswer, linkSchema, privacyRequestSchema, requestAnswer, statusPatchSchema, submitAnswer, submitDataSchema } from './schemas.js';
 
 const date = (v: string | null | undefined) => (v ? new Date(v) : null);
 const pr = { id };
 const instance = { id, instance: id };
+/** The Temporal message a status sends: closing statuses close the ticket workflows (approval starts them later, from the start queue). */
+const closing = (status: string) => ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status) ? 'signal close' : undefined);
 
 /** `/api/v1/privacy-request/**`: the upstream privacy product's requests and their Jira tickets. */
 export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
@@ -23,6 +25,7 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       policy_name: r.policyName,
       request_url: r.requestUrl,
       manual_tasks_completed_at: r.manualTasksCompletedAt,
+      personal_data_erased_at: r.personalDataErasedAt ?? null,
       jira_tickets: instances.map(instanceJson),
     };
   };
@@ -44,7 +47,8 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       body: privacyRequestSchema,
       answers: { 201: requestAnswer, 200: requestAnswer },
       problems: [503],
-      handler: async ({ body: b }) => {
+      handler: async ({ body: b, res }) => {
+        auditNote(res, { targets: { privacy_request: b.id }, temporal: closing(b.status) });
         const { created } = await service.upsert({
           id: b.id,
           requestType: b.request_type,
@@ -53,8 +57,7 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
           approvedAt: date(b.approved_at) ?? (b.status === 'approved' ? new Date() : null),
           dueDate: date(b.due_date),
           policyName: b.policy_name ?? null,
-          email: b.identity?.email ?? null,
-          phone: b.identity?.phone ?? null,
+          identity: { email: b.identity?.email ?? null, phone: b.identity?.phone ?? null },
           requestUrl: b.request_url ?? null,
         });
         return { status: created ? 201 : 200, body: await requestJson(b.id) };
@@ -78,7 +81,8 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       body: statusPatchSchema,
       answers: { 200: requestAnswer },
       problems: [503],
-      handler: async ({ params, body }) => {
+      handler: async ({ params, body, res }) => {
+        auditNote(res, { temporal: closing(body.status) });
         await service.setStatus(params.id, body.status);
         return { body: await requestJson(params.id) };
       },
@@ -101,8 +105,11 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       body: linkSchema,
       answers: action,
       problems: [409, 502],
-      handler: async ({ params, body }) => {
+      audit: { temporal: 'update linkTicket' },
+      handler: async ({ params, body, res }) => {
+        auditNote(res, { targets: { ticket: body.ticket_key, connection: body.connection_key } });
         const result = await service.link(params.id, body.ticket_key, body.connection_key);
+        auditNote(res, { targets: { instance: result.instance.instanceId } });
         return answered(result, `Tracking ${result.instance.ticketKey ?? body.ticket_key} for instance ${result.instance.instanceId}`);
       },
     }),
@@ -115,6 +122,7 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       body: submitDataSchema,
       answers: { 202: submitAnswer },
       problems: [409],
+      audit: { temporal: 'signal submitData' },
       handler: async ({ params, body, req }) => {
         const { signalled } = await service.submitData(params.id, params.instance, body.data);
         if (!signalled) req.log?.('warn', "data stored, workflow not signalled; the connection's tracker sends it again", { instanceId: params.instance });
@@ -129,6 +137,7 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       params: instance,
       answers: action,
       problems: [409],
+      audit: { temporal: 'update refreshNow' },
       handler: async ({ params }) => answered(await service.refresh(params.id, params.instance), 'Read from Jira just now'),
     }),
     route({
@@ -139,6 +148,7 @@ export function privacyRequestRoutes(service: PrivacyRequestService): Route[] {
       params: instance,
       answers: action,
       problems: [409],
+      audit: { temporal: 'update retryCreation' },
       handler: async ({ params }) => answered(await service.retry(params.id, params.instance), 'Creating the ticket again'),
     }),
   ];

@@ -66,6 +66,8 @@ export const requestAnswer = z
     policy_name: z.string().nullable(),
     request_url: z.string().nullable(),
     manual_tasks_completed_at: maybeTime,
+    /** when the request's identity and submitted data were erased (retention or on demand); null: not erased */
+    personal_data_erased_at: maybeTime,
     jira_tickets: z.array(instanceAnswer),
   })
   .strict();

@@ -3,6 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection, JiraTicketInstance, PrivacyRequest, SubmittedData } from '../platform/db/entities.js';
+import type { Identity } from '../personal-data/sealing.js';
+import type { PersonalDataService } from '../personal-data/service.js';
+import { log } from '../platform/log.js';
 import { closeSignal, linkTicketUpdate, refreshNowUpdate, retryCreationUpdate, submitDataSignal, workflowIdFor } from './messages.js';
 import type { ServiceSettings, TicketWorkflowStarts } from './starts.js';
 
@@ -18,7 +21,21 @@ import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/upd
 export const RETRYABLE_REQUEST_STATUSES = ['approved', 'in_processing', 'paused', 'pending_external', 'requires_input'] as const;
 export const CLOSING_REQUEST_STATUSES = ['canceled', 'denied'] as const;
 const FINISHED_TASK_STATES = new Set(['completed', 'canceled']);
+/** SQL: whether a status closes the request, which starts its retention period (closed_at). */
+const CLOSING_SQL = `(${CLOSING_REQUEST_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
+/** A request as the upstream sends it, its identity in the clear (sealed before it is stored). */
+export interface RequestUpsert {
+  id: string;
+  requestType: string;
+  status: string;
+  submittedAt: Date | null;
+  approvedAt: Date | null;
+  dueDate: Date | null;
+  policyName: string | null;
+  requestUrl: string | null;
+  identity: Identity;
+}
 
 export const instanceIdFor = (requestId: string, connectionKey: string) =>
   `jti_${createHash('sha256').update(`${requestId}\u0000${connectionKey}`).digest('hex').slice(0, 20)}`;
@@ -51,30 +68,39 @@ export class PrivacyRequestService {
     private readonly temporal: Client,
     private readonly kit: ConnectionKit,
     private readonly starts: TicketWorkflowStarts,
+    private readonly personal: PersonalDataService,
   ) {}
 
   /**
    * The request and, when approved, its ticket instances are committed in one statement; their workflows are
    * started right after by TicketWorkflowStarts, so the answer waits on PostgreSQL only (xmax = 0: inserted).
+   * The identity is sealed before it is written (personal-data/sealing.ts).
    */
-  async upsert(data: Omit<PrivacyRequest, 'createdAt' | 'updatedAt' | 'manualTasksCompletedAt' | 'manualTasksCompletedBy'>) {
+  async upsert(data: RequestUpsert) {
+    const identity = this.personal.seal.sealIdentity(data.id, data.identity);
     const [row] = await this.withInstances<{ inserted: boolean }>(
       data.id,
       data.status,
-      `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, email, phone, request_url)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `insert into privacy_request (id, request_type, status, submitted_at, approved_at, due_date, policy_name, identity, request_url, closed_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, case when ? in ${CLOSING_SQL} then now() end)
        on conflict (id) do update set request_type = excluded.request_type, status = excluded.status, submitted_at = excluded.submitted_at,
-         approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, email = excluded.email,
-         phone = excluded.phone, request_url = excluded.request_url, updated_at = now()
+         approved_at = excluded.approved_at, due_date = excluded.due_date, policy_name = excluded.policy_name, identity = excluded.identity,
+         request_url = excluded.request_url, updated_at = now(),
+         closed_at = case when excluded.status in ${CLOSING_SQL} then coalesce(privacy_request.closed_at, now()) end
        returning (xmax = 0) as inserted`,
-      [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, data.email, data.phone, data.requestUrl],
+      [data.id, data.requestType, data.status, data.submittedAt, data.approvedAt, data.dueDate, data.policyName, identity ? JSON.stringify(identity) : null, data.requestUrl, data.status],
     );
     await this.afterStatus(data.id, data.status);
     return { created: row?.inserted === true };
   }
 
   async setStatus(id: string, status: string) {
-    const rows = await this.withInstances(id, status, 'update privacy_request set status = ?, updated_at = now() where id = ? returning id', [status, id]);
+    const rows = await this.withInstances(
+      id,
+      status,
+      `update privacy_request set status = ?, updated_at = now(), closed_at = case when ? in ${CLOSING_SQL} then coalesce(closed_at, now()) end where id = ? returning id`,
+      [status, status, id],
+    );
     if (!rows.length) throw notFound('privacy request', id);
     await this.afterStatus(id, status);
   }
@@ -104,7 +130,11 @@ export class PrivacyRequestService {
 
   private async afterStatus(id: string, status: string) {
     if (status === 'approved') void this.starts.kick();
-    if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) await this.closeTicketWorkflows(id, status);
+    if ((CLOSING_REQUEST_STATUSES as readonly string[]).includes(status)) {
+      await this.closeTicketWorkflows(id, status);
+      // With no retention, nothing is kept beyond this; the retention schedule erases what this could not.
+      await this.personal.eraseIfNotRetained(id).catch((err: Error) => log.warn('could not erase the personal data of a closed request now; the retention schedule will', { privacyRequestId: id, error: err.message }));
+    }
   }
 
   private async closeTicketWorkflows(requestId: string, reason: string) {
@@ -156,7 +186,7 @@ export class PrivacyRequestService {
     const { instance } = await this.instance(requestId, instanceId);
     this.requireUnfinished(instance);
     await this.orm.em.fork().transactional(async (em) => {
-      await em.upsert(SubmittedData, { instanceId, data, submittedAt: new Date() });
+      await em.upsert(SubmittedData, { instanceId, sealed: this.personal.seal.sealSubmitted(instanceId, data), submittedAt: new Date(), erasedAt: null });
       await em.nativeUpdate(JiraTicketInstance, { instanceId }, { dataSubmitted: true, updatedAt: new Date() });
     });
     // A lost signal is sent again by the connection's tracker (the instance is marked data_submitted, not data_seen).

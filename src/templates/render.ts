@@ -1,7 +1,6 @@
-import type { PrivacyRequest } from '../platform/db/entities.js';
 import type { TicketSettings } from '../connections/settings.js';
 import type { CreateIssueInput } from '../jira/client.js';
-import { compileTemplate, formatDate, type TemplateValues } from './template.js';
+import { compileTemplate, dependsOnPersonalData, formatDate, type TemplateValues } from './template.js';
 
 export interface RenderedTicket {
   summary: string;
@@ -13,10 +12,18 @@ export interface RenderedTicket {
   fields: Record<string, string | string[]>;
 }
 
-type RequestFacts = Pick<
-  PrivacyRequest,
-  'id' | 'requestType' | 'submittedAt' | 'approvedAt' | 'dueDate' | 'policyName' | 'email' | 'phone' | 'requestUrl'
->;
+/** What a ticket is rendered from: the request's facts, with its identity opened (see personal-data/sealing.ts). */
+export interface RequestFacts {
+  id: string;
+  requestType: string;
+  submittedAt?: Date | null;
+  approvedAt?: Date | null;
+  dueDate?: Date | null;
+  policyName?: string | null;
+  email: string | null;
+  phone: string | null;
+  requestUrl?: string | null;
+}
 
 /** What the request does not have (a missing phone, a null email) is undefined, as in Jinja: `default` fires on it. */
 export function templateValues(r: RequestFacts): TemplateValues {
@@ -67,6 +74,23 @@ export function renderTicket(settings: Omit<TicketSettings, 'site' | 'projectKey
     labels: [...new Set(labels.map(asLabel).filter(Boolean))],
     fields,
   };
+}
+
+/**
+ * The ticket fields whose templates render personal variables (`summary`, `description`, `labels`, custom
+ * field ids): where a ticket carries the data subject's email or phone, and so what erasure names and
+ * redaction rewrites. Empty when the request has no identity to render.
+ */
+export function personalFieldsOf(settings: Pick<TicketSettings, 'summaryTemplate' | 'descriptionTemplate' | 'labels' | 'customFields'>, r?: Pick<RequestFacts, 'email' | 'phone'>): string[] {
+  if (r && !r.email && !r.phone) return [];
+  const uses = (t: string | string[] | null | undefined) => [t ?? []].flat().some(dependsOnPersonalData);
+  const fields: string[] = [];
+  if (uses(settings.summaryTemplate)) fields.push('summary');
+  if (uses(settings.descriptionTemplate)) fields.push('description');
+  const custom = Object.entries(settings.customFields ?? {});
+  if (uses(settings.labels) || custom.some(([id, t]) => id === 'labels' && uses(t))) fields.push('labels');
+  for (const [id, t] of custom) if (id !== 'labels' && uses(t)) fields.push(id);
+  return fields;
 }
 
 /** Everything Jira needs to create the ticket; `label` is the instance's idempotency label, if any. */

@@ -310,4 +310,20 @@ export function formatDate(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** The variables that carry the data subject's personal data: erasure empties them, and redaction re-renders what used them. */
+export const PERSONAL_VARIABLES = ['EMAIL', 'PHONE'] as const;
+
+/**
+ * Whether what a template renders depends on a personal variable: rendered twice with two different made-up
+ * identities, a template that uses one (directly, through a filter, or not at all when `default` hides it)
+ * renders differently. Filters make reading the source unreliable; rendering is exact.
+ */
+export function dependsOnPersonalData(template: string): boolean {
+  const render = compileTemplate(template);
+  const base = Object.fromEntries(TEMPLATE_VARIABLES.map((v) => [v.name, v.example]));
+  const one = render({ ...base, EMAIL: 'first.person@example.org', PHONE: '+1 111 111 1111' });
+  const other = render({ ...base, EMAIL: 'Second.Other@Example.NET', PHONE: '+2 222 222 2222' });
+  return one !== other;
+}
+
 export const SAMPLE_VALUES: TemplateValues = Object.fromEntries(TEMPLATE_VARIABLES.map((v) => [v.name, v.example]));

@@ -9,8 +9,8 @@ import { connectionKit } from '../../src/connections/kit.js';
 import type { OAuthConfig } from '../../src/connections/oauth.js';
 import { Keyring } from '../../src/platform/keyring.js';
 import { ApiTokens } from '../../src/http/tokens.js';
-import { Client } from '@temporalio/client';
 import { PayloadEncryptionCodec } from '../../src/platform/temporal/codec.js';
+import { ticketflowClient } from '../../src/platform/temporal/client.js';
 import { createWorker } from '../../src/main/build-worker.js';
 import { adoptIfUnchosen } from '../../src/platform/temporal/deployments.js';
 import type { Orm } from '../../src/platform/db/orm.js';
@@ -78,7 +78,7 @@ export async function startTicketflow(
     // Payloads are encrypted as in production, with keys of this test file's own.
     const payloadKeys = PayloadEncryptionCodec.generateSpec('test');
     const codec = new PayloadEncryptionCodec(payloadKeys);
-    const client = new Client({ connection: t.connection, namespace: t.namespace, dataConverter: { payloadCodecs: [codec] } });
+    const client = ticketflowClient(t.connection, t.namespace, codec);
     const settings = { taskQueue, createMaxAttempts: 3 };
     const starts = new TicketWorkflowStarts(orm, client, settings, { sweepMs: opts.startSweepMs }).start();
     parts.add('workflow starts', () => starts.stop());

@@ -69,6 +69,12 @@ export async function historyAtRest(h: WorkflowHandle, ready: () => boolean = ()
 }
 
 /**
+ * Console actions the workflows of this file recorded: the tests' client is not ticketflow's, so its signals
+ * and Updates are an operator's as far as the workflows can tell (src/audit/console-interceptor.ts).
+ */
+export const consoleActions: Array<{ kind: string; name: string; outcome?: string }> = [];
+
+/**
  * Runs one workflow with the given (mocked) activities on its own task queue. With RECORD_HISTORIES=1
  * (`npm run record-histories`) the history of a run given `recordAs` is saved under test/histories.
  */
@@ -79,7 +85,8 @@ export async function runWorkflow<W extends Workflow>(
 ): Promise<void> {
   const { env } = ts;
   const taskQueue = uniqueName('wf');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities: opts.activities });
+  const activities = { recordConsoleAction: async (a: { kind: string; name: string; outcome?: string }) => void consoleActions.push(a), ...opts.activities };
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities });
   // A test that times out leaves its body running: this worker must still stop before the server goes.
   const stopWorker = ts.cleanup.add(`worker on ${taskQueue}`, () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

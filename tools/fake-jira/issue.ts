@@ -23,4 +23,6 @@ export interface FakeIssue {
   resolutiondate: string | null;
   comments: FakeComment[];
   extraFields: Record<string, unknown>;
+  /** Entity properties set with an edit (absent on issues stored before the fake had them) */
+  properties?: Record<string, unknown>;
 }

@@ -366,12 +366,14 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
       }
       if (fault.kind === 'drop') return req.socket.destroy();
       if (fault.kind === 'lost_reply') {
-        // The work happens; the answer never arrives.
-        res.json = () => {
+        // The work happens; the answer never arrives (a JSON one, or one without a body such as an edit's 204).
+        const lose = () => {
           entry.status = -1;
           req.socket.destroy();
           return res;
         };
+        res.json = lose;
+        res.end = lose as never;
       }
     }
 
@@ -423,7 +425,47 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   api.get('/issue/:key', (req, res) => {
     const issue = store.issue(String(req.params.key));
     if (!issue) return res.status(404).json(notFound);
-    res.json(issueJson(req, issue));
+    // `properties`: the entity properties asked for, by key (Jira leaves the others out).
+    const wanted = String(req.query.properties ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+    const properties = Object.fromEntries(wanted.filter((k) => issue.properties && k in issue.properties).map((k) => [k, issue.properties![k]]));
+    res.json({ ...issueJson(req, issue), ...(wanted.length ? { properties } : {}) });
+  });
+
+  // Edit: the fields sent replace the issue's (summary, description, due date, custom fields on the screen),
+  // and entity properties are set in the same request; webhooks see a jira:issue_updated with the changelog.
+  api.put('/issue/:key', (req, res) => {
+    const issue = store.issue(String(req.params.key));
+    if (!issue) return res.status(404).json(notFound);
+    const body = req.body as { fields?: Record<string, unknown>; properties?: Array<{ key?: unknown; value?: unknown }> };
+    const fields = body.fields ?? {};
+    const errors: Record<string, string> = {};
+    if ('summary' in fields) {
+      const summary = fields.summary;
+      if (typeof summary !== 'string' || !summary.trim()) errors.summary = 'You must specify a summary of the issue.';
+      else if (summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
+      else if (/[\r\n]/.test(summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
+    }
+    for (const id of Object.keys(fields).filter((f) => !['summary', 'description', 'duedate', ...CUSTOM_FIELDS].includes(f))) {
+      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+    }
+    const properties = body.properties ?? [];
+    if (!Array.isArray(properties) || properties.some((p) => typeof p?.key !== 'string' || !p.key)) return jiraError(res, 400, 'Each property needs a key.');
+    if (Object.keys(errors).length) return res.status(400).json({ errorMessages: [], errors });
+    const { summary, description, duedate, ...extraFields } = fields as Record<string, any>;
+    const before = { summary: issue.summary, description: issue.description };
+    store.edit(
+      issue,
+      { ...(summary !== undefined ? { summary } : {}), ...(description !== undefined ? { description } : {}), ...(duedate !== undefined ? { duedate } : {}), extraFields },
+      Object.fromEntries(properties.map((p) => [p.key as string, p.value])),
+    );
+    const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
+    const changes: ChangeItem[] = [];
+    if (summary !== undefined && summary !== before.summary) changes.push({ field: 'summary', fieldtype: 'jira', fieldId: 'summary', from: null, fromString: before.summary, to: null, toString: summary });
+    if (description !== undefined && text(description) !== text(before.description)) {
+      changes.push({ field: 'description', fieldtype: 'jira', fieldId: 'description', from: null, fromString: text(before.description), to: null, toString: text(description) });
+    }
+    if (changes.length) notify(req, 'jira:issue_updated', issue, API_USER, { typeName: 'issue_updated', changes });
+    res.status(204).end();
   });
 
   // Searches read the lagging index (see FakeJiraStore); GET issue and bulk fetch above are always current, as in Jira.

@@ -300,6 +300,16 @@ export class FakeJiraStore {
     return comment;
   }
 
+  /** An edit (PUT /issue/{key}): fields replaced as sent, entity properties set (labels are not editable here). */
+  edit(issue: FakeIssue, fields: Partial<Pick<FakeIssue, 'summary' | 'description' | 'duedate'>> & { extraFields?: Record<string, unknown> }, properties: Record<string, unknown>): void {
+    this.change(issue, () => {
+      const { extraFields, ...own } = fields;
+      Object.assign(issue, own);
+      Object.assign(issue.extraFields, extraFields ?? {});
+      issue.properties = { ...issue.properties, ...properties };
+    });
+  }
+
   /** A change that only moves `updated` (an edit the fake does not model further). */
   touch(issue: FakeIssue): void {
     this.change(issue, () => {});

@@ -24,7 +24,11 @@ export const Connection = defineEntity({
 });
 export type Connection = InferEntity<typeof Connection>;
 
-/** A privacy request as the upstream system knows it. The only place personal data (email, phone) lives. */
+/**
+ * A privacy request as the upstream system knows it. Its identity (email, phone) is the one piece of
+ * personal data, sealed in `identity` (personal-data/sealing.ts) and erased after retention or on demand;
+ * the legacy plain columns `email` and `phone` stay in the table, always null (they are sealed at start).
+ */
 export const PrivacyRequest = defineEntity({
   name: 'PrivacyRequest',
   tableName: 'privacy_request',
@@ -36,11 +40,15 @@ export const PrivacyRequest = defineEntity({
     approvedAt: p.datetime().nullable(),
     dueDate: p.datetime().nullable(),
     policyName: p.string().nullable(),
-    email: p.string().nullable(),
-    phone: p.string().nullable(),
+    /** The data subject's email and phone, sealed (SECRET_KEYS); null when there are none or they were erased. */
+    identity: p.json<SealedBox>().nullable(),
     requestUrl: p.string().nullable(),
     manualTasksCompletedAt: p.datetime().nullable(),
     manualTasksCompletedBy: p.string().nullable(),
+    /** When the request was canceled or denied (null again if it is reopened): with manual_tasks_completed_at, starts the retention period. */
+    closedAt: p.datetime().nullable(),
+    /** When personal data of this request was last erased (retention or on demand); null: never. */
+    personalDataErasedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -79,20 +87,32 @@ export const JiraTicketInstance = defineEntity({
     startAttempts: p.integer().default(0),
     startAfter: p.datetime().nullable(),
     workflowStartedAt: p.datetime().nullable(),
+    /** The ticket ticketflow created (and rendered the templates into), even if another was linked since. */
+    renderedTicketKey: p.string().nullable(),
+    /** The ticket's fields whose templates rendered personal variables (null: created before this was recorded). */
+    personalFields: p.array().nullable(),
+    /** Redaction of the rendered ticket in Jira after an erasure: pending, done or ticket_gone; null: not asked. */
+    jiraRedaction: p.string().nullable(),
+    jiraRedactedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
 });
 export type JiraTicketInstance = InferEntity<typeof JiraTicketInstance>;
 
-/** The manual task's data. Kept out of Temporal: the workflow only learns *that* data was submitted. */
+/**
+ * The manual task's data, sealed (SECRET_KEYS). Kept out of Temporal: the workflow only learns *that* data was
+ * submitted. Erasure empties `sealed` and keeps the row: the fact that data was submitted, when, and when it
+ * was erased. The legacy plain column `data` stays in the table, always null (sealed at start).
+ */
 export const SubmittedData = defineEntity({
   name: 'SubmittedData',
   tableName: 'submitted_data',
   properties: {
     instanceId: p.string().primary(),
-    data: p.json<Record<string, unknown>>(),
+    sealed: p.json<SealedBox>().nullable(),
     submittedAt: p.datetime(),
+    erasedAt: p.datetime().nullable(),
   },
 });
 export type SubmittedData = InferEntity<typeof SubmittedData>;
@@ -236,7 +256,38 @@ export const ApiToken = defineEntity({
 export type ApiToken = InferEntity<typeof ApiToken>;
 
 /**
+ * One audited action: a state-changing API call, or a signal or Update an operator sent from outside
+ * ticketflow (the Temporal UI or CLI). Never the request's body or any personal data: who, what route, which
+ * ids, the outcome. Append-only for the application (a trigger refuses updates, and deletes of entries younger
+ * than 30 days; see the migration).
+ */
+export const AuditEntry = defineEntity({
+  name: 'AuditEntry',
+  tableName: 'audit_log',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    at: p.datetime().onCreate(() => new Date()),
+    /** api_token, jira_webhook, oauth_redirect, temporal_console, cli */
+    actor: p.string(),
+    tokenId: p.string().nullable(),
+    tokenName: p.string().nullable(),
+    method: p.string().nullable(),
+    /** the route template (`POST /api/v1/privacy-request/:id/jira-tickets/:instance/retry`), or `signal retry` */
+    route: p.string(),
+    /** kind → id, e.g. {"privacy_request": "pri_1", "instance": "jti_…"} */
+    targets: p.json<Record<string, string | string[]>>(),
+    /** every id of `targets`, for the `target=` filter */
+    targetIds: p.array(),
+    status: p.integer().nullable(),
+    /** the Temporal message the action sent or received (`update retryCreation`, `signal close`) */
+    temporal: p.string().nullable(),
+    requestId: p.string().nullable(),
+  },
+});
+export type AuditEntry = InferEntity<typeof AuditEntry>;
+
+/**
  * Every table is an entity here but two: `jira_budget` belongs to rate-limiter-flexible (its own schema, its own
  * queries), and `mikro_orm_migrations` to the migrator.
  */
-export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, AnomalyComment, WebhookDelivery, OAuthState, ApiToken, WebhookParked, JiraTracker];
+export const entities = [Connection, PrivacyRequest, JiraTicketInstance, SubmittedData, Anomaly, AnomalyTicketLink, AnomalyComment, WebhookDelivery, OAuthState, ApiToken, WebhookParked, JiraTracker, AuditEntry];
