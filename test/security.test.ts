@@ -60,6 +60,15 @@ describe('API tokens', () => {
     assert.equal((await as(write).put('api/anomalies/scope-1', { json: { type: 'shape', status: 'Active' } })).statusCode, 201);
     assert.equal((await as(admin).get('api/v1/connection')).statusCode, 200);
 
+    const me = await as(read).get('api/v1/me');
+    assert.equal(me.statusCode, 200);
+    assert.deepEqual({ ...(me.body as any), id: undefined }, { id: undefined, name: 'reader', scopes: ['read'] });
+    assert.deepEqual(((await as(admin).get('api/v1/me')).body as any).scopes, ['admin']);
+    assert.equal((await ctx.tf.anonymous.get('api/v1/me')).statusCode, 401);
+    const server = (await as(read).get('api/v1/server')).body as any;
+    assert.deepEqual(server.auth_methods, ['api_token', 'scoped_api_token', 'oauth2', 'pat', 'basic']);
+    assert.equal(server.oauth2_configured, true);
+
     const { token: doomed, id } = await ctx.tf.tokens.create('doomed', ['read']);
     assert.ok(await ctx.tf.tokens.revoke(id));
     assert.equal((await as(doomed).get('api/v1/privacy-request/none')).statusCode, 401, 'revoked');

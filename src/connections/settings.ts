@@ -40,9 +40,15 @@ export const secretPatchSchema = z
     issue_type: z.string().min(1).max(255),
     summary_template: template,
     description_template: template.nullable(),
+    /**
+     * fixed_days: that many days after approval; policy_deadline: the request's policy-derived due date (the
+     * default, also when the field was never set); null: no due date.
+     */
     due_date_config: z
-      .object({ type: z.literal('fixed_days'), days: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(45), z.literal(60)]) })
-      .strict()
+      .union([
+        z.object({ type: z.literal('fixed_days'), days: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(45), z.literal(60)]) }).strict(),
+        z.object({ type: z.literal('policy_deadline') }).strict(),
+      ])
       .nullable(),
     priority: z.string().min(1).max(255).nullable(),
     labels: z.array(template).max(20).nullable(),
@@ -66,6 +72,7 @@ export const secretPatchSchema = z
   .strict();
 
 export type SecretPatch = z.infer<typeof secretPatchSchema>;
+export type DueDateConfig = NonNullable<SecretPatch['due_date_config']>;
 
 export interface TicketSettings {
   authMethod: AuthMethod;
@@ -80,8 +87,8 @@ export interface TicketSettings {
   issueType: string;
   summaryTemplate: string;
   descriptionTemplate: string | null;
-  /** undefined: use the request's policy-derived due date; null: no due date. */
-  dueDateConfig: { type: 'fixed_days'; days: number } | null | undefined;
+  /** undefined or policy_deadline: use the request's policy-derived due date; null: no due date. */
+  dueDateConfig: DueDateConfig | null | undefined;
   priority?: string | null;
   labels?: string[] | null;
   assigneeAccountId?: string | null;

@@ -28,6 +28,8 @@ import { operationsRoutes } from './operations-routes.js';
 import { errorHandler, Problem, sendProblem } from './problem.js';
 import { mount, type Route } from './route.js';
 import { ApiTokens, grants } from './tokens.js';
+import { sessionRoutes, type TemporalUi } from './session-routes.js';
+import { serveConsole } from './console.js';
 
 export interface AppDeps {
   orm: Orm;
@@ -44,17 +46,21 @@ export interface AppDeps {
   /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
   codec?: PayloadCodec;
   codecEndpoint?: CodecRouterOptions;
+  /** The Temporal UI, for the console's links to workflows; absent: no links. */
+  temporalUi?: TemporalUi;
+  /** Where the built console is (default: dist/console beside dist/src); served at /console. */
+  consoleDir?: string;
 }
 
 /**
- * The HTTP API: every feature's routes, declared once (src/http/route.ts) and both served and documented
- * from that, behind the middleware they share (request ids and access log, NUL and body checks, tokens).
+ * Every route the API serves, declared once: served by createApp, and documented by the OpenAPI document
+ * that the console's typed client is generated from at build time (tools/console/build.ts).
  */
-export function createApp(deps: AppDeps) {
-  const { orm, temporal, kit } = deps;
-  const tokens = deps.tokens ?? new ApiTokens(orm);
-  const routes: Route[] = [
+export function apiRoutes(deps: AppDeps & { tokens: ApiTokens }): Route[] {
+  const { orm, temporal, kit, tokens } = deps;
+  return [
     ...operationsRoutes({ orm, temporal, tokens, metrics: deps.metrics }),
+    ...sessionRoutes({ oauthConfigured: !!kit.oauth, temporalUi: deps.temporalUi }),
     ...connectionRoutes(orm, kit, deps.trackers),
     ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
     ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts)),
@@ -62,6 +68,15 @@ export function createApp(deps: AppDeps) {
     ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
   ];
+}
+
+/**
+ * The HTTP API: every feature's routes, declared once (src/http/route.ts) and both served and documented
+ * from that, behind the middleware they share (request ids and access log, NUL and body checks, tokens).
+ */
+export function createApp(deps: AppDeps) {
+  const tokens = deps.tokens ?? new ApiTokens(deps.orm);
+  const routes = apiRoutes({ ...deps, tokens });
   const document = openApiDocument(routes);
 
   const app = express();
@@ -91,6 +106,8 @@ export function createApp(deps: AppDeps) {
   app.get('/docs', (_req, res) => void res.type('html').send(DOCS_PAGE));
   app.get('/docs/init.js', (_req, res) => void res.type('js').send(DOCS_INIT));
   app.use('/docs/assets', express.static(dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')), { index: false }));
+  // The console: static files that hold no data (it asks the API with the token the person signs in with).
+  app.use('/console', ...serveConsole(deps.consoleDir));
 
   // Everything under /api needs a token and a JSON body; health, webhooks (signed) and the codec (its own
   // check) are outside.

@@ -32,6 +32,14 @@ export function authenticate(tokens: ApiTokens) {
       return next(new Problem(403, 'Forbidden', `this route needs a token with scope "${needed}"; token ${token.id} has ${token.scopes.join(', ')}`, { field: 'header.authorization', required_scope: needed }));
     }
     req.log = ((log) => (level, msg, fields) => log?.(level, msg, { tokenId: token.id, ...fields }))(req.log);
+    req.token = token;
     next();
   };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** the verified token of a request under /api (absent on the OAuth callback, which needs none) */
+    token?: TokenInfo;
+  }
 }

@@ -103,6 +103,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     codec,
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
+    temporalUi: { url: temporalUiOrigins(config)[0]!, namespace: config.TEMPORAL_NAMESPACE },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -36,15 +36,17 @@ export class TemplateError extends Error {
 
 const hb = Handlebars.create();
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-const FILTERS: Record<string, { arity: [number, number]; fn: (value: string, ...args: string[]) => string }> = {
-  upper: { arity: [0, 0], fn: (v) => v.toUpperCase() },
-  lower: { arity: [0, 0], fn: (v) => v.toLowerCase() },
-  title: { arity: [0, 0], fn: (v) => v.toLowerCase().replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase()) },
-  trim: { arity: [0, 0], fn: (v) => v.trim() },
-  replace: { arity: [2, 2], fn: (v, from = '', to = '') => (from ? v.split(from).join(to) : v) },
-  default: { arity: [1, 1], fn: (v, fallback = '') => (v === '' ? fallback : v) },
+const FILTERS: Record<string, { arity: [number, number]; usage: string; description: string; fn: (value: string, ...args: string[]) => string }> = {
+  upper: { arity: [0, 0], usage: 'upper', description: 'upper case', fn: (v) => v.toUpperCase() },
+  lower: { arity: [0, 0], usage: 'lower', description: 'lower case', fn: (v) => v.toLowerCase() },
+  title: { arity: [0, 0], usage: 'title', description: 'Each Word Capitalised', fn: (v) => v.toLowerCase().replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase()) },
+  trim: { arity: [0, 0], usage: 'trim', description: 'white space removed at both ends', fn: (v) => v.trim() },
+  replace: { arity: [2, 2], usage: 'replace("from", "to")', description: 'every "from" replaced by "to"', fn: (v, from = '', to = '') => (from ? v.split(from).join(to) : v) },
+  default: { arity: [1, 1], usage: 'default("text")', description: '"text" when the value is empty', fn: (v, fallback = '') => (v === '' ? fallback : v) },
   truncate: {
     arity: [1, 1],
+    usage: 'truncate(80)',
+    description: 'at most that many characters, ending in ... when cut',
     fn: (v, n = '255') => {
       const len = Math.max(0, Number(n));
       return v.length <= len ? v : `${v.slice(0, Math.max(0, len - 3))}...`;
@@ -55,6 +57,9 @@ for (const [name, filter] of Object.entries(FILTERS)) {
   // Handlebars appends its options object as the last argument; drop it.
   hb.registerHelper(name, (...args: unknown[]) => filter.fn(str(args[0]), ...args.slice(1, -1).map(str)));
 }
+
+/** The filters a template may apply, as `{{ __VARIABLE__ | usage }}`, for editors to hint. */
+export const TEMPLATE_FILTERS = Object.entries(FILTERS).map(([name, f]) => ({ name, usage: f.usage, description: f.description }));
 
 function variableName(raw: string): string {
   const name = ALIASES[raw] ?? raw;

@@ -84,7 +84,7 @@ export async function startTicketflow(
     const trackerSettings: TrackerSettings = { taskQueue, intervalMinutes: 24 * 60, webhookIntervalMinutes: 24 * 60, overlapMinutes: 5, reconcileIntervalMinutes: 7 * 24 * 60, ...opts.tracker };
     // Started by connection changes (PATCH /connection), as in production; no periodic pass in tests.
     const trackers = new ConnectionTrackers(orm, client, trackerSettings);
-    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec });
+    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec, temporalUi: { url: 'http://localhost:8233', namespace: t.namespace } });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
