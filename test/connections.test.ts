@@ -47,7 +47,13 @@ describe('discovery', () => {
     await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'bare', name: 'Bare', connection_type: 'jira_ticket', access: 'read' }] });
     const r = await get('bare/jira/projects');
     assert.equal(r.status, 409);
-    assert.deepEqual(r.body.missing, ['domain', 'username', 'api_key', 'project_key', 'issue_type']);
+    assert.deepEqual(r.body.missing, ['domain', 'username', 'api_key'], 'discovery needs the credentials only');
+    await ctx.tf.http.put('api/v1/connection/bare/secret', { json: { domain: ctx.jira.url, username: 'bot@example.com', api_key: 'k' } });
+    assert.equal((await get('bare/jira/projects')).status, 200, 'projects to choose from before one is chosen');
+    assert.equal((await get('bare/jira/projects/PRIV/issuetypes')).status, 200);
+    const testTicket = await ctx.tf.http.post('api/v1/connection/bare/jira/test-ticket');
+    assert.equal(testTicket.statusCode, 409);
+    assert.deepEqual((testTicket.body as any).missing, ['project_key', 'issue_type']);
     assert.equal((await get('ghost/jira/projects')).status, 404);
   });
 });

@@ -83,6 +83,8 @@ const checkAnswer = z.union([
 export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): Route[] {
   const { secrets, hostPolicy } = kit;
   const client = (k: string) => connectionClient(orm.em.fork(), kit, k);
+  /** For the pickers of the setup: the credentials suffice, before a project is chosen. */
+  const discovery = (k: string) => connectionClient(orm.em.fork(), kit, k, { discovery: true });
   const connectionJson = async (c: Connection) => ({
     key: c.key,
     name: c.name,
@@ -206,7 +208,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(projectAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         return { body: await viaJira(() => jira.projects()) };
       },
     }),
@@ -219,7 +221,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(issueTypeAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         const projects = await viaJira(() => jira.projects());
         const project = projects.find((p) => p.key === params.project.toUpperCase());
         if (!project) throw notFound('Jira project (with create permission)', params.project);
@@ -235,7 +237,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(priorityAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         return { body: (await viaJira(() => jira.priorities())).map((p) => ({ id: p.id, name: p.name })) };
       },
     }),
@@ -248,7 +250,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(statusCategoryAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         return { body: await viaJira(() => jira.statusCategories()) };
       },
     }),

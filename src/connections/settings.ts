@@ -109,13 +109,15 @@ const REQUIRED: Record<AuthMethod, string[]> = {
 };
 
 /**
- * The settings needed to create tickets, or what is still missing. Besides what PUT …/secret accepts, the
+ * The settings needed to create tickets (with `discovery`: to read Jira's projects and issue types, before a
+ * project is chosen), or what is still missing. Besides what PUT …/secret accepts, the
  * stored settings hold what ticketflow resolved itself: `cloud_id`, `site_url` and the OAuth tokens.
  */
-export function ticketSettings(all: Record<string, unknown>): TicketSettings | { missing: string[] } {
+export function ticketSettings(all: Record<string, unknown>, opts: { discovery?: boolean } = {}): TicketSettings | { missing: string[] } {
   const s = all as SecretPatch & { cloud_id?: string; site_url?: string; access_token?: string };
   const authMethod = s.auth_method ?? 'api_token';
-  const missing = [...REQUIRED[authMethod], 'project_key', 'issue_type'].filter((k) => !(all as Record<string, unknown>)[k]);
+  // Discovery (the projects and issue types to choose from) needs the credentials only.
+  const missing = [...REQUIRED[authMethod], ...(opts.discovery ? [] : ['project_key', 'issue_type'])].filter((k) => !(all as Record<string, unknown>)[k]);
   if (missing.length) {
     return { missing: missing.map((m) => (m === 'access_token' ? 'OAuth authorization (POST /api/v1/oauth/jira/initiate)' : m === 'cloud_id' && authMethod === 'oauth2' ? 'cloud_id (set by the OAuth callback)' : m)) };
   }
@@ -125,8 +127,8 @@ export function ticketSettings(all: Record<string, unknown>): TicketSettings | {
     username: s.username,
     apiKey: s.api_key,
     cloudId: s.cloud_id,
-    projectKey: s.project_key!,
-    issueType: s.issue_type!,
+    projectKey: s.project_key ?? '',
+    issueType: s.issue_type ?? '',
     summaryTemplate: s.summary_template ?? DEFAULT_SUMMARY_TEMPLATE,
     descriptionTemplate: s.description_template ?? null,
     dueDateConfig: 'due_date_config' in s ? (s.due_date_config ?? null) : undefined,
