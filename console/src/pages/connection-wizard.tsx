@@ -444,7 +444,8 @@ function TicketsStep({ c, onDone }: { c: Connection; onDone: () => void }) {
   const path = { params: { path: { key: c.key } } };
   const [form, setForm] = useState<TicketForm>(() => formOf(c));
   const set = <K extends keyof TicketForm>(k: K, v: TicketForm[K]) => setForm((f) => ({ ...f, [k]: v }));
-  const [turnOn, setTurnOn] = useState(c.disabled && c.health.state === 'not_configured');
+  // A connection never saved with a project is one being set up: saving turns it on unless unticked.
+  const [turnOn, setTurnOn] = useState(c.disabled && !c.secrets.project_key);
   const [saved, setSaved] = useState<string | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
