@@ -12,6 +12,10 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# The console (console/) is built by the same npm run build: its client is typed from the API's routes
+# (tools/console), and Vite bundles it into dist/console. Its build tools are devDependencies, here only.
+COPY tools/console ./tools/console
+COPY console ./console
 RUN npm run build
 
 # Installed apart from the build so that no devDependency (typescript, the pinned node binary) reaches the image.
@@ -30,6 +34,8 @@ COPY --from=deps /app/node_modules ./node_modules
 # "type": "module" in package.json is what makes dist/ load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
+# The console's built files only (HTML, JS, CSS, fonts), served by the API at /console.
+COPY --from=build /app/dist/console ./dist/console
 # The files stay root-owned: the processes never write under /app (MikroORM's migration snapshot write is
 # best-effort and skipped when it cannot write).
 USER node

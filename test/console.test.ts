@@ -63,8 +63,16 @@ describe('what /console serves', () => {
   });
 });
 
-/** Without Chromium the paths are one skipped test, whose line says how to run them. */
-const browserPaths = (name: string, paths: () => void) => (chromiumPath() ? describe(name, paths) : test(name, { skip: NO_BROWSER }, () => {}));
+/**
+ * Without Chromium the paths are one skipped test, whose line says how to run them; where they are required
+ * (CI: TICKETFLOW_BROWSER_TESTS=required) that test fails instead.
+ */
+const browserPaths = (name: string, paths: () => void) =>
+  chromiumPath()
+    ? describe(name, paths)
+    : process.env.TICKETFLOW_BROWSER_TESTS === 'required'
+      ? test(name, () => assert.fail(NO_BROWSER))
+      : test(name, { skip: NO_BROWSER }, () => {});
 
 browserPaths('the console in Chromium', () => {
   let browser: Browser;

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
+import { apiDocument } from '../tools/console/document.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 
@@ -101,6 +102,10 @@ describe('OpenAPI document', () => {
     const anomaly = doc.paths['/api/anomalies/{anomaly_id}'].put.requestBody.content['application/json'].schema;
     assert.ok(!new RegExp(anomaly.properties.type.pattern).test('a\u0000b'), 'free-form strings exclude NUL, which the API refuses');
     assert.ok(new RegExp(anomaly.properties.type.pattern).test('shape'));
+
+    // The console's client is typed from the document written at build time from the same registry
+    // (tools/console/document.ts, no server): it is the document served, so the console cannot drift.
+    assert.deepEqual(apiDocument(), doc, 'the build-time document is the served one');
 
     const page = await ctx.tf.anonymous.get('docs', { responseType: 'text' });
     assert.match(page.body, /swagger-ui-bundle\.js/);

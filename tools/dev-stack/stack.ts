@@ -97,8 +97,9 @@ try {
   stops.push(() => api.stop());
 
   say('ready:');
+  say(`  console      http://localhost:${config.PORT}/console   (sign in with the admin token below)`);
   say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz; listening on ${config.HOST}${config.HOST === '127.0.0.1' ? ' only, HOST=0.0.0.0 opens it to the network' : ''})`);
-  say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
+  say(`  API token    admin token in ${tokenFile}: paste it into the console, or TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
