@@ -99,7 +99,7 @@ describe('preview and test ticket', () => {
     const body = r.body as any;
     assert.equal(body.variables.length, 9);
     assert.deepEqual(body.filters.map((f: any) => f.name), ['upper', 'lower', 'title', 'trim', 'replace', 'default', 'truncate']);
-    assert.equal(body.filters.find((f: any) => f.name === 'replace').usage, 'replace("from", "to")');
+    assert.equal(body.filters.find((f: any) => f.name === 'replace').usage, 'replace("old", "new")');
   });
 
   test('preview with a real request uses its values and the stored templates', async () => {

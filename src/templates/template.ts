@@ -41,7 +41,7 @@ const FILTERS: Record<string, { arity: [number, number]; usage: string; descript
   lower: { arity: [0, 0], usage: 'lower', description: 'lower case', fn: (v) => v.toLowerCase() },
   title: { arity: [0, 0], usage: 'title', description: 'Each Word Capitalised', fn: (v) => v.toLowerCase().replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase()) },
   trim: { arity: [0, 0], usage: 'trim', description: 'white space removed at both ends', fn: (v) => v.trim() },
-  replace: { arity: [2, 2], usage: 'replace("from", "to")', description: 'every "from" replaced by "to"', fn: (v, from = '', to = '') => (from ? v.split(from).join(to) : v) },
+  replace: { arity: [2, 2], usage: 'replace("old", "new")', description: 'every "old" replaced by "new"', fn: (v, from = '', to = '') => (from ? v.split(from).join(to) : v) },
   default: { arity: [1, 1], usage: 'default("text")', description: '"text" when the value is empty', fn: (v, fallback = '') => (v === '' ? fallback : v) },
   truncate: {
     arity: [1, 1],
