@@ -118,9 +118,12 @@ try {
 
 async function wantFakeJira(orm: Orm): Promise<boolean> {
   if (config.FAKE_JIRA !== 'auto') return config.FAKE_JIRA === 'on';
-  const real = await orm.em.fork().count(Connection, { connectionType: 'jira_ticket', disabled: false, key: { $ne: DEMO_CONNECTION } });
-  if (real > 0) say(`a real Jira connection is configured: not starting the fake Jira (FAKE_JIRA=on forces it)`);
-  return real === 0;
+  // A connection set up against the fake Jira itself (say, in the console) is no real Jira.
+  const fake = new RegExp(`^(https?://)?(127\\.0\\.0\\.1|localhost):${config.FAKE_JIRA_PORT}(/|$)`);
+  const enabled = await orm.em.fork().find(Connection, { connectionType: 'jira_ticket', disabled: false, key: { $ne: DEMO_CONNECTION } });
+  const real = enabled.filter((c) => !fake.test(String((c.secrets as { domain?: unknown }).domain ?? '')));
+  if (real.length > 0) say(`a real Jira connection is configured (${real.map((c) => c.key).join(', ')}): not starting the fake Jira (FAKE_JIRA=on forces it)`);
+  return real.length === 0;
 }
 
 async function ensureDemoConnection(orm: Orm, secrets: ConnectionSecrets, fakeUrl: string): Promise<void> {
