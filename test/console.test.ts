@@ -292,5 +292,19 @@ browserPaths('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Continue', exact: true }).click();
     // Discovery works with the OAuth tokens: the projects come from Jira through the gateway.
     await page.getByRole('combobox', { name: 'Project' }).locator('option', { hasText: 'PRIV' }).waitFor({ state: 'attached' });
+
+    // Deleting from the list: a connection with open tickets is refused while enabled (the API's words shown);
+    // one without goes at once.
+    await page.getByRole('link', { name: 'All connections' }).click();
+    const team = page.getByRole('row', { name: /Privacy team/ });
+    await team.getByRole('button', { name: 'Delete Privacy team' }).click();
+    await page.getByRole('button', { name: 'Delete Privacy team' }).last().click();
+    await page.getByRole('alert').getByText(/open privacy-request ticket\(s\).*disable it first/).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    const oauthRow = page.getByRole('row', { name: /Cloud OAuth/ });
+    await oauthRow.getByRole('button', { name: 'Delete Cloud OAuth' }).click();
+    await page.getByRole('button', { name: 'Delete Cloud OAuth' }).last().click();
+    await page.getByText('Deleted. The connection had no open tickets.').waitFor();
+    assert.equal((await ctx.tf.http.get('api/v1/connection/cloud_oauth')).statusCode, 404);
   });
 });

@@ -167,7 +167,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
         });
         const outcome = count
           ? `${count} open ticket(s) stay in Jira as they are, and in ticketflow's records; nothing follows them any more (no tracker, no webhooks, no actions). A connection created again with the key ${c.key} takes them up again.`
-          : 'the connection had no open tickets';
+          : 'The connection had no open tickets.';
         return { body: { deleted: c.key, open_tickets: open, outcome } };
       },
     }),

@@ -133,6 +133,11 @@ function requireEnv(config: Config): { databaseUrl: string; temporalAddress: str
 /** Opens the database, migrates it, builds the connection kit, and re-seals credentials left in clear or under a retired key. */
 export async function openAppDatabase(config: Config, databaseUrl: string, secretKeys: string): Promise<{ orm: Orm; kit: ConnectionKit }> {
   const orm = await openDatabase(databaseUrl);
+  return { orm, kit: await appKit(config, orm, secretKeys) };
+}
+
+/** The connection kit from the configuration, and credentials left in clear or under a retired key re-sealed. */
+export async function appKit(config: Config, orm: Orm, secretKeys: string): Promise<ConnectionKit> {
   const kit = connectionKit(orm, {
     secretKeys,
     jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
@@ -144,7 +149,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
   });
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
-  return { orm, kit };
+  return kit;
 }
 
 function onSignals(stop: () => Promise<void>): void {

@@ -3,14 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
-import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from '../../src/main/processes.js';
+import { appKit, configOrExit, installTemporalRuntime, onSignals, startApi, startWorker } from '../../src/main/processes.js';
+import { oauthApp } from '../../src/platform/config.js';
 import type { ConnectionSecrets } from '../../src/connections/secrets.js';
 import { Keyring } from '../../src/platform/keyring.js';
 import { ApiTokens } from '../../src/http/tokens.js';
 import { PayloadEncryptionCodec } from '../../src/platform/temporal/codec.js';
 import { temporalCliExecutable } from '../temporal/servers.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import type { Orm } from '../../src/platform/db/orm.js';
+import { openDatabase, type Orm } from '../../src/platform/db/orm.js';
 import { Connection } from '../../src/platform/db/entities.js';
 import { searchAttributes } from '../../src/platform/temporal/search-attributes.js';
 import { startFakeJiraProcess, type FakeJiraProcess } from '../fake-jira/process.js';
@@ -78,17 +79,33 @@ try {
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
-  const { orm, kit } = await openAppDatabase(config, databaseUrl, config.SECRET_KEYS ?? localSecretKeys());
-  stops.push(() => orm.close(), () => kit.close());
+  const orm = await openDatabase(databaseUrl);
+  stops.push(() => orm.close());
 
   let fakeJira: FakeJiraProcess | undefined;
+  let appConfig = config;
   if (await wantFakeJira(orm)) {
     fakeJira = await startFakeJiraProcess({ port: config.FAKE_JIRA_PORT, stateFile: join(dataDir, 'fake-jira.json') });
     stops.push(() => fakeJira!.stop());
-    await ensureDemoConnection(orm, kit.secrets, fakeJira.url);
-  } else {
-    await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
+    // With no OAuth app of its own, the demo's is the fake Jira's (Atlassian's authorization server and API
+    // gateway in one), so the console's "Authorize with Atlassian" works too. The redirect goes to localhost,
+    // the address printed below: the console's sign-in lives in that origin's sessionStorage.
+    if (!oauthApp(config)) {
+      appConfig = {
+        ...config,
+        JIRA_OAUTH_CLIENT_ID: 'ticketflow-demo',
+        JIRA_OAUTH_CLIENT_SECRET: 'ticketflow-demo-secret',
+        JIRA_OAUTH_REDIRECT_URI: `http://localhost:${config.PORT}/api/v1/oauth/jira/callback`,
+        JIRA_OAUTH_AUTH_URL: fakeJira.url,
+        JIRA_API_GATEWAY_URL: fakeJira.url,
+      };
+      say(`OAuth 2.0 and scoped API tokens go through the fake Jira (demo; JIRA_OAUTH_CLIENT_ID sets a real app)`);
+    }
   }
+  const kit = await appKit(appConfig, orm, config.SECRET_KEYS ?? localSecretKeys());
+  stops.push(() => kit.close());
+  if (fakeJira) await ensureDemoConnection(orm, kit.secrets, fakeJira.url);
+  else await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
 
   const tokenFile = await ensureDevToken(orm);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
