@@ -16,6 +16,8 @@ COPY src ./src
 # (tools/console), and Vite bundles it into dist/console. Its build tools are devDependencies, here only.
 COPY tools/console ./tools/console
 COPY console ./console
+# npm run build compiles dist/src, bundles the workflows into dist/workflow-bundle.js (the workers load that file;
+# its content hash is their default build id for worker versioning) and builds the console into dist/console.
 RUN npm run build
 
 # Installed apart from the build so that no devDependency (typescript, the pinned node binary) reaches the image.
@@ -34,6 +36,7 @@ COPY --from=deps /app/node_modules ./node_modules
 # "type": "module" in package.json is what makes dist/ load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # The console's built files only (HTML, JS, CSS, fonts), served by the API at /console.
 COPY --from=build /app/dist/console ./dist/console
 # The files stay root-owned: the processes never write under /app (MikroORM's migration snapshot write is

@@ -304,7 +304,9 @@ browserPaths('the console in Chromium', () => {
     const oauthRow = page.getByRole('row', { name: /Cloud OAuth/ });
     await oauthRow.getByRole('button', { name: 'Delete Cloud OAuth' }).click();
     await page.getByRole('button', { name: 'Delete Cloud OAuth' }).last().click();
-    await page.getByText('Deleted. The connection had no open tickets.').waitFor();
+    // The outcome is the page's, not the row's: the row goes as soon as the list is read again.
+    await page.getByRole('status').getByText('Deleted Cloud OAuth. The connection had no open tickets.').waitFor();
+    await oauthRow.waitFor({ state: 'detached' });
     assert.equal((await ctx.tf.http.get('api/v1/connection/cloud_oauth')).statusCode, 404);
   });
 });

@@ -108,7 +108,8 @@ try {
   else await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
 
   const tokenFile = await ensureDevToken(orm);
-  const worker = await startWorker(config, orm, temporalAddress, kit, codec);
+  // The only worker here: each start makes its own build the current version, changed workflow code or not.
+  const worker = await startWorker(config, orm, temporalAddress, kit, codec, 'always');
   stops.push(() => worker.stop());
   const api = await startApi(config, orm, temporalAddress, kit, codec, sdkMetricsUrl);
   stops.push(() => api.stop());
@@ -119,6 +120,8 @@ try {
   say(`  API token    admin token in ${tokenFile}: paste it into the console, or TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
+  const v = await worker.versioning;
+  say(`  worker       version ${v.version.deploymentName}:${v.version.buildId}${v.current ? ' (current)' : ` (not current: ${v.currentBuildId ?? 'unversioned'} is)`}, workflow code ${worker.workflowCode}`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
   say('  Ctrl-C stops everything; docs/walkthrough.md takes a request from approval to done.');
   worker.running.catch(async (err: Error) => {

@@ -24,6 +24,8 @@ export function StateBadge({ health }: { health: Health }) {
 export function ConnectionsPage() {
   const list = $api.useQuery('get', '/api/v1/connection', {}, { refetchInterval: 5_000 });
   const items = list.data?.items ?? [];
+  // Kept here, not in the row: the row goes with the connection once the list is read again.
+  const [deleted, setDeleted] = useState<string | null>(null);
   return (
     <>
       <PageHeader title="Connections" subtitle="Jira sites ticketflow opens tickets in, and how each is doing.">
@@ -32,6 +34,7 @@ export function ConnectionsPage() {
         </Link>
       </PageHeader>
       <ProblemBanner problem={list.error} />
+      {deleted && <p role="status">{deleted}</p>}
       {list.isPending ? (
         <p role="status" className="muted">
           Loading connections…
@@ -63,7 +66,7 @@ export function ConnectionsPage() {
             </thead>
             <tbody>
               {items.map((c) => (
-                <ConnectionRow key={c.key} c={c} />
+                <ConnectionRow key={c.key} c={c} onDeleted={(outcome) => setDeleted(`Deleted ${c.name}. ${outcome}`)} />
               ))}
             </tbody>
           </table>
@@ -73,13 +76,12 @@ export function ConnectionsPage() {
   );
 }
 
-function ConnectionRow({ c }: { c: ConnectionItem }) {
+function ConnectionRow({ c, onDeleted }: { c: ConnectionItem; onDeleted: (outcome: string) => void }) {
   const h = c.health;
   const queries = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<string | null>(null);
   const refresh = () => queries.invalidateQueries();
   const setDisabled = async (disabled: boolean) => {
     setBusy(true);
@@ -98,7 +100,8 @@ function ConnectionRow({ c }: { c: ConnectionItem }) {
     setProblem(null);
     try {
       const answer = await must(api.DELETE('/api/v1/connection/{key}', { params: { path: { key: c.key } } }));
-      setOutcome(answer.outcome);
+      setConfirming(false);
+      onDeleted(answer.outcome);
       await refresh();
     } catch (err) {
       setProblem(asProblem(err));
@@ -181,28 +184,24 @@ function ConnectionRow({ c }: { c: ConnectionItem }) {
           </button>
         </td>
       </tr>
-      {(confirming || problem || outcome) && (
+      {(confirming || problem) && (
         <tr className="row-detail">
           <td colSpan={8}>
-            {outcome ? (
-              <p role="status">Deleted. {outcome}</p>
-            ) : (
-              <div className="confirm" role="group" aria-label={`Delete ${c.name}`}>
-                <p>
-                  Delete <strong>{c.name}</strong>?{' '}
-                  {open
-                    ? `It has ${h.open_tickets.privacy_request_tickets} open privacy-request ticket(s) and ${h.open_tickets.anomaly_links} anomaly link(s): ${c.disabled ? 'they stay in Jira, and nothing follows them any more.' : 'disable it first.'}`
-                    : 'It has no open tickets.'}
-                </p>
-                <ProblemBanner problem={problem} />
-                <button type="button" className="button button--danger" disabled={busy} onClick={remove}>
-                  Delete {c.name}
-                </button>{' '}
-                <button type="button" className="button" onClick={() => (setConfirming(false), setProblem(null))}>
-                  Cancel
-                </button>
-              </div>
-            )}
+            <div className="confirm" role="group" aria-label={`Delete ${c.name}`}>
+              <p>
+                Delete <strong>{c.name}</strong>?{' '}
+                {open
+                  ? `It has ${h.open_tickets.privacy_request_tickets} open privacy-request ticket(s) and ${h.open_tickets.anomaly_links} anomaly link(s): ${c.disabled ? 'they stay in Jira, and nothing follows them any more.' : 'disable it first.'}`
+                  : 'It has no open tickets.'}
+              </p>
+              <ProblemBanner problem={problem} />
+              <button type="button" className="button button--danger" disabled={busy} onClick={remove}>
+                Delete {c.name}
+              </button>{' '}
+              <button type="button" className="button" onClick={() => (setConfirming(false), setProblem(null))}>
+                Cancel
+              </button>
+            </div>
           </td>
         </tr>
       )}

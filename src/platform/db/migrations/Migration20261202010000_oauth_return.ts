@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * caller), 'console' redirects to the console's connection page. Only named places, never a URL, so the
  * callback cannot be made an open redirect.
  */
-export class Migration20261202000000_oauth_return extends Migration {
+export class Migration20261202010000_oauth_return extends Migration {
   override up(): void {
     this.addSql('alter table "oauth_state" add column "return_to" text null');
   }
