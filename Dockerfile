@@ -12,8 +12,12 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# Compiles dist/src and bundles the workflows into dist/workflow-bundle.js (the workers load that file; its
-# content hash is their default build id for worker versioning).
+# The console (console/) is built by the same npm run build: its client is typed from the API's routes
+# (tools/console), and Vite bundles it into dist/console. Its build tools are devDependencies, here only.
+COPY tools/console ./tools/console
+COPY console ./console
+# npm run build compiles dist/src, bundles the workflows into dist/workflow-bundle.js (the workers load that file;
+# its content hash is their default build id for worker versioning) and builds the console into dist/console.
 RUN npm run build
 
 # Installed apart from the build so that no devDependency (typescript, the pinned node binary) reaches the image.
@@ -33,6 +37,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# The console's built files only (HTML, JS, CSS, fonts), served by the API at /console.
+COPY --from=build /app/dist/console ./dist/console
 # The files stay root-owned: the processes never write under /app (MikroORM's migration snapshot write is
 # best-effort and skipped when it cannot write).
 USER node

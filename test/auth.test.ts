@@ -100,6 +100,26 @@ describe('OAuth 2.0 (3LO)', () => {
     assert.ok((await live()).length > 0, 'registered anew');
   });
 
+  test('started from the console: the callback sends the browser back to the console, with the outcome; a refusal at Atlassian too', async () => {
+    const init = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'oauth', return_to: 'console' } });
+    assert.equal(init.statusCode, 200);
+    const consent = await got.get((init.body as any).authorization_url, { followRedirect: false });
+    const back = new URL(consent.headers.location!);
+    const cb = await ctx.tf.http.get(`api/v1/oauth/jira/callback${back.search}`, { followRedirect: false });
+    assert.equal(cb.statusCode, 303);
+    assert.equal(cb.headers.location, '/console/connections/oauth?authorized=1');
+
+    const again = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'oauth', return_to: 'console' } });
+    const state = new URL((again.body as any).authorization_url).searchParams.get('state')!;
+    const denied = await ctx.tf.http.get('api/v1/oauth/jira/callback', { searchParams: { state, error: 'access_denied', error_description: 'User did not authorize the request' }, followRedirect: false });
+    assert.equal(denied.statusCode, 303);
+    const to = new URL(denied.headers.location!, ctx.tf.base);
+    assert.equal(to.pathname, '/console/connections/oauth');
+    assert.match(to.searchParams.get('authorization_error')!, /access_denied: User did not authorize/);
+    const sent = await ctx.tf.http.post('api/v1/oauth/jira/initiate', { json: { connection_key: 'oauth', return_to: 'https://evil.example' } });
+    assert.equal(sent.statusCode, 422, 'only named places, never a URL');
+  });
+
   test("a dynamic webhook's JWT: refused when expired (past the 60 s of skew), unsigned (alg none), of another algorithm or signed with another secret", async () => {
     const now = Math.floor(Date.now() / 1000);
     const signed = (alg: string, exp: number, secret = OAUTH_CLIENT_SECRET) =>

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FORBIDDEN_USER, STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
+import { eventually } from './helpers/infra.js';
+import { JiraTracker } from '../src/platform/db/entities.js';
 
 /** Connection discovery and checks through the API, against the fake Jira. */
 
@@ -24,6 +26,12 @@ describe('discovery', () => {
     assert.equal((await get('jira/jira/projects/NOPE/issuetypes')).status, 404);
   });
 
+  test('priorities', async () => {
+    const { status, body } = await get('jira/jira/priorities');
+    assert.equal(status, 200);
+    assert.ok(body.some((p: any) => p.name === 'High'), JSON.stringify(body));
+  });
+
   test('status categories', async () => {
     const { body } = await get('jira/jira/statuses');
     assert.deepEqual(body.map((c: any) => c.key).sort(), ['done', 'indeterminate', 'new']);
@@ -39,7 +47,13 @@ describe('discovery', () => {
     await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'bare', name: 'Bare', connection_type: 'jira_ticket', access: 'read' }] });
     const r = await get('bare/jira/projects');
     assert.equal(r.status, 409);
-    assert.deepEqual(r.body.missing, ['domain', 'username', 'api_key', 'project_key', 'issue_type']);
+    assert.deepEqual(r.body.missing, ['domain', 'username', 'api_key'], 'discovery needs the credentials only');
+    await ctx.tf.http.put('api/v1/connection/bare/secret', { json: { domain: ctx.jira.url, username: 'bot@example.com', api_key: 'k' } });
+    assert.equal((await get('bare/jira/projects')).status, 200, 'projects to choose from before one is chosen');
+    assert.equal((await get('bare/jira/projects/PRIV/issuetypes')).status, 200);
+    const testTicket = await ctx.tf.http.post('api/v1/connection/bare/jira/test-ticket');
+    assert.equal(testTicket.statusCode, 409);
+    assert.deepEqual((testTicket.body as any).missing, ['project_key', 'issue_type']);
     assert.equal((await get('ghost/jira/projects')).status, 404);
   });
 });
@@ -50,7 +64,42 @@ describe('preview and test ticket', () => {
       json: { summary_template: 'DSR: {{ __REQUEST_TYPE__ | upper }} for __EMAIL__', description_template: 'Due __DUE_DATE__' },
     });
     assert.equal(r.statusCode, 200);
-    assert.deepEqual(r.body, { summary: 'DSR: ERASURE for user@example.com', description: 'Due 2025-02-14 14:00 UTC', due_date: '2025-02-15', sample_data: true });
+    assert.deepEqual(r.body, { summary: 'DSR: ERASURE for user@example.com', description: 'Due 2025-02-14 14:00 UTC', due_date: '2025-02-15', labels: [], fields: {}, sample_data: true });
+  });
+
+  test('preview renders labels and custom fields as the ticket would carry them, and names a bad one', async () => {
+    const r = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', {
+      json: { labels: ['dsr', '__REQUEST_TYPE__'], custom_fields: { customfield_10010: '{{ __POLICY_NAME__ | upper }}' } },
+    });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual((r.body as any).labels, ['dsr', 'erasure']);
+    assert.deepEqual((r.body as any).fields, { customfield_10010: 'DEFAULT ERASURE POLICY' });
+    const bad = await ctx.tf.http.post('api/v1/connection/jira/jira/preview', { json: { labels: ['ok', '__NOPE__'] } });
+    assert.equal(bad.statusCode, 422);
+    assert.equal((bad.body as any).field, 'body.labels.1');
+    assert.match((bad.body as any).detail, /unknown variable __NOPE__/);
+  });
+
+  test('due date: the policy deadline can be chosen explicitly again after a fixed number of days, and null means none', async () => {
+    const preview = async () => ((await ctx.tf.http.post('api/v1/connection/jira/jira/preview')).body as any).due_date;
+    assert.equal(await preview(), '2025-02-15', 'stored: 30 days after approval (2025-01-16)');
+    assert.equal((await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { due_date_config: { type: 'policy_deadline' } } })).statusCode, 200);
+    assert.equal(await preview(), '2025-02-14', "the request's policy-derived due date");
+    assert.equal((await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { due_date_config: null } })).statusCode, 200);
+    assert.equal(await preview(), null);
+    const bad = await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { due_date_config: { type: 'policy_deadline', days: 7 } } });
+    assert.equal(bad.statusCode, 422);
+    assert.match((bad.body as any).field, /^body\.due_date_config/);
+    assert.equal((await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { due_date_config: { type: 'fixed_days', days: 30 } } })).statusCode, 200);
+  });
+
+  test('the template language: variables and filters, with how to write each', async () => {
+    const r = await ctx.tf.http.get('api/v1/templates/syntax');
+    assert.equal(r.statusCode, 200);
+    const body = r.body as any;
+    assert.equal(body.variables.length, 9);
+    assert.deepEqual(body.filters.map((f: any) => f.name), ['upper', 'lower', 'title', 'trim', 'replace', 'default', 'truncate']);
+    assert.equal(body.filters.find((f: any) => f.name === 'replace').usage, 'replace("old", "new")');
   });
 
   test('preview with a real request uses its values and the stored templates', async () => {
@@ -174,5 +223,82 @@ describe('connection test', () => {
   test('wrong URL: Jira answers 404 for the REST API', async () => {
     await configureConnection(ctx.tf, 'wrongpath', `${ctx.jira.url}/wiki`);
     assert.equal((await get('wrongpath/jira/test')).body.reason, 'wrong_url');
+  });
+});
+
+describe('health and deletion', () => {
+  const health = async (key: string) => ((await ctx.tf.http.get(`api/v1/connection/${key}`)).body as any).health;
+
+  test("each connection's health: state, auth method, project, the tracker's last cycle, webhooks, open tickets", async () => {
+    const list = await ctx.tf.http.get('api/v1/connection');
+    assert.equal(list.statusCode, 200);
+    const jira = (list.body as any).items.find((c: any) => c.key === 'jira');
+    assert.equal(jira.health.state, 'connected');
+    assert.equal(jira.health.auth_method, 'api_token');
+    assert.equal(jira.health.project_key, 'PRIV');
+    assert.deepEqual(jira.health.webhooks, { kind: 'none', active: false, expires_at: null, delivery_path: null });
+    assert.equal(jira.health.quota, null, 'API tokens pay no points');
+
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'half', name: 'Half', connection_type: 'jira_ticket', access: 'write' }] });
+    const half = await health('half');
+    assert.equal(half.state, 'not_configured');
+    assert.match(half.reason, /domain/);
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'half', name: 'Half', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+
+    await ctx.tf.trackers.ensure('jira');
+    const tracked = await eventually(async () => (await health('jira')).tracker, "the tracker's first cycle");
+    assert.ok(tracked.cycle >= 1 && tracked.last_cycle_at, JSON.stringify(tracked));
+    assert.equal(tracked.last_error, null);
+
+    await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { webhook_secret: 'a-webhook-secret-of-16+' } });
+    assert.deepEqual((await health('jira')).webhooks, { kind: 'admin', active: true, expires_at: null, delivery_path: '/webhooks/jira/jira' });
+  });
+
+  test('credentials Jira refused on the tracker\'s last cycle: needs re-authorization', async () => {
+    await configureConnection(ctx.tf, 'refused-creds', ctx.strictJira.url, { api_key: 'wrong' });
+    // The row as the tracker's recordTrackerState activity leaves it after a cycle whose delta read got a 401
+    // (a tracker with nothing to track calls Jira not at all, so this one would never fail by itself).
+    await ctx.orm.em.fork().upsert(JiraTracker, {
+      connectionKey: 'refused-creds',
+      cycle: 3,
+      lastCycleAt: new Date(),
+      lastError: 'Jira POST /rest/api/3/search/jql answered 401: Client must be authenticated to access this resource.',
+      updatedAt: new Date(),
+    });
+    const h = await health('refused-creds');
+    assert.equal(h.state, 'needs_reauthorization');
+    assert.match(h.reason, /give new ones.*401/);
+    assert.equal(h.tracker.cycle, 3);
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'refused-creds', name: 'x', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+    assert.equal((await health('refused-creds')).state, 'disabled');
+  });
+
+  test('delete: 409 naming the open tickets while enabled; once disabled it goes, and the answer says what becomes of them', async () => {
+    await configureConnection(ctx.tf, 'doomed', ctx.jira.url);
+    assert.equal((await ctx.tf.http.post('api/v1/privacy-request', { json: approvedRequest('pri_doomed') })).statusCode, 201);
+    await eventually(
+      async () => ((await ctx.tf.http.get('api/v1/privacy-request/pri_doomed/jira-tickets')).body as any[]).find((i) => i.connection_key === 'doomed' && i.task_state === 'open'),
+      'the ticket on the doomed connection',
+    );
+    assert.equal((await health('doomed')).open_tickets.privacy_request_tickets, 1);
+
+    const refused = await ctx.tf.http.delete('api/v1/connection/doomed');
+    assert.equal(refused.statusCode, 409);
+    assert.equal((refused.body as any).state, 'has_open_tickets');
+    assert.deepEqual((refused.body as any).open_tickets, { privacy_request_tickets: 1, anomaly_links: 0 });
+    assert.equal((await ctx.tf.http.get('api/v1/connection/doomed')).statusCode, 200, 'nothing was deleted');
+
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'doomed', name: 'x', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+    const deleted = await ctx.tf.http.delete('api/v1/connection/doomed');
+    assert.equal(deleted.statusCode, 200, JSON.stringify(deleted.body));
+    assert.equal((deleted.body as any).deleted, 'doomed');
+    assert.match((deleted.body as any).outcome, /stay in Jira/);
+    assert.equal((await ctx.tf.http.get('api/v1/connection/doomed')).statusCode, 404);
+    assert.equal((await ctx.tf.http.delete('api/v1/connection/doomed')).statusCode, 404);
+    const kept = ((await ctx.tf.http.get('api/v1/privacy-request/pri_doomed/jira-tickets')).body as any[]).find((i) => i.connection_key === 'doomed');
+    assert.equal(kept.task_state, 'open', "the instance stays in ticketflow's records");
+
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'unused', name: 'x', connection_type: 'jira_ticket', access: 'write' }] });
+    assert.equal((await ctx.tf.http.delete('api/v1/connection/unused')).statusCode, 200, 'an enabled connection without open tickets goes at once');
   });
 });

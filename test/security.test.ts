@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import got from 'got';
 import { useStack } from './helpers/ticketflow.js';
 import { routesOf } from './helpers/routes.js';
+import { apiDocument } from '../tools/console/document.js';
 
 /** Every route needs a token unless it is on the short list of open ones; scopes are enforced. */
 
@@ -43,6 +44,15 @@ describe('API tokens', () => {
     assert.equal((await as(write).put('api/anomalies/scope-1', { json: { type: 'shape', status: 'Active' } })).statusCode, 201);
     assert.equal((await as(admin).get('api/v1/connection')).statusCode, 200);
 
+    const me = await as(read).get('api/v1/me');
+    assert.equal(me.statusCode, 200);
+    assert.deepEqual({ ...(me.body as any), id: undefined }, { id: undefined, name: 'reader', scopes: ['read'] });
+    assert.deepEqual(((await as(admin).get('api/v1/me')).body as any).scopes, ['admin']);
+    assert.equal((await ctx.tf.anonymous.get('api/v1/me')).statusCode, 401);
+    const server = (await as(read).get('api/v1/server')).body as any;
+    assert.deepEqual(server.auth_methods, ['api_token', 'scoped_api_token', 'oauth2', 'pat', 'basic']);
+    assert.equal(server.oauth2_configured, true);
+
     const { token: doomed, id } = await ctx.tf.tokens.create('doomed', ['read']);
     assert.ok(await ctx.tf.tokens.revoke(id));
     assert.equal((await as(doomed).get('api/v1/privacy-request/none')).statusCode, 401, 'revoked');
@@ -75,6 +85,10 @@ describe('OpenAPI document', () => {
     const anomaly = doc.paths['/api/anomalies/{anomaly_id}'].put.requestBody.content['application/json'].schema;
     assert.ok(!new RegExp(anomaly.properties.type.pattern).test('a\u0000b'), 'free-form strings exclude NUL, which the API refuses');
     assert.ok(new RegExp(anomaly.properties.type.pattern).test('shape'));
+
+    // The console's client is typed from the document written at build time from the same registry
+    // (tools/console/document.ts, no server): it is the document served, so the console cannot drift.
+    assert.deepEqual(apiDocument(), doc, 'the build-time document is the served one');
 
     const page = await ctx.tf.anonymous.get('docs', { responseType: 'text' });
     assert.match(page.body, /swagger-ui-bundle\.js/);

@@ -51,6 +51,12 @@ export class JiraConnector {
     return new JiraClient(target, this.opts.timeoutMs, { budget, connectionKey: connection.key });
   }
 
+  /** The OAuth app's Jira points this hour, which all its connections share; null without an OAuth app. */
+  async appQuota(): Promise<{ app: string; used: number; limit: number; resetsAt: Date } | null> {
+    const app = this.opts.oauth?.config.clientId;
+    return app ? { app, ...(await this.opts.budget.pointsThisHour(app)) } : null;
+  }
+
   /** Scoped API tokens only work through the gateway, addressed by the site's cloud id. */
   async resolveCloudId(siteUrl: string): Promise<string> {
     const info = await got

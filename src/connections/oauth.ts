@@ -16,6 +16,10 @@ export interface OAuthConfig {
   gatewayUrl: string;
 }
 
+/** Where the callback may send the browser afterwards: named places only, never a URL. */
+export const OAUTH_RETURNS = ['console'] as const;
+export type OAuthReturn = (typeof OAUTH_RETURNS)[number];
+
 export const OAUTH_SCOPES = ['read:jira-work', 'write:jira-work', 'read:jira-user', 'offline_access'];
 const STATE_TTL_MINUTES = 10;
 /** Refresh this long before expiry, or at half the token's life when that is shorter. */
@@ -45,9 +49,9 @@ export class JiraOAuth {
   ) {}
 
   /** A single-use `state`, bound to the connection and expiring, inside Atlassian's authorization URL. */
-  async initiate(connectionKey: string): Promise<string> {
+  async initiate(connectionKey: string, returnTo: OAuthReturn | null = null): Promise<string> {
     const state = randomBytes(32).toString('base64url');
-    await this.orm.em.fork().insert(OAuthState, { stateHash: hashState(state), connectionKey, expiresAt: new Date(Date.now() + STATE_TTL_MINUTES * 60_000) });
+    await this.orm.em.fork().insert(OAuthState, { stateHash: hashState(state), connectionKey, expiresAt: new Date(Date.now() + STATE_TTL_MINUTES * 60_000), returnTo });
     const url = new URL('/authorize', this.config.authUrl);
     url.search = new URLSearchParams({
       audience: 'api.atlassian.com',
@@ -61,13 +65,29 @@ export class JiraOAuth {
     return url.toString();
   }
 
-  /** Exchanges the code, picks the site (by the connection's domain when several), stores the sealed tokens. */
-  async callback(code: string, state: string): Promise<{ connectionKey: string; cloudId: string; siteUrl: string }> {
+  /**
+   * Uses the single-use state: the connection it was issued for and where the browser goes afterwards, or null
+   * when it is unknown, used or expired. Taken apart from the exchange so that a failed exchange can still send
+   * the browser back to where it came from.
+   */
+  async takeState(state: string): Promise<{ connectionKey: string; returnTo: OAuthReturn | null } | null> {
     // delete … returning: using the state and checking it are one statement, so it is used once even if presented twice at once
     const [row] = await this.orm.em
       .getConnection()
-      .execute<Array<{ connection_key: string }>>('delete from oauth_state where state_hash = ? and expires_at > now() returning connection_key', [hashState(state)]);
-    if (!row) throw malformed('query.state', 'unknown, used or expired state: start again with POST /api/v1/oauth/jira/initiate');
+      .execute<Array<{ connection_key: string; return_to: OAuthReturn | null }>>('delete from oauth_state where state_hash = ? and expires_at > now() returning connection_key, return_to', [hashState(state)]);
+    return row ? { connectionKey: row.connection_key, returnTo: row.return_to } : null;
+  }
+
+  /** Exchanges the code, picks the site (by the connection's domain when several), stores the sealed tokens. */
+  async callback(code: string, state: string): Promise<{ connectionKey: string; cloudId: string; siteUrl: string }> {
+    const taken = await this.takeState(state);
+    if (!taken) throw malformed('query.state', 'unknown, used or expired state: start again with POST /api/v1/oauth/jira/initiate');
+    return this.exchange(code, taken.connectionKey);
+  }
+
+  /** The second half of the callback, once the state named the connection. */
+  async exchange(code: string, connectionKey: string): Promise<{ connectionKey: string; cloudId: string; siteUrl: string }> {
+    const row = { connection_key: connectionKey };
     const tokens = await this.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: this.config.redirectUri });
     const resources = await got
       .get(new URL('/oauth/token/accessible-resources', this.config.gatewayUrl), {

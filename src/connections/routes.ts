@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import type { Orm } from '../platform/db/orm.js';
-import { Connection, PrivacyRequest } from '../platform/db/entities.js';
+import { Connection, JiraTracker, OAuthState, PrivacyRequest } from '../platform/db/entities.js';
 import { secretPatchSchema, type TicketSettings } from './settings.js';
 import { maskSecrets } from './secrets.js';
 import { refuseHost } from '../jira/host-policy.js';
 import type { ConnectionKit } from './kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
 import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';
+import { connectionHealth, healthAnswer, openTicketsOf } from './health.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../templates/render.js';
 import { TEMPLATE_VARIABLES } from '../templates/template.js';
 import { isoTime, key } from '../http/schemas.js';
 import { auditNote, route, type Route } from '../http/route.js';
 import { PersonalDataSeal } from '../personal-data/sealing.js';
-import { invalid, notFound } from '../platform/errors.js';
+import { conflict, invalid, notFound } from '../platform/errors.js';
 import type { ConnectionTrackers } from '../tracker/starts.js';
 
 export const connectionSchema = z
@@ -27,7 +28,7 @@ export const connectionSchema = z
   .strict();
 
 export const previewSchema = secretPatchSchema
-  .pick({ summary_template: true, description_template: true, due_date_config: true })
+  .pick({ summary_template: true, description_template: true, due_date_config: true, labels: true, custom_fields: true })
   .extend({ privacy_request_id: z.string().min(1).max(128).optional() })
   .strict();
 
@@ -36,7 +37,17 @@ export const previewSchema = secretPatchSchema
 /** Settings as stored, credentials masked (`**********`): any field PUT …/secret takes, and those ticketflow resolved. */
 const maskedSecrets = z.record(z.string(), z.unknown());
 export const connectionAnswer = z
-  .object({ key: z.string(), name: z.string(), connection_type: z.string(), access: z.string(), disabled: z.boolean(), secrets: maskedSecrets, created_at: isoTime, updated_at: isoTime })
+  .object({
+    key: z.string(),
+    name: z.string(),
+    connection_type: z.string(),
+    access: z.string(),
+    disabled: z.boolean(),
+    secrets: maskedSecrets,
+    health: healthAnswer,
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
   .strict();
 const connectionList = z.object({ items: z.array(connectionAnswer), total: z.number().int() }).strict();
 const patchAnswer = z.object({ succeeded: z.array(connectionSchema.extend({ disabled: z.boolean() })), failed: z.array(z.unknown()) }).strict();
@@ -45,7 +56,24 @@ const projectAnswer = z.object({ id: z.string(), key: z.string(), name: z.string
 const issueTypeAnswer = z.object({ id: z.string(), name: z.string(), description: z.string() }).strict();
 const statusCategoryAnswer = z.object({ id: z.number(), key: z.string(), name: z.string(), colorName: z.string() }).strict();
 const variableAnswer = z.object({ variable: z.string(), description: z.string(), example: z.string() }).strict();
-const previewAnswer = z.object({ summary: z.string(), description: z.string().nullable(), due_date: z.string().nullable(), sample_data: z.boolean() }).strict();
+const previewAnswer = z
+  .object({
+    summary: z.string(),
+    description: z.string().nullable(),
+    due_date: z.string().nullable(),
+    labels: z.array(z.string()),
+    fields: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    sample_data: z.boolean(),
+  })
+  .strict();
+const priorityAnswer = z.object({ id: z.string(), name: z.string() }).strict();
+const deleteAnswer = z
+  .object({
+    deleted: z.string(),
+    open_tickets: z.object({ privacy_request_tickets: z.number().int(), anomaly_links: z.number().int() }).strict(),
+    outcome: z.string().describe('what becomes of the open tickets'),
+  })
+  .strict();
 const testTicketAnswer = z.object({ ticket_id: z.string(), ticket_key: z.string(), ticket_url: z.string(), summary: z.string() }).strict();
 const checkAnswer = z.union([
   z.object({ status: z.literal('connected'), account: z.string(), project_key: z.string() }).strict(),
@@ -57,13 +85,16 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
   const { secrets, hostPolicy } = kit;
   const seal = new PersonalDataSeal(secrets.keyring);
   const client = (k: string) => connectionClient(orm.em.fork(), kit, k);
-  const connectionJson = (c: Connection) => ({
+  /** For the pickers of the setup: the credentials suffice, before a project is chosen. */
+  const discovery = (k: string) => connectionClient(orm.em.fork(), kit, k, { discovery: true });
+  const connectionJson = async (c: Connection) => ({
     key: c.key,
     name: c.name,
     connection_type: c.connectionType,
     access: c.access,
     disabled: c.disabled,
     secrets: maskSecrets(secrets.read(c)),
+    health: await connectionHealth(orm.em.fork(), kit, c),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
   });
@@ -100,17 +131,49 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: connectionList },
       handler: async () => {
         const all = await orm.em.fork().find(Connection, {}, { orderBy: { key: 'asc' } });
-        return { body: { items: all.map(connectionJson), total: all.length } };
+        return { body: { items: await Promise.all(all.map(connectionJson)), total: all.length } };
       },
     }),
     route({
       method: 'get',
       path: '/api/v1/connection/:key',
-      summary: 'One connection, secrets masked',
+      summary: 'One connection, secrets masked, with its health',
       tag: 'connections',
       params: conn,
       answers: { 200: connectionAnswer },
-      handler: async ({ params }) => ({ body: connectionJson(await loadConnection(orm.em.fork(), params.key)) }),
+      handler: async ({ params }) => ({ body: await connectionJson(await loadConnection(orm.em.fork(), params.key)) }),
+    }),
+    route({
+      method: 'delete',
+      path: '/api/v1/connection/:key',
+      summary: 'Delete a connection: refused (409) while it is enabled and has open tickets; disable it first',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: deleteAnswer },
+      problems: [409],
+      handler: async ({ params }) => {
+        const em = orm.em.fork();
+        const c = await loadConnection(em, params.key);
+        const open = await openTicketsOf(em, c.key);
+        const count = open.privacy_request_tickets + open.anomaly_links;
+        if (count && !c.disabled) {
+          throw conflict(
+            `connection ${c.key} has ${open.privacy_request_tickets} open privacy-request ticket(s) and ${open.anomaly_links} anomaly link(s): disable it first (PATCH /api/v1/connection with "disabled": true), then delete it`,
+            { state: 'has_open_tickets', open_tickets: open },
+          );
+        }
+        // The tracker goes first: it must not start a cycle on a connection that no longer exists.
+        if (!c.disabled) await trackers.follow(c.key, true);
+        await em.transactional(async (tx) => {
+          await tx.nativeDelete(JiraTracker, { connectionKey: c.key });
+          await tx.nativeDelete(OAuthState, { connectionKey: c.key });
+          await tx.nativeDelete(Connection, { key: c.key });
+        });
+        const outcome = count
+          ? `${count} open ticket(s) stay in Jira as they are, and in ticketflow's records; nothing follows them any more (no tracker, no webhooks, no actions). A connection created again with the key ${c.key} takes them up again.`
+          : 'The connection had no open tickets.';
+        return { body: { deleted: c.key, open_tickets: open, outcome } };
+      },
     }),
     route({
       method: 'put',
@@ -149,7 +212,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(projectAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         return { body: await viaJira(() => jira.projects()) };
       },
     }),
@@ -162,11 +225,24 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(issueTypeAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         const projects = await viaJira(() => jira.projects());
         const project = projects.find((p) => p.key === params.project.toUpperCase());
         if (!project) throw notFound('Jira project (with create permission)', params.project);
         return { body: await viaJira(() => jira.issueTypes(project.id)) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/priorities',
+      summary: "Jira's priorities, for the connection's default priority",
+      tag: 'connections',
+      params: conn,
+      answers: { 200: z.array(priorityAnswer) },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await discovery(params.key);
+        return { body: (await viaJira(() => jira.priorities())).map((p) => ({ id: p.id, name: p.name })) };
       },
     }),
     route({
@@ -178,7 +254,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       answers: { 200: z.array(statusCategoryAnswer) },
       problems: viaJiraProblems,
       handler: async ({ params }) => {
-        const { client: jira } = await client(params.key);
+        const { client: jira } = await discovery(params.key);
         return { body: await viaJira(() => jira.statusCategories()) };
       },
     }),
@@ -213,6 +289,8 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
           summaryTemplate: body.summary_template ?? (stored.summary_template as string | undefined) ?? 'DSR: __REQUEST_TYPE__ request __REQUEST_ID__',
           descriptionTemplate: body.description_template !== undefined ? body.description_template : ((stored.description_template as string | null | undefined) ?? null),
           dueDateConfig: 'due_date_config' in body ? body.due_date_config : (stored.due_date_config as TicketSettings['dueDateConfig']),
+          labels: 'labels' in body ? body.labels : (stored.labels as string[] | null | undefined),
+          customFields: 'custom_fields' in body ? body.custom_fields : (stored.custom_fields as TicketSettings['customFields']),
         } as TicketSettings;
         let facts = SAMPLE_REQUEST;
         if (body.privacy_request_id) {
@@ -221,7 +299,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
           facts = { ...request, ...seal.openIdentity(request) };
         }
         const t = renderTicket(settings, facts);
-        return { body: { summary: t.summary, description: t.description ?? null, due_date: t.dueDate, sample_data: !body.privacy_request_id } };
+        return { body: { summary: t.summary, description: t.description ?? null, due_date: t.dueDate, labels: t.labels, fields: t.fields, sample_data: !body.privacy_request_id } };
       },
     }),
     route({

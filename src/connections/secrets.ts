@@ -28,8 +28,8 @@ export class ConnectionSecrets {
     return Object.keys(c.secrets).some(isSensitive) || (!!c.credentials && (c.credentials as SealedBox).kid !== this.keyring.activeKid);
   }
 
-  settings(c: Connection): TicketSettings | { missing: string[] } {
-    return ticketSettings(this.read(c));
+  settings(c: Connection, opts: { discovery?: boolean } = {}): TicketSettings | { missing: string[] } {
+    return ticketSettings(this.read(c), opts);
   }
 }
 

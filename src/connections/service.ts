@@ -16,17 +16,18 @@ export async function loadConnection(em: EntityManager, key: string): Promise<Co
 
 /**
  * The connection's ticket settings and a Jira client; a conflict naming the settings still missing, or (with
- * `enabled`, as activities ask) saying that the connection is disabled.
+ * `enabled`, as activities ask) saying that the connection is disabled. With `discovery`, the credentials
+ * suffice (reading the projects to choose one from).
  */
 export async function connectionClient(
   em: EntityManager,
   kit: ConnectionKit,
   key: string,
-  opts: { enabled?: boolean } = {},
+  opts: { enabled?: boolean; discovery?: boolean } = {},
 ): Promise<{ connection: Connection; settings: TicketSettings; client: JiraClient }> {
   const connection = await loadConnection(em, key);
   if (opts.enabled && connection.disabled) throw conflict(`connection ${key} is disabled`, { state: 'disabled' });
-  const settings = kit.secrets.settings(connection);
+  const settings = kit.secrets.settings(connection, { discovery: opts.discovery });
   if ('missing' in settings) {
     throw conflict(`connection ${key} is not configured: set ${settings.missing.join(', ')} with PUT /api/v1/connection/${key}/secret`, {
       state: 'not_configured',

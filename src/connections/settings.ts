@@ -40,9 +40,15 @@ export const secretPatchSchema = z
     issue_type: z.string().min(1).max(255),
     summary_template: template,
     description_template: template.nullable(),
+    /**
+     * fixed_days: that many days after approval; policy_deadline: the request's policy-derived due date (the
+     * default, also when the field was never set); null: no due date.
+     */
     due_date_config: z
-      .object({ type: z.literal('fixed_days'), days: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(45), z.literal(60)]) })
-      .strict()
+      .union([
+        z.object({ type: z.literal('fixed_days'), days: z.union([z.literal(7), z.literal(14), z.literal(30), z.literal(45), z.literal(60)]) }).strict(),
+        z.object({ type: z.literal('policy_deadline') }).strict(),
+      ])
       .nullable(),
     priority: z.string().min(1).max(255).nullable(),
     labels: z.array(template).max(20).nullable(),
@@ -72,6 +78,7 @@ export const secretPatchSchema = z
   .strict();
 
 export type SecretPatch = z.infer<typeof secretPatchSchema>;
+export type DueDateConfig = NonNullable<SecretPatch['due_date_config']>;
 
 export interface TicketSettings {
   authMethod: AuthMethod;
@@ -86,8 +93,8 @@ export interface TicketSettings {
   issueType: string;
   summaryTemplate: string;
   descriptionTemplate: string | null;
-  /** undefined: use the request's policy-derived due date; null: no due date. */
-  dueDateConfig: { type: 'fixed_days'; days: number } | null | undefined;
+  /** undefined or policy_deadline: use the request's policy-derived due date; null: no due date. */
+  dueDateConfig: DueDateConfig | null | undefined;
   priority?: string | null;
   labels?: string[] | null;
   assigneeAccountId?: string | null;
@@ -110,13 +117,15 @@ const REQUIRED: Record<AuthMethod, string[]> = {
 };
 
 /**
- * The settings needed to create tickets, or what is still missing. Besides what PUT …/secret accepts, the
+ * The settings needed to create tickets (with `discovery`: to read Jira's projects and issue types, before a
+ * project is chosen), or what is still missing. Besides what PUT …/secret accepts, the
  * stored settings hold what ticketflow resolved itself: `cloud_id`, `site_url` and the OAuth tokens.
  */
-export function ticketSettings(all: Record<string, unknown>): TicketSettings | { missing: string[] } {
+export function ticketSettings(all: Record<string, unknown>, opts: { discovery?: boolean } = {}): TicketSettings | { missing: string[] } {
   const s = all as SecretPatch & { cloud_id?: string; site_url?: string; access_token?: string };
   const authMethod = s.auth_method ?? 'api_token';
-  const missing = [...REQUIRED[authMethod], 'project_key', 'issue_type'].filter((k) => !(all as Record<string, unknown>)[k]);
+  // Discovery (the projects and issue types to choose from) needs the credentials only.
+  const missing = [...REQUIRED[authMethod], ...(opts.discovery ? [] : ['project_key', 'issue_type'])].filter((k) => !(all as Record<string, unknown>)[k]);
   if (missing.length) {
     return { missing: missing.map((m) => (m === 'access_token' ? 'OAuth authorization (POST /api/v1/oauth/jira/initiate)' : m === 'cloud_id' && authMethod === 'oauth2' ? 'cloud_id (set by the OAuth callback)' : m)) };
   }
@@ -126,8 +135,8 @@ export function ticketSettings(all: Record<string, unknown>): TicketSettings | {
     username: s.username,
     apiKey: s.api_key,
     cloudId: s.cloud_id,
-    projectKey: s.project_key!,
-    issueType: s.issue_type!,
+    projectKey: s.project_key ?? '',
+    issueType: s.issue_type ?? '',
     summaryTemplate: s.summary_template ?? DEFAULT_SUMMARY_TEMPLATE,
     descriptionTemplate: s.description_template ?? null,
     dueDateConfig: 'due_date_config' in s ? (s.due_date_config ?? null) : undefined,

@@ -28,6 +28,8 @@ import { operationsRoutes } from './operations-routes.js';
 import { errorHandler, Problem, sendProblem } from './problem.js';
 import { mount, type Route } from './route.js';
 import { ApiTokens, grants } from './tokens.js';
+import { sessionRoutes, type TemporalUi } from './session-routes.js';
+import { serveConsole } from './console.js';
 import { AuditLog } from '../audit/log.js';
 import { auditCalls } from '../audit/http.js';
 import { auditRoutes } from '../audit/routes.js';
@@ -52,19 +54,22 @@ export interface AppDeps {
   codecEndpoint?: CodecRouterOptions;
   /** how long personal data and audit entries are kept (PERSONAL_DATA_RETENTION_DAYS, AUDIT_LOG_RETENTION_DAYS) */
   privacy?: PrivacySettings;
+  /** The Temporal UI, for the console's links to workflows; absent: no links. */
+  temporalUi?: TemporalUi;
+  /** Where the built console is (default: dist/console beside dist/src); served at /console. */
+  consoleDir?: string;
 }
 
 /**
- * The HTTP API: every feature's routes, declared once (src/http/route.ts) and both served and documented
- * from that, behind the middleware they share (request ids and access log, NUL and body checks, tokens).
+ * Every route the API serves, declared once: served by createApp, and documented by the OpenAPI document
+ * that the console's typed client is generated from at build time (tools/console/build.ts).
  */
-export function createApp(deps: AppDeps) {
-  const { orm, temporal, kit } = deps;
-  const tokens = deps.tokens ?? new ApiTokens(orm);
-  const audit = new AuditLog(orm);
+export function apiRoutes(deps: AppDeps & { tokens: ApiTokens; audit: AuditLog }): Route[] {
+  const { orm, temporal, kit, tokens, audit } = deps;
   const personal = new PersonalDataService(orm, kit.secrets.keyring, temporal, deps.settings.taskQueue, deps.privacy ?? DEFAULT_PRIVACY_SETTINGS);
-  const routes: Route[] = [
+  return [
     ...operationsRoutes({ orm, temporal, tokens, metrics: deps.metrics }),
+    ...sessionRoutes({ oauthConfigured: !!kit.oauth, temporalUi: deps.temporalUi }),
     ...auditRoutes(audit),
     ...connectionRoutes(orm, kit, deps.trackers),
     ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
@@ -74,6 +79,16 @@ export function createApp(deps: AppDeps) {
     ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
   ];
+}
+
+/**
+ * The HTTP API: every feature's routes, declared once (src/http/route.ts) and both served and documented
+ * from that, behind the middleware they share (request ids and access log, NUL and body checks, tokens).
+ */
+export function createApp(deps: AppDeps) {
+  const tokens = deps.tokens ?? new ApiTokens(deps.orm);
+  const audit = new AuditLog(deps.orm);
+  const routes = apiRoutes({ ...deps, tokens, audit });
   const document = openApiDocument(routes);
 
   const app = express();
@@ -103,6 +118,8 @@ export function createApp(deps: AppDeps) {
   app.get('/docs', (_req, res) => void res.type('html').send(DOCS_PAGE));
   app.get('/docs/init.js', (_req, res) => void res.type('js').send(DOCS_INIT));
   app.use('/docs/assets', express.static(dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')), { index: false }));
+  // The console: static files that hold no data (it asks the API with the token the person signs in with).
+  app.use('/console', ...serveConsole(deps.consoleDir));
 
   // Everything under /api needs a token and a JSON body; health, webhooks (signed) and the codec (its own
   // check) are outside.

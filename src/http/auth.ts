@@ -42,7 +42,7 @@ export function authenticate(tokens: ApiTokens) {
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** the caller's API token, once authenticated (the audit log names it) */
+    /** the verified token of a request under /api, which the audit log names (absent on the OAuth callback, which needs none) */
     token?: TokenInfo;
   }
 }

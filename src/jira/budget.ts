@@ -175,6 +175,13 @@ export class JiraBudget {
     return { take: (call) => this.take(resolved, call), settle: (call, answer) => this.settle(resolved, call, answer) };
   }
 
+  /** The OAuth app's points spent this UTC hour (every process's), as the API and console show them. */
+  async pointsThisHour(app: string): Promise<{ used: number; limit: number; resetsAt: Date }> {
+    const period = Math.floor(Date.now() / this.periodMs);
+    const res = await this.points.get(`${app}:${period}`).catch(() => null);
+    return { used: res?.consumedPoints ?? 0, limit: this.opts.appPointsPerHour, resetsAt: new Date((period + 1) * this.periodMs) };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     await this.pool.end();

@@ -164,6 +164,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     privacy: privacySettings(config),
     metrics: { mode: config.METRICS, sdkMetricsUrl },
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
+    temporalUi: { url: temporalUiOrigins(config)[0]!, namespace: config.TEMPORAL_NAMESPACE },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -197,6 +198,11 @@ function requireEnv(config: Config): { databaseUrl: string; temporalAddress: str
  */
 export async function openAppDatabase(config: Config, databaseUrl: string, secretKeys: string): Promise<{ orm: Orm; kit: ConnectionKit }> {
   const orm = await openDatabase(databaseUrl);
+  return { orm, kit: await appKit(config, orm, secretKeys) };
+}
+
+/** The connection kit from the configuration; credentials and personal data left in clear or under a retired key re-sealed. */
+export async function appKit(config: Config, orm: Orm, secretKeys: string): Promise<ConnectionKit> {
   const kit = connectionKit(orm, {
     secretKeys,
     jiraTimeoutMs: config.JIRA_REQUEST_TIMEOUT_SECONDS * 1000,
@@ -209,7 +215,7 @@ export async function openAppDatabase(config: Config, databaseUrl: string, secre
   const resealed = await resealConnections(orm.em.fork(), kit.secrets);
   if (resealed) log.info('re-sealed connection credentials with the active key', { connections: resealed, kid: kit.secrets.keyring.activeKid });
   await new PersonalDataEraser(orm, new PersonalDataSeal(kit.secrets.keyring)).sealLegacyRows();
-  return { orm, kit };
+  return kit;
 }
 
 function onSignals(stop: () => Promise<void>): void {

@@ -44,7 +44,7 @@ export function templateValues(r: RequestFacts): TemplateValues {
 export function dueDateFor(settings: Pick<TicketSettings, 'dueDateConfig'>, r: Pick<RequestFacts, 'approvedAt' | 'dueDate'>): string | null {
   const cfg = settings.dueDateConfig;
   if (cfg === null) return null;
-  if (cfg === undefined) return r.dueDate ? r.dueDate.toISOString().slice(0, 10) : null;
+  if (cfg === undefined || cfg.type === 'policy_deadline') return r.dueDate ? r.dueDate.toISOString().slice(0, 10) : null;
   const base = r.approvedAt ?? new Date();
   return new Date(base.getTime() + cfg.days * 86_400_000).toISOString().slice(0, 10);
 }

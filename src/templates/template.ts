@@ -55,6 +55,9 @@ interface Param {
 type Args = Record<string, string | number | boolean | null>;
 interface Filter {
   params: Param[];
+  /** how an editor hints it, as written after `|` */
+  usage: string;
+  description: string;
   /** refuses arguments Jinja would fail on at render time (its asserts), so that we refuse them when saved */
   check?: (args: Args) => string | undefined;
   fn: (value: string | undefined, args: Args) => string | undefined;
@@ -92,11 +95,13 @@ function replaceCount(s: string, old: string, by: string, count: number): string
 }
 
 const FILTERS: Record<string, Filter> = {
-  upper: { params: [], fn: (v) => text(v).toUpperCase() },
-  lower: { params: [], fn: (v) => text(v).toLowerCase() },
+  upper: { params: [], usage: 'upper', description: 'upper case', fn: (v) => text(v).toUpperCase() },
+  lower: { params: [], usage: 'lower', description: 'lower case', fn: (v) => text(v).toLowerCase() },
   // Jinja's words begin after white space, '-', '(', '{', '[' or '<' (so "o'neil" → "O'neil", unlike str.title).
   title: {
     params: [],
+    usage: 'title',
+    description: 'Each Word Capitalised (words begin after white space, -, (, {, [ or <)',
     fn: (v) =>
       text(v)
         .split(TITLE_WORDS)
@@ -106,13 +111,21 @@ const FILTERS: Record<string, Filter> = {
         })
         .join(''),
   },
-  trim: { params: [{ name: 'chars', type: 'text', default: null }], fn: (v, a) => strip(text(v), a.chars as string | null) },
+  trim: {
+    params: [{ name: 'chars', type: 'text', default: null }],
+    usage: 'trim',
+    description: 'white space (or the characters of trim("chars")) removed at both ends',
+    fn: (v, a) => strip(text(v), a.chars as string | null) },
   replace: {
     params: [{ name: 'old', type: 'text' }, { name: 'new', type: 'text' }, { name: 'count', type: 'int', default: null }],
+    usage: 'replace("old", "new")',
+    description: 'every "old" replaced by "new" (replace("old", "new", 1): the first only)',
     fn: (v, a) => replaceCount(text(v), a.old as string, a.new as string, (a.count as number | null) ?? -1),
   },
   default: {
     params: [{ name: 'default_value', type: 'text', default: '' }, { name: 'boolean', type: 'bool', default: false }],
+    usage: 'default("text")',
+    description: '"text" when the request has no value (default("text", true): also when it is empty)',
     fn: (v, a) => (v === undefined || (a.boolean === true && v === '') ? (a.default_value as string) : v),
   },
   truncate: {
@@ -123,6 +136,8 @@ const FILTERS: Record<string, Filter> = {
       // Jinja's default is its environment's truncate.leeway policy, 5 unless configured.
       { name: 'leeway', type: 'int', default: 5 },
     ],
+    usage: 'truncate(80)',
+    description: 'at most that many characters (5 more are let through), cut at a word and ending in ...',
     check: (a) => {
       const end = codePoints(a.end as string).length;
       if ((a.length as number) < end) return `length must be at least the length of end (${end})`;
@@ -154,6 +169,9 @@ for (const [name, filter] of Object.entries(FILTERS)) {
     filter.fn(value === undefined || value === null ? undefined : String(value), options.data.filters.calls[index]!),
   );
 }
+
+/** The filters a template may apply, as `{{ __VARIABLE__ | usage }}`, for editors to hint. */
+export const TEMPLATE_FILTERS = Object.entries(FILTERS).map(([name, f]) => ({ name, usage: f.usage, description: f.description }));
 
 function variableName(raw: string): string {
   const name = ALIASES[raw] ?? raw;

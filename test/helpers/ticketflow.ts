@@ -65,6 +65,8 @@ export async function startTicketflow(
     tracker?: Partial<Omit<TrackerSettings, 'taskQueue'>>;
     /** Jira's search lag as ticket creation assumes it (default: none, and no wait on a retry) */
     search?: { lagSeconds: number; waitOnRetry: boolean };
+    /** the API's port (default: any free one); OAuth's redirect URI needs it known before the API starts */
+    port?: number;
   } = {},
 ) {
   const { value, close } = await cleanup.assemble('ticketflow (API and worker)', async (parts) => {
@@ -85,9 +87,9 @@ export async function startTicketflow(
     const trackerSettings: TrackerSettings = { taskQueue, intervalMinutes: 24 * 60, webhookIntervalMinutes: 24 * 60, overlapMinutes: 5, reconcileIntervalMinutes: 7 * 24 * 60, ...opts.tracker };
     // Started by connection changes (PATCH /connection), as in production; no periodic pass in tests.
     const trackers = new ConnectionTrackers(orm, client, trackerSettings);
-    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec });
+    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec, temporalUi: { url: 'http://localhost:8233', namespace: t.namespace } });
     const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
     });
     parts.add('API server', () => new Promise<void>((r) => server.close(() => r())));
     problemsForClientErrors(server);

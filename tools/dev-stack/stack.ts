@@ -3,14 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
-import { configOrExit, installTemporalRuntime, onSignals, openAppDatabase, startApi, startWorker } from '../../src/main/processes.js';
+import { appKit, configOrExit, installTemporalRuntime, onSignals, startApi, startWorker } from '../../src/main/processes.js';
+import { oauthApp } from '../../src/platform/config.js';
 import type { ConnectionSecrets } from '../../src/connections/secrets.js';
 import { Keyring } from '../../src/platform/keyring.js';
 import { ApiTokens } from '../../src/http/tokens.js';
 import { PayloadEncryptionCodec } from '../../src/platform/temporal/codec.js';
 import { temporalCliExecutable } from '../temporal/servers.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import type { Orm } from '../../src/platform/db/orm.js';
+import { openDatabase, type Orm } from '../../src/platform/db/orm.js';
 import { Connection } from '../../src/platform/db/entities.js';
 import { searchAttributes } from '../../src/platform/temporal/search-attributes.js';
 import { startFakeJiraProcess, type FakeJiraProcess } from '../fake-jira/process.js';
@@ -78,17 +79,33 @@ try {
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
-  const { orm, kit } = await openAppDatabase(config, databaseUrl, config.SECRET_KEYS ?? localSecretKeys());
-  stops.push(() => orm.close(), () => kit.close());
+  const orm = await openDatabase(databaseUrl);
+  stops.push(() => orm.close());
 
   let fakeJira: FakeJiraProcess | undefined;
+  let appConfig = config;
   if (await wantFakeJira(orm)) {
     fakeJira = await startFakeJiraProcess({ port: config.FAKE_JIRA_PORT, stateFile: join(dataDir, 'fake-jira.json') });
     stops.push(() => fakeJira!.stop());
-    await ensureDemoConnection(orm, kit.secrets, fakeJira.url);
-  } else {
-    await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
+    // With no OAuth app of its own, the demo's is the fake Jira's (Atlassian's authorization server and API
+    // gateway in one), so the console's "Authorize with Atlassian" works too. The redirect goes to localhost,
+    // the address printed below: the console's sign-in lives in that origin's sessionStorage.
+    if (!oauthApp(config)) {
+      appConfig = {
+        ...config,
+        JIRA_OAUTH_CLIENT_ID: 'ticketflow-demo',
+        JIRA_OAUTH_CLIENT_SECRET: 'ticketflow-demo-secret',
+        JIRA_OAUTH_REDIRECT_URI: `http://localhost:${config.PORT}/api/v1/oauth/jira/callback`,
+        JIRA_OAUTH_AUTH_URL: fakeJira.url,
+        JIRA_API_GATEWAY_URL: fakeJira.url,
+      };
+      say(`OAuth 2.0 and scoped API tokens go through the fake Jira (demo; JIRA_OAUTH_CLIENT_ID sets a real app)`);
+    }
   }
+  const kit = await appKit(appConfig, orm, config.SECRET_KEYS ?? localSecretKeys());
+  stops.push(() => kit.close());
+  if (fakeJira) await ensureDemoConnection(orm, kit.secrets, fakeJira.url);
+  else await orm.em.fork().nativeUpdate(Connection, { key: DEMO_CONNECTION }, { disabled: true });
 
   const tokenFile = await ensureDevToken(orm);
   // The only worker here: each start makes its own build the current version, changed workflow code or not.
@@ -98,8 +115,9 @@ try {
   stops.push(() => api.stop());
 
   say('ready:');
+  say(`  console      http://localhost:${config.PORT}/console   (sign in with the admin token below)`);
   say(`  API          http://localhost:${config.PORT}/api/v1   (health: /healthz, /readyz; listening on ${config.HOST}${config.HOST === '127.0.0.1' ? ' only, HOST=0.0.0.0 opens it to the network' : ''})`);
-  say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
+  say(`  API token    admin token in ${tokenFile}: paste it into the console, or TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
   const v = await worker.versioning;
@@ -120,9 +138,12 @@ try {
 
 async function wantFakeJira(orm: Orm): Promise<boolean> {
   if (config.FAKE_JIRA !== 'auto') return config.FAKE_JIRA === 'on';
-  const real = await orm.em.fork().count(Connection, { connectionType: 'jira_ticket', disabled: false, key: { $ne: DEMO_CONNECTION } });
-  if (real > 0) say(`a real Jira connection is configured: not starting the fake Jira (FAKE_JIRA=on forces it)`);
-  return real === 0;
+  // A connection set up against the fake Jira itself (say, in the console) is no real Jira.
+  const fake = new RegExp(`^(https?://)?(127\\.0\\.0\\.1|localhost):${config.FAKE_JIRA_PORT}(/|$)`);
+  const enabled = await orm.em.fork().find(Connection, { connectionType: 'jira_ticket', disabled: false, key: { $ne: DEMO_CONNECTION } });
+  const real = enabled.filter((c) => !fake.test(String((c.secrets as { domain?: unknown }).domain ?? '')));
+  if (real.length > 0) say(`a real Jira connection is configured (${real.map((c) => c.key).join(', ')}): not starting the fake Jira (FAKE_JIRA=on forces it)`);
+  return real.length === 0;
 }
 
 async function ensureDemoConnection(orm: Orm, secrets: ConnectionSecrets, fakeUrl: string): Promise<void> {

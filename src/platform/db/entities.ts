@@ -235,6 +235,8 @@ export const OAuthState = defineEntity({
     stateHash: p.string().primary(),
     connectionKey: p.string(),
     expiresAt: p.datetime(),
+    /** where the callback sends the browser: null answers JSON, 'console' redirects to the console */
+    returnTo: p.string().nullable(),
   },
 });
 export type OAuthState = InferEntity<typeof OAuthState>;

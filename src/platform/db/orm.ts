@@ -11,6 +11,7 @@ import { Migration20261123060000_workflow_starts } from './migrations/Migration2
 import { Migration20261201000000_tracker } from './migrations/Migration20261201000000_tracker.js';
 import { Migration20261201020000_jira_budget } from './migrations/Migration20261201020000_jira_budget.js';
 import { Migration20261202000000_integration_ids } from './migrations/Migration20261202000000_integration_ids.js';
+import { Migration20261202010000_oauth_return } from './migrations/Migration20261202010000_oauth_return.js';
 import { Migration20261210000000_personal_data } from './migrations/Migration20261210000000_personal_data.js';
 
 export type Orm = MikroORM;
@@ -39,6 +40,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261201000000_tracker', class: Migration20261201000000_tracker },
         { name: 'Migration20261201020000_jira_budget', class: Migration20261201020000_jira_budget },
         { name: 'Migration20261202000000_integration_ids', class: Migration20261202000000_integration_ids },
+        { name: 'Migration20261202010000_oauth_return', class: Migration20261202010000_oauth_return },
         { name: 'Migration20261210000000_personal_data', class: Migration20261210000000_personal_data },
       ],
       transactional: true,
