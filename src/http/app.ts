@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps) {
     ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
     ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts)),
     ...anomalyRoutes(new AnomalyService(orm, temporal, kit, new AnomalyStarts(temporal, deps.settings))),
-    ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
+    ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth.cloud?.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
   ];
   const document = openApiDocument(routes);
