@@ -15,7 +15,7 @@ import { AnomalyStarts } from '../anomalies/starts.js';
 import { anomalyRoutes } from '../anomalies/routes.js';
 import { JiraWebhooks } from '../jira-webhooks/receiver.js';
 import { webhookRoutes } from '../jira-webhooks/routes.js';
-import { startWebhookKeepAlive } from '../jira-webhooks/starts.js';
+import { refreshWebhookKeepAlive, stopWebhookKeepAlive } from '../jira-webhooks/starts.js';
 import { PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { privacyRequestRoutes } from '../privacy-requests/routes.js';
 import type { TicketWorkflowStarts } from '../privacy-requests/starts.js';
@@ -44,6 +44,8 @@ export interface AppDeps {
   /** The payload codec (PAYLOAD_KEYS): served at /codec for the Temporal UI when given. */
   codec?: PayloadCodec;
   codecEndpoint?: CodecRouterOptions;
+  /** ticketflow's public URL (WEBHOOK_BASE_URL), which the webhook set-up an administrator pastes names */
+  webhookBaseUrl?: () => string | undefined;
 }
 
 /**
@@ -55,8 +57,12 @@ export function createApp(deps: AppDeps) {
   const tokens = deps.tokens ?? new ApiTokens(orm);
   const routes: Route[] = [
     ...operationsRoutes({ orm, temporal, tokens, metrics: deps.metrics }),
-    ...connectionRoutes(orm, kit, deps.trackers),
-    ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
+    ...connectionRoutes(orm, kit, deps.trackers, {
+      refresh: (connectionKey) => refreshWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey),
+      stop: (connectionKey) => stopWebhookKeepAlive(temporal, connectionKey),
+      baseUrl: () => deps.webhookBaseUrl?.(),
+    }),
+    ...oauthRoutes(orm, kit, (connectionKey) => refreshWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
     ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts)),
     ...anomalyRoutes(new AnomalyService(orm, temporal, kit, new AnomalyStarts(temporal, deps.settings))),
     ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth.cloud?.clientSecret })),
