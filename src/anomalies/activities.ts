@@ -63,6 +63,9 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
                 description: createdDescription(input.description, anomalyBlock(anomaly, new Date())),
                 priority: input.priority ?? undefined,
                 labels: [input.label],
+                // Fields the project requires come from the connection's custom_fields (as text: there is no privacy request to render them with).
+                extraFields: Object.fromEntries(Object.entries(settings.customFields ?? {}).filter(([id]) => id !== 'labels')),
+                fieldMeta: settings.fieldMeta,
               })
             ).key;
           const issue = await client.getIssue(key);
