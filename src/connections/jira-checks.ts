@@ -33,6 +33,7 @@ export async function askingJira<T>(fn: () => Promise<T>, credentialField: strin
         throw conflict('Jira refused the stored credentials (401): authorize the connection again, then save the ticket settings', { state: 'not_authorized' });
       }
       if (err.status === 403) throw invalid('body.project_key', `the credentials may not create issues there (403): ${err.messages.join('; ')}`);
+      if (err.status === 404) throw invalid('body.domain', `Jira answered 404 for its REST API (${err.endpoint}): is domain the site's root URL (e.g. acme.atlassian.net, or https://jira.example.com/jira with a context path)?`);
       throw invalid('body.project_key', `Jira refused the check (${err.status}): ${err.messages.join('; ')}`);
     }
     throw err;

@@ -82,8 +82,22 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     reset: () => admin.post('reset'),
     oauthStats: async () => (await admin.get('oauth').json()) as { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; liveAccessTokens: number },
     expireTokens: () => admin.post('oauth/expire'),
+    /** Data Center: an incoming application link (OAuth 2.0): its client id and secret */
+    dcOAuthClient: async (redirectUri: string) => (await admin.post('dc/oauth2-clients', { json: { name: 'ticketflow', redirectUri } }).json()) as { client_id: string; client_secret: string },
+    expireDcTokens: () => admin.post('dc/oauth2/expire'),
+    /** Data Center: an application link's incoming authentication (OAuth 1.0a): consumer key and public key */
+    appLink: (consumerKey: string, publicKey: string) => admin.post('dc/application-links', { json: { consumerKey, publicKey } }).json(),
+    dcStats: async () =>
+      (await admin.get('dc').json()) as {
+        oauth2: { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; pkceFailures: number; liveAccessTokens: number };
+        oauth1: { requestTokens: number; accessTokens: number; signedCalls: number; refused: number };
+        rateLimit: { limit: number; fillRate: number; intervalSeconds: number } | null;
+      },
+    /** Data Center's rate limiter (token bucket); null turns it off */
+    dcRateLimit: (s: { limit: number; fillRate: number; intervalSeconds: number } | null) => admin.post('dc/rate-limit', { json: s ?? { limit: null } }).json(),
     addWebhook: async (hook: { url: string; secret?: string; events?: string[]; jqlFilter?: string }) => ((await admin.post('webhooks', { json: hook }).json()) as { id: number }).id,
-    webhooks: async () => (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean }>,
+    webhooks: async () =>
+      (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean; jqlFilter: string | null; hasSecret?: boolean; registered?: boolean; name?: string }>,
     removeWebhooks: () => admin.delete('webhooks'),
     expireWebhooks: () => admin.post('webhooks/expire'),
     deliveries: async (since = 0) => (await admin.get('webhooks/deliveries', { searchParams: { since } }).json()) as Delivery[],
