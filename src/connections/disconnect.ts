@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from './kit.js';
-import { loadConnection } from './service.js';
+import { loadConnection, mergeSecrets } from './service.js';
 import { ticketSettings } from './settings.js';
 import type { DynamicWebhooks } from '../jira-webhooks/activities.js';
 import type { ServerWebhook } from '../jira-webhooks/settings.js';
@@ -88,9 +88,7 @@ export async function disconnect(orm: Orm, kit: ConnectionKit, connectionKey: st
     if (where[String(method)]) manual.push(where[String(method)]!);
   }
   const forgotten = FORGOTTEN.filter((k) => all[k] !== undefined);
-  const kept = Object.fromEntries(Object.entries(all).filter(([k]) => !(FORGOTTEN as readonly string[]).includes(k)));
-  kit.secrets.write(c, kept);
-  await em.flush();
+  await mergeSecrets(em, kit.secrets, connectionKey, {}, FORGOTTEN);
   log.info('connection disconnected from Jira', { connection: connectionKey, forgotten, webhooksRemoved: removed.length, webhooksLeft: left.length, revocation });
   return { status: 'disconnected', connection_key: connectionKey, forgotten, webhooks_removed: removed, webhooks_left: left, revocation, manual_steps: manual };
 }

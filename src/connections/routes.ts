@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { refuseHost } from '../jira/host-policy.js';
 import type { ConnectionKit } from './kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';
+import { checkConnection, connectionClient, loadConnection, mergeSecrets, viaJira } from './service.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../templates/render.js';
 import { TEMPLATE_VARIABLES } from '../templates/template.js';
 import { isoTime, key } from '../http/schemas.js';
@@ -231,14 +231,15 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
             await askingJira(() => checkStatusIds(jira, after.projectKey, { done_status_ids: after.doneStatusIds, close_loop: all.close_loop as never }), credentialField);
           }
         }
-        secrets.write(c, all);
-        await em.flush();
+        // Written over what is stored now: a check above may have refreshed the OAuth tokens meanwhile.
+        const changes = Object.fromEntries(Object.entries(all).filter(([k, v]) => stored[k] !== v || k in patch));
+        const saved = await mergeSecrets(em, secrets, c.key, changes);
         // Committed first: a Data Center administrator's connection gets its webhook registered (or re-registered
         // for a new scope) by the keep-alive; failing to start it now leaves the tracker's polling in charge.
-        if (!('missing' in after) && webhookModeOf(all) === 'registered' && WEBHOOK_SETTINGS.some((k) => k in patch)) {
+        if (!('missing' in after) && webhookModeOf(saved) === 'registered' && WEBHOOK_SETTINGS.some((k) => k in patch)) {
           await webhooks.refresh(c.key).catch(() => {});
         }
-        return { body: { msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) } };
+        return { body: { msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(saved) } };
       },
     }),
     route({
@@ -331,6 +332,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       tag: 'connections',
       params: conn,
       answers: { 200: webhookAnswer },
+      problems: [409],
       handler: async ({ params }) => {
         const em = orm.em.fork();
         const c = await loadConnection(em, params.key);

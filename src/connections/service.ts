@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode } from '@mikro-orm/core';
 import { Connection } from '../platform/db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
@@ -98,6 +99,23 @@ export async function checkConnection(settings: TicketSettings, client: JiraClie
     return failed('project_not_found', `project ${settings.projectKey} is not among the projects ${account} can create issues in (${projects.map((p) => p.key).join(', ') || 'none'})`);
   }
   return { status: 'connected', account, project_key: settings.projectKey };
+}
+
+/**
+ * Changes some of a connection's settings, leaving the others as they are now: the row is locked and read
+ * afresh, so that tokens an OAuth refresh committed meanwhile (while the caller was talking to Jira) are never
+ * overwritten with the ones it read before. Writing back a stale rotated refresh token would make the next
+ * refresh present a retired one, and Atlassian then revokes every token of the grant.
+ */
+export async function mergeSecrets(em: EntityManager, secrets: ConnectionSecrets, key: string, changes: Record<string, unknown>, remove: readonly string[] = []): Promise<Record<string, unknown>> {
+  return em.fork().transactional(async (tx) => {
+    const c = await tx.findOneOrFail(Connection, { key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const all = { ...secrets.read(c), ...changes };
+    for (const k of remove) delete all[k];
+    secrets.write(c, all);
+    await tx.flush();
+    return all;
+  });
 }
 
 /** Re-seals credentials stored in clear or under a retired key; run at start, so rotating SECRET_KEYS is just a restart. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { withJiraFailures } from '../jira/activity-failures.js';
-import { jiraFor } from '../connections/service.js';
+import { jiraFor, mergeSecrets } from '../connections/service.js';
 import { Connection } from '../platform/db/entities.js';
 import { log } from '../platform/log.js';
 import { webhookModeOf, webhookUrl, WEBHOOK_EVENTS, type ServerWebhook } from './settings.js';
@@ -57,12 +57,10 @@ export function createWebhookActivities(deps: {
           return { id, url, jql: settings.jqlScope, registered_at: new Date().toISOString() };
         });
         if (!next) {
-          kit.secrets.write(connection, { ...all, server_webhook: { manual: true, reason: 'the credentials are not a Jira administrator\'s' } });
-          await em.flush();
+          await mergeSecrets(em, kit.secrets, connectionKey, { server_webhook: { manual: true, reason: 'the credentials are not a Jira administrator\'s' } });
           return { expiresAt: null };
         }
-        kit.secrets.write(connection, { ...all, server_webhook: next });
-        await em.flush();
+        await mergeSecrets(em, kit.secrets, connectionKey, { server_webhook: next, webhook_secret: all.webhook_secret });
         return { expiresAt: new Date(Date.now() + SERVER_WEBHOOK_CHECK_MS).toISOString() };
       }
       const previous = all.dynamic_webhooks as DynamicWebhooks | undefined;
@@ -76,8 +74,8 @@ export function createWebhookActivities(deps: {
         const ids = await client.registerWebhooks(url, `project = "${settings.projectKey}"`, DYNAMIC_WEBHOOK_EVENTS);
         return { ids, expires_at: await client.refreshWebhooks(ids) };
       });
-      kit.secrets.write(connection, { ...all, dynamic_webhooks: next });
-      await em.flush();
+      // The calls above may have refreshed the tokens: only this field is written, over what is stored now.
+      await mergeSecrets(em, kit.secrets, connectionKey, { dynamic_webhooks: next });
       return { expiresAt: next.expires_at };
     },
   };

@@ -74,7 +74,7 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     create: async (fields: Record<string, unknown>) => (await admin.post('issues', { json: { fields } }).json()) as { id: string; key: string },
     issues: async () => (await admin.get('issues').json()) as Array<{ key: string; fields: Record<string, any>; comments: unknown[] }>,
     /** webhook: false moves the issue without telling the webhooks */
-    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done', opts: { webhook?: boolean } = {}) => admin.post(`issues/${key}/transition`, { json: { status, ...opts } }).json(),
+    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done' | 'In Review' | "Won't Do", opts: { webhook?: boolean } = {}) => admin.post(`issues/${key}/transition`, { json: { status, ...opts } }).json(),
     remove: (key: string) => admin.delete(`issues/${key}`),
     fault: (f: Fault) => admin.post('faults', { json: f }).json(),
     clearFaults: () => admin.delete('faults'),
@@ -99,6 +99,7 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     webhooks: async () =>
       (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean; jqlFilter: string | null; hasSecret?: boolean; registered?: boolean; name?: string }>,
     removeWebhooks: () => admin.delete('webhooks'),
+    removeWebhook: (id: number) => admin.delete(`webhooks/${id}`),
     expireWebhooks: () => admin.post('webhooks/expire'),
     deliveries: async (since = 0) => (await admin.get('webhooks/deliveries', { searchParams: { since } }).json()) as Delivery[],
     stats: async () => (await admin.get('stats').json()) as FakeJiraStats,
