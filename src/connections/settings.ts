@@ -1,6 +1,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import { normaliseBaseUrl } from '../jira/client.js';
+import { normaliseBaseUrl, type FieldMeta } from '../jira/client.js';
+
+export type { FieldMeta } from '../jira/client.js';
 import { compileTemplate, TemplateError } from '../templates/template.js';
 
 /**
@@ -124,17 +126,6 @@ function isRsaPrivateKey(pem: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** What ticketflow learnt of a field from Jira's create metadata when the ticket settings were saved. */
-export interface FieldMeta {
-  name: string;
-  /** Jira's schema type: string, number, date, datetime, option, array, user, priority, … */
-  type: string;
-  /** for arrays: the items' type (option, string, user, …) */
-  items?: string;
-  /** custom fields: the custom type's key, e.g. com.atlassian.jira.plugin.system.customfieldtypes:textarea */
-  custom?: string;
 }
 
 /** Closing the loop in Jira: a comment when the work ends elsewhere, optionally a move to a status. */

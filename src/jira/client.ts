@@ -8,7 +8,6 @@ import type { BudgetCall, ConnectionBudget } from './budget.js';
 import { parseRateLimitHeaders, rateLimitEnd } from './rate-limit-headers.js';
 import { metrics } from '../platform/metrics.js';
 import { categoryOf, type StatusCategory } from './status.js';
-import type { FieldMeta } from '../connections/settings.js';
 
 /** How requests authenticate: Basic (API token, DC password) or Bearer (OAuth access token, DC personal access token). */
 export type JiraAuth =
@@ -54,6 +53,17 @@ export interface CreateIssueInput {
   extraFields?: Record<string, unknown>;
   /** The fields' types from Jira's create metadata: text is turned into the value each type takes. */
   fieldMeta?: Record<string, FieldMeta>;
+}
+
+/** What ticketflow learnt of a field from Jira's create metadata when the ticket settings were saved. */
+export interface FieldMeta {
+  name: string;
+  /** Jira's schema type: string, number, date, datetime, option, array, user, priority, … */
+  type: string;
+  /** for arrays: the items' type (option, string, user, …) */
+  items?: string;
+  /** custom fields: the custom type's key, e.g. com.atlassian.jira.plugin.system.customfieldtypes:textarea */
+  custom?: string;
 }
 
 /** A field of Jira's create metadata for one project and issue type (createmeta). */
