@@ -190,7 +190,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       params: conn,
       body: secretPatchSchema,
       answers: { 200: secretAnswer },
-      problems: [502],
+      problems: [409, 502],
       handler: async ({ params, body: patch }) => {
         const em = orm.em.fork();
         const c = await loadConnection(em, params.key);
