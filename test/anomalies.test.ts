@@ -1,8 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import assert from 'node:assert/strict';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Response } from 'got';
+import { ticketAnswer } from '../src/anomalies/ticket-view.js';
+import { answerTime } from '../src/anomalies/format.js';
+import { ticketViewAnswer } from '../src/anomalies/schemas.js';
+import type { TicketView } from '../src/anomalies/messages.js';
 import { adfToText } from '../src/jira/adf.js';
 import { decodeHistory } from '../src/platform/temporal/codec.js';
 import { eventually } from './helpers/infra.js';
@@ -22,7 +28,36 @@ async function maybeRecord(workflowId: string, name: string): Promise<void> {
   const history = await decodeHistory(await ctx.tf.client.workflow.getHandle(workflowId).fetchHistory(), ctx.tf.codec);
   writeFileSync(fileURLToPath(new URL(`../../test/histories/${name}.json`, import.meta.url)), historyToJSON(history));
 }
-const api = () => ctx.tf.http;
+
+/**
+ * Every answer of the anomaly endpoints in this file is checked against the OpenAPI document the API serves: the
+ * schema of its path, method and status. The answer schemas are strict, so a field too many or too few fails.
+ */
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+const validators = new Map<string, ValidateFunction>();
+let served: Promise<Record<string, any>> | undefined;
+async function asDocumented(res: Response): Promise<Response> {
+  const path = new URL(res.url).pathname;
+  if (!/^\/api\/(anomalies|integrations\/ticketing)\//.test(path) || res.statusCode >= 300) return res;
+  served ??= ctx.tf.anonymous.get('openapi.json').then((r) => (r.body as any).paths);
+  const paths = await served;
+  const method = res.request.options.method.toLowerCase();
+  const params = (t: string) => t.split('{').length;
+  // A literal segment wins over a parameter (`tickets/search` over `tickets/{ticket_id}`), as Express routes them.
+  const [template] = Object.keys(paths)
+    .filter((t) => paths[t][method] && new RegExp(`^${t.replace(/\{\w+\}/g, '[^/]+')}$`).test(path))
+    .sort((a, b) => params(a) - params(b));
+  const key = `${method.toUpperCase()} ${template} ${res.statusCode}`;
+  const schema = template && paths[template][method].responses[res.statusCode]?.content?.['application/json']?.schema;
+  assert.ok(schema, `${method.toUpperCase()} ${path} answering ${res.statusCode} is documented`);
+  let validate = validators.get(key);
+  if (!validate) validators.set(key, (validate = ajv.compile(schema)));
+  assert.ok(validate(res.body), `${key}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(res.body)}`);
+  return res;
+}
+const documentedApi = () => ctx.tf.http.extend({ responseType: 'json', hooks: { afterResponse: [asDocumented] } });
+let client: ReturnType<typeof documentedApi> | undefined;
+const api = () => (client ??= documentedApi());
 const commentsOf = async (key: string) =>
   ((await ctx.jira.issues()).find((i) => i.key === key)?.comments ?? []).map((c: any) => adfToText(c.body));
 const links = async (id: string) => (await api().get(`api/anomalies/${id}/ticket-links`)).body as any[];
@@ -43,9 +78,10 @@ describe('creating and linking', () => {
     const r = await api().post('api/integrations/ticketing/anomalies/1/tickets', { json: { title: 'summary of ticket', description: 'description of the ticket', priority: 'Medium' } });
     assert.equal(r.statusCode, 201, JSON.stringify(r.body));
     const body = r.body as any;
-    assert.deepEqual(Object.keys(body).sort(), ['anomaly_id', 'integration_id', 'message', 'ticket']);
+    assert.deepEqual(Object.keys(body).sort(), ['anomaly_id', 'connection_key', 'integration_id', 'message', 'ticket']);
     assert.equal(body.anomaly_id, 1);
-    assert.equal(body.integration_id, 'jira');
+    assert.equal(typeof body.integration_id, 'number', 'the reference numbers its integrations');
+    assert.equal(body.connection_key, 'jira');
     assert.equal(body.message, `Ticket ${body.ticket.ticket_number} created and linked to anomaly 1`);
     const t = body.ticket;
     for (const k of ['ticket_id', 'ticket_number', 'title', 'description', 'status', 'priority', 'category', 'created_at', 'updated_at', 'resolved_at', 'url', 'metadata']) {
@@ -195,5 +231,169 @@ describe('search and tickets', () => {
     assert.equal(fields.title.required, true);
     assert.equal(fields.description.required, false);
     assert.deepEqual(fields.priority.options.map((o: any) => o.value), ['Highest', 'High', 'Medium', 'Low', 'Lowest']);
+  });
+});
+
+/**
+ * The shapes of the reference product's sample answers (its "Create Ticket Response" and "Search Tickets
+ * Response"), as data: each field with its JSON type in the samples.
+ */
+const REFERENCE_TICKET = {
+  ticket_id: 'string',
+  ticket_number: 'string',
+  title: 'string',
+  description: 'string',
+  status: 'string',
+  priority: 'string',
+  urgency: 'null',
+  impact: 'null',
+  category: 'string',
+  subcategory: 'null',
+  created_at: 'string',
+  updated_at: 'string',
+  resolved_at: 'null',
+  closed_at: 'null',
+  assigned_to: 'null',
+  assigned_group: 'null',
+  requester: 'string',
+  url: 'string',
+  comments_count: 'null',
+  metadata: { project_key: 'string', issue_type: 'string' },
+};
+const REFERENCE_CREATED = { ticket: REFERENCE_TICKET, anomaly_id: 'number', integration_id: 'number', message: 'string' };
+const REFERENCE_SEARCH = {
+  items: [{ ticket_id: 'string', ticket_number: 'string', title: 'string', description: 'null', status: 'string', priority: 'null', created_at: 'string', updated_at: 'string', assigned_to: 'null', url: 'string' }],
+  total: 'number',
+  page: 'number',
+  size: 'number',
+  pages: 'number',
+};
+/** The samples show these fields null only: the JSON type each has when set. */
+const WHEN_SET: Record<string, string> = {
+  description: 'string',
+  priority: 'string',
+  urgency: 'string',
+  impact: 'string',
+  subcategory: 'string',
+  resolved_at: 'string',
+  closed_at: 'string',
+  assigned_to: 'string',
+  assigned_group: 'string',
+  comments_count: 'number',
+};
+const REFERENCE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+
+const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/** Every field of the reference's shape is in the answer, with its JSON type (or, null in the sample, null or its type when set). */
+function assertShape(answer: unknown, shape: unknown, at = 'answer'): void {
+  if (typeof shape === 'string') {
+    const allowed = shape === 'null' ? ['null', WHEN_SET[at.split('.').at(-1)!]] : [shape];
+    assert.ok(allowed.includes(jsonType(answer)), `${at} is ${jsonType(answer)}; the reference's is ${allowed.join(' or ')}`);
+  } else if (Array.isArray(shape)) {
+    assert.ok(Array.isArray(answer) && answer.length > 0, `${at} is a non-empty array`);
+    answer.forEach((a, i) => assertShape(a, shape[0], `${at}[${i}]`));
+  } else {
+    assert.equal(jsonType(answer), 'object', at);
+    for (const [k, v] of Object.entries(shape as object)) {
+      assert.ok(Object.hasOwn(answer as object, k), `${at}.${k} is there`);
+      assertShape((answer as Record<string, unknown>)[k], v, `${at}.${k}`);
+    }
+  }
+}
+
+/** Every time in an answer (a field named *_at) is in the reference's format; answers how many were set. */
+function assertTimes(answer: unknown, at = 'answer'): number {
+  if (Array.isArray(answer)) return answer.reduce((n: number, a, i) => n + assertTimes(a, `${at}[${i}]`), 0);
+  if (jsonType(answer) !== 'object') return 0;
+  let n = 0;
+  for (const [k, v] of Object.entries(answer as object)) {
+    if (k.endsWith('_at') && v !== null) {
+      assert.match(String(v), REFERENCE_TIME, `${at}.${k}`);
+      n++;
+    } else n += assertTimes(v, `${at}.${k}`);
+  }
+  return n;
+}
+
+describe("the reference's objects, field by field", () => {
+  /** Jira's time (the fake's is ISO 8601 in UTC) as the reference writes it. */
+  const jiraTime = async (key: string, field: 'created' | 'updated' | 'resolutiondate') => String((await ctx.jira.issues()).find((i) => i.key === key)!.fields[field]).slice(0, 19);
+
+  test("a created ticket has every field of the reference's create answer and ticket object, with its JSON type; times in UTC to the second", async () => {
+    const put = await api().put('api/anomalies/7', { json: anomaly({ detected_at: '2025-12-21T01:48:42' }) });
+    assert.equal((put.body as any).detected_at, '2025-12-21T01:48:42', 'a time without an offset is UTC, as answers write it');
+    assert.equal(assertTimes(put.body), 3);
+    assert.equal((await api().put('api/anomalies/7', { json: anomaly({ detected_at: '2025-12-21T02:48:42.750+01:00' }) })).statusCode, 200);
+    const got = (await api().get('api/anomalies/7')).body as any;
+    assert.equal(got.detected_at, '2025-12-21T01:48:42', 'converted to UTC, fractions dropped');
+    assert.equal(assertTimes(got), 3);
+
+    const r = await api().post('api/integrations/ticketing/anomalies/7/tickets', { json: { title: 'summary of ticket', description: 'description of the ticket', priority: 'Medium' } });
+    assert.equal(r.statusCode, 201);
+    const body = r.body as any;
+    assertShape(body, REFERENCE_CREATED);
+    assert.equal(assertTimes(body), 2);
+    const t = body.ticket;
+    assert.deepEqual([t.urgency, t.impact, t.subcategory, t.assigned_group, t.resolved_at, t.closed_at], [null, null, null, null, null, null]);
+    assert.equal(t.created_at, await jiraTime(t.ticket_number, 'created'), "Jira's time, in UTC");
+    assert.equal(t.updated_at, await jiraTime(t.ticket_number, 'updated'));
+    assert.ok(Math.abs(Date.parse(`${t.created_at}Z`) - Date.now()) < 60_000, 'UTC, not local time');
+  });
+
+  test('a done ticket: resolved_at and closed_at are its resolution date; by key and by id the same', async () => {
+    const [link] = await links('7');
+    await ctx.jira.transition(link.ticket_key, 'Done');
+    const byKey = (await api().get(`api/integrations/ticketing/tickets/${link.ticket_key}`)).body as any;
+    assertShape(byKey, REFERENCE_TICKET);
+    assert.equal(assertTimes(byKey), 4);
+    assert.equal(byKey.resolved_at, await jiraTime(link.ticket_key, 'resolutiondate'));
+    assert.equal(byKey.closed_at, byKey.resolved_at);
+    assert.equal(byKey.status_category, 'done', "ticketflow's own field stays");
+    assert.deepEqual((await api().get(`api/integrations/ticketing/tickets/${byKey.ticket_id}`)).body, byKey);
+  });
+
+  test("search results have every field of the reference's, with its JSON type", async () => {
+    const r = (await api().get('api/integrations/ticketing/tickets/search?query=summary%20of%20ticket')).body as any;
+    assertShape(r, REFERENCE_SEARCH);
+    assert.ok(assertTimes(r) >= 2);
+    assert.ok(r.items.every((i: any) => i.description?.startsWith('description of the ticket')), "an item's description is the ticket's");
+  });
+
+  test('links, status changes, comments and the form specification answer as documented, times in the reference format', async () => {
+    const created = (await api().post('api/integrations/ticketing/anomalies/7/tickets', { json: { title: 'second for seven' } })).body as any;
+    const all = (await api().get('api/anomalies/7/ticket-links')).body as any[];
+    assert.ok(assertTimes(all) >= all.length, 'created_at, and last_synced_at once synced');
+    const refreshed = await api().post(`api/anomalies/7/ticket-links/${all[0].link_id}/refresh`);
+    assert.ok(assertTimes(refreshed.body) >= 1);
+    assert.equal((await api().post('api/anomalies/7/status', { json: { status: 'acknowledged' } })).statusCode, 202);
+    assert.equal((await api().post('api/anomalies/7/comments', { json: { text: 'seen', author: 'Ana' } })).statusCode, 202);
+    const spec = (await api().get('api/integrations/ticketing/form-specification')).body as any;
+    assert.deepEqual([spec.integration_id, spec.connection_key], [created.integration_id, created.connection_key], 'the connection named alike everywhere');
+    const gone = await api().delete(`api/anomalies/7/ticket-links/${all[0].link_id}`);
+    assert.equal(gone.statusCode, 202);
+    assert.ok(assertTimes(gone.body) >= 1);
+  });
+
+  test('a creation that an earlier version finished (its recorded result) answers the same fields', async () => {
+    const history = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/histories/anomaly-create.json', import.meta.url)), 'utf8'));
+    const done = history.events.find((e: any) => e.workflowExecutionCompletedEventAttributes).workflowExecutionCompletedEventAttributes;
+    const old = JSON.parse(Buffer.from(done.result.payloads[0].data, 'base64').toString()) as TicketView;
+    assert.equal(old.urgency, undefined, 'recorded before the field existed');
+    const answer = ticketViewAnswer.parse(ticketAnswer(old));
+    for (const field of Object.keys(REFERENCE_TICKET)) assert.ok(Object.hasOwn(answer, field), field);
+    assert.equal(answer.created_at, answerTime(old.created_at));
+    assert.match(answer.created_at!, REFERENCE_TIME);
+    assert.deepEqual([answer.urgency, answer.impact, answer.subcategory, answer.assigned_group, answer.closed_at], [null, null, null, null, null]);
+  });
+
+  test("Jira's times, with an offset and milliseconds, become the reference's UTC seconds", () => {
+    assert.equal(answerTime('2026-01-23T16:22:05.987+0100'), '2026-01-23T15:22:05');
+    assert.equal(answerTime('2026-01-23T10:22:05.000-0500'), '2026-01-23T15:22:05');
+    assert.equal(answerTime('2026-01-23T15:22:05.123Z'), '2026-01-23T15:22:05');
+    assert.equal(answerTime('2026-01-23T15:22:05'), '2026-01-23T15:22:05', 'the format itself is UTC');
+    assert.equal(answerTime(new Date('2026-01-23T15:22:05.999Z')), '2026-01-23T15:22:05');
+    assert.equal(answerTime('not a time'), null);
+    assert.equal(answerTime(null), null);
   });
 });

@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import { setLogLevel, setLogSink } from '../src/platform/log.js';
 import assert from 'node:assert/strict';
 import got from 'got';
+import { SignJWT, UnsecuredJWT } from 'jose';
 import { Connection } from '../src/platform/db/entities.js';
-import { approvedRequest, configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
+import { approvedRequest, configureConnection, OAUTH_CLIENT_SECRET, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
 import { jiraWebhooksWorkflowId } from '../src/jira-webhooks/messages.js';
 import { createWebhookActivities } from '../src/jira-webhooks/activities.js';
 import { eventually } from './helpers/infra.js';
@@ -97,6 +98,30 @@ describe('OAuth 2.0 (3LO)', () => {
     const { expiresAt } = await activities.ensureDynamicWebhooks({ connectionKey: 'oauth' });
     assert.ok(Date.parse(expiresAt!) > Date.now() + 29 * 86_400_000, `expires ${expiresAt}`);
     assert.ok((await live()).length > 0, 'registered anew');
+  });
+
+  test("a dynamic webhook's JWT: refused when expired (past the 60 s of skew), unsigned (alg none), of another algorithm or signed with another secret", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (alg: string, exp: number, secret = OAUTH_CLIENT_SECRET) =>
+      new SignJWT({ iss: 'ticketflow-test' }).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt(now - 300).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+    const deliver = (token: string) =>
+      ctx.tf.anonymous.post('webhooks/jira/oauth', { body: JSON.stringify({ webhookEvent: 'jira:issue_updated' }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+
+    assert.equal((await deliver(await signed('HS256', now + 180))).statusCode, 202, 'a valid token');
+    assert.equal((await deliver(await signed('HS256', now - 30))).statusCode, 202, 'expired 30 s ago: within the clock tolerance');
+    const refused = {
+      'expired 2 minutes ago': await signed('HS256', now - 120),
+      'alg none': new UnsecuredJWT({ iss: 'ticketflow-test' }).setExpirationTime(now + 180).encode(),
+      // The header says none, the signature is a real HS256 one: the algorithm is ours to choose, not the token's.
+      'alg none with a signature': (await signed('HS256', now + 180)).replace(/^[^.]+/, Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')),
+      HS512: await signed('HS512', now + 180),
+      'another secret': await signed('HS256', now + 180, 'not-the-client-secret'),
+      'not a JWT': 'abc.def',
+    };
+    for (const [what, token] of Object.entries(refused)) {
+      const r = await deliver(token);
+      assert.equal(r.statusCode, 401, `${what}: ${JSON.stringify(r.body)}`);
+    }
   });
 
   test('the state is single-use', async () => {

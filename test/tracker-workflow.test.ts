@@ -6,7 +6,7 @@ import type { TrackerActivities } from '../src/tracker/activities.js';
 import { reconcileNowSignal, stopTrackerSignal, syncNowSignal, trackerStateQuery, type CycleReport, type TrackerInput } from '../src/tracker/messages.js';
 import type { jiraTracker } from '../src/tracker/workflow.js';
 import { eventually } from './helpers/infra.js';
-import { runWorkflow, useTimeSkipping } from './helpers/time-skipping.js';
+import { acrossRuns, runWorkflow, signalAcrossRuns, useTimeSkipping } from './helpers/time-skipping.js';
 
 /** The tracker's schedule and bookkeeping with mocked activities, on the time-skipping server. */
 
@@ -122,11 +122,11 @@ describe('connection tracker workflow', () => {
         await ts.env.sleep('3 hours');
         await eventually(async () => world.syncs.length >= 15, 'cycles');
         assert.notEqual((await h.describe()).runId, firstRun, 'continued as new');
-        const state = await h.query(trackerStateQuery);
+        const state = await acrossRuns(() => h.query(trackerStateQuery));
         assert.ok(state.cycle >= 15, `the cycle count carried over (${state.cycle})`);
         assert.equal(state.cursor, new Date(world.syncs.at(-1)!.at).toISOString());
         world.stopWith = 'connection jira was removed';
-        await h.signal(syncNowSignal);
+        await signalAcrossRuns(h, syncNowSignal);
         assert.deepEqual(await h.result(), { stopped: 'connection jira was removed' });
       },
       { historyLimit: 60 },

@@ -7,7 +7,7 @@ import { refreshSignal, ticketChangedSignal, type TicketChange } from '../src/tr
 import type { privacyRequestTicket } from '../src/privacy-requests/workflow.js';
 import { eventually } from './helpers/infra.js';
 import { MockWorld } from './helpers/mock-world.js';
-import { historyAtRest, runWorkflow, signalAcrossRuns, useTimeSkipping } from './helpers/time-skipping.js';
+import { acrossRuns, historyAtRest, runWorkflow, signalAcrossRuns, useTimeSkipping } from './helpers/time-skipping.js';
 
 /**
  * The ticket workflow's business logic with mocked activities, on Temporal's time-skipping test server:
@@ -300,7 +300,7 @@ describe('privacy-request ticket workflow: ending', () => {
         const desc = await h.describe();
         assert.notEqual(desc.runId, firstRun, 'continued as new');
         assert.ok(desc.historyLength <= 60, `history stays short (${desc.historyLength} events)`);
-        const state = await h.query(stateQuery);
+        const state = await acrossRuns(() => h.query(stateQuery));
         assert.equal(state.dataSubmitted, true, 'data submission survives continue-as-new');
         assert.equal(state.ticket?.key, 'PRIV-1');
         await signalAcrossRuns(h, ticketChangedSignal, news('PRIV-1', 'done'));

@@ -8,6 +8,11 @@ import type { TrackedStatusCategory } from '../tracker/news.js';
 
 export { refreshSignal, ticketChangedSignal } from '../tracker/news.js';
 
+/**
+ * A Jira ticket in the shape of the reference product's ticket objects (src/anomalies/ticket-view.ts), its times
+ * as Jira writes them; the API answers it through ticketAnswer. Also the result of `anomalyTicketCreate`: the
+ * optional fields are absent from the results of runs that an earlier version finished.
+ */
 export interface TicketView {
   ticket_id: string;
   ticket_number: string;
@@ -16,11 +21,16 @@ export interface TicketView {
   status: string;
   status_category: string;
   priority: string | null;
+  urgency?: string | null;
+  impact?: string | null;
   category: string | null;
+  subcategory?: string | null;
   created_at: string | null;
   updated_at: string | null;
   resolved_at: string | null;
+  closed_at?: string | null;
   assigned_to: string | null;
+  assigned_group?: string | null;
   requester: string | null;
   url: string;
   comments_count: number | null;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Anomaly } from '../platform/db/entities.js';
 import { linkJson, type AnomalyService } from './service.js';
+import { answerTime } from './format.js';
 import { id } from '../http/schemas.js';
 import { route, type Route } from '../http/route.js';
 import {
@@ -30,12 +31,12 @@ function anomalyJson(a: Anomaly) {
     datastore_id: a.datastoreId,
     type: a.type,
     status: a.status,
-    detected_at: a.detectedAt,
+    detected_at: answerTime(a.detectedAt),
     failed_checks: a.failedChecks,
     url: a.url,
     connection_key: a.connectionKey,
-    created_at: a.createdAt,
-    updated_at: a.updatedAt,
+    created_at: answerTime(a.createdAt),
+    updated_at: answerTime(a.updatedAt),
   };
 }
 
@@ -61,7 +62,7 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
           datastoreId: b.datastore_id ?? null,
           type: b.type,
           status: b.status,
-          detectedAt: b.detected_at ? new Date(b.detected_at) : null,
+          detectedAt: b.detected_at ?? null,
           failedChecks: b.failed_checks,
           url: b.url ?? null,
           connectionKey: b.connection_key ?? null,
@@ -88,9 +89,9 @@ export function anomalyRoutes(service: AnomalyService): Route[] {
       answers: { 201: createdAnswer },
       problems: viaJira,
       handler: async ({ params, body }) => {
-        const { ticket, connectionKey } = await service.createTicket(params.anomaly_id, body);
+        const { ticket, ...integration } = await service.createTicket(params.anomaly_id, body);
         return {
-          body: { ticket, anomaly_id: asGiven(params.anomaly_id), integration_id: connectionKey, message: `Ticket ${ticket.ticket_number} created and linked to anomaly ${params.anomaly_id}` },
+          body: { ticket, anomaly_id: asGiven(params.anomaly_id), ...integration, message: `Ticket ${ticket.ticket_number} created and linked to anomaly ${params.anomaly_id}` },
         };
       },
     }),

@@ -9,9 +9,10 @@ import { anomalyLinkWorkflowId, anomalyStatusChangedSignal, commentAddedSignal, 
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import { ask, UpdateRefused, WorkflowNotRunning } from '../platform/temporal/updates.js';
 import type { AnomalyStarts } from './starts.js';
-import { anomalyBlock, statusComment, userComment } from './format.js';
+import { anomalyBlock, answerTime, statusComment, userComment } from './format.js';
 import { enqueueComment } from './outbox.js';
-import { ticketView } from './ticket-view.js';
+import { ticketAnswer, ticketView } from './ticket-view.js';
+import type { TicketAnswer } from './schemas.js';
 
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
 export const linkIdFor = (anomalyId: string, ticketKey: string) => `lnk_${hash(anomalyId, ticketKey)}`;
@@ -31,9 +32,9 @@ export function linkJson(l: AnomalyTicketLink) {
     state: l.state,
     origin: l.origin,
     last_error: l.lastError,
-    last_synced_at: l.lastSyncedAt,
+    last_synced_at: answerTime(l.lastSyncedAt),
     workflow_id: l.workflowId,
-    created_at: l.createdAt,
+    created_at: answerTime(l.createdAt),
   };
 }
 
@@ -81,6 +82,13 @@ export class AnomalyService {
     });
   }
 
+  /** The connection as the reference product names it, by number (`integration_id`), with its key. */
+  private async integration(connectionKey: string): Promise<{ integration_id: number; connection_key: string }> {
+    const [row] = await this.orm.em.getConnection().execute<Array<{ integration_id: number }>>('select integration_id from connection where key = ?', [connectionKey]);
+    if (!row) throw notFound('connection', connectionKey);
+    return { integration_id: row.integration_id, connection_key: connectionKey };
+  }
+
   async links(anomalyId: string): Promise<AnomalyTicketLink[]> {
     await this.get(anomalyId);
     return this.orm.em.fork().find(AnomalyTicketLink, { anomalyId, state: { $ne: 'unlinked' } }, { orderBy: { createdAt: 'asc' } });
@@ -100,7 +108,7 @@ export class AnomalyService {
       priority: body.priority ?? null,
     });
     await this.ensureLink(anomalyId, connectionKey, ticket.ticket_number, 'created', ticket);
-    return { ticket, connectionKey };
+    return { ticket: ticketAnswer(ticket), ...(await this.integration(connectionKey)) };
   }
 
   /** Links an existing ticket: the anomaly's facts go to it as a comment. Linking it again changes nothing. */
@@ -194,31 +202,34 @@ export class AnomalyService {
     const all: TicketView[] = [];
     let token: string | undefined;
     do {
-      const res = await viaJira(() => client.search(jql, ['summary', 'status', 'priority', 'created', 'updated', 'assignee', 'issuetype', 'project'], 100, token));
+      const res = await viaJira(() => client.search(jql, ['summary', 'description', 'status', 'priority', 'created', 'updated', 'assignee', 'issuetype', 'project'], 100, token));
       all.push(...res.issues.map((i) => ticketView(client, i)));
       token = res.nextPageToken;
     } while (token && all.length < 1000);
-    const items = all.slice((page - 1) * size, page * size).map((t) => ({
-      ticket_id: t.ticket_id,
-      ticket_number: t.ticket_number,
-      title: t.title,
-      description: t.description,
-      status: t.status,
-      priority: t.priority,
-      created_at: t.created_at,
-      updated_at: t.updated_at,
-      assigned_to: t.assigned_to,
-      url: t.url,
-    }));
+    const items = all.slice((page - 1) * size, page * size).map((v) => {
+      const t = ticketAnswer(v);
+      return {
+        ticket_id: t.ticket_id,
+        ticket_number: t.ticket_number,
+        title: t.title,
+        description: t.description,
+        status: t.status,
+        priority: t.priority,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        assigned_to: t.assigned_to,
+        url: t.url,
+      };
+    });
     return { items, total: all.length, page, size, pages: Math.max(1, Math.ceil(all.length / size)) };
   }
 
-  async ticket(ticketId: string, requested?: string): Promise<TicketView> {
+  async ticket(ticketId: string, requested?: string): Promise<TicketAnswer> {
     const connectionKey = await this.connectionFor(null, requested);
     const { client } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
     const issue = await viaJira(() => client.getIssue(ticketId));
     if (!issue) throw notFound('Jira ticket', ticketId);
-    return ticketView(client, issue);
+    return ticketAnswer(ticketView(client, issue));
   }
 
   /**
@@ -253,7 +264,7 @@ export class AnomalyService {
         set_by_connection: given.has(f.fieldId),
       }));
     return {
-      integration_id: connectionKey,
+      ...(await this.integration(connectionKey)),
       project_key: settings.projectKey,
       issue_type: settings.issueType,
       fields: [

@@ -108,9 +108,27 @@ export async function checkConnection(settings: TicketSettings, client: JiraClie
  * refresh present a retired one, and Atlassian then revokes every token of the grant.
  */
 export async function mergeSecrets(em: EntityManager, secrets: ConnectionSecrets, key: string, changes: Record<string, unknown>, remove: readonly string[] = []): Promise<Record<string, unknown>> {
+  return (await mergeSecretsIf(em, secrets, key, () => true, changes, remove))!;
+}
+
+/**
+ * mergeSecrets, only if `still` holds for what is stored, checked under the same row lock; null when it did not
+ * hold and nothing was written. For what was made in Jira with credentials read earlier (a registered webhook):
+ * a disconnect committed meanwhile has already looked for it, so the caller removes it instead of recording it.
+ */
+export async function mergeSecretsIf(
+  em: EntityManager,
+  secrets: ConnectionSecrets,
+  key: string,
+  still: (stored: Record<string, unknown>) => boolean,
+  changes: Record<string, unknown>,
+  remove: readonly string[] = [],
+): Promise<Record<string, unknown> | null> {
   return em.fork().transactional(async (tx) => {
     const c = await tx.findOneOrFail(Connection, { key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    const all = { ...secrets.read(c), ...changes };
+    const stored = secrets.read(c);
+    if (!still(stored)) return null;
+    const all = { ...stored, ...changes };
     for (const k of remove) delete all[k];
     secrets.write(c, all);
     await tx.flush();

@@ -75,7 +75,7 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       title: 'ticketflow',
       version: '0.2.0',
       description:
-        'Turns manual work into Jira tickets and sees it through, on Temporal. Tokens: `npm run token -- create --scope read|write|admin --name <who>`; admin ⊇ write ⊇ read. Times are ISO 8601 in UTC. Changes callers see: CHANGELOG.md.',
+        'Turns manual work into Jira tickets and sees it through, on Temporal. Tokens: `npm run token -- create --scope read|write|admin --name <who>`; admin ⊇ write ⊇ read. Times are ISO 8601 in UTC: under /api/v1 with milliseconds and Z (2026-01-23T15:22:05.000Z); under /api/anomalies and /api/integrations/ticketing as the reference product writes them, to the second and without an offset (2026-01-23T15:22:05). Changes callers see: CHANGELOG.md.',
     },
     tags: TAGS.map((name) => ({ name })),
     components: {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import { withJiraFailures } from '../jira/activity-failures.js';
-import { jiraFor, mergeSecrets } from '../connections/service.js';
+import { jiraFor, mergeSecretsIf } from '../connections/service.js';
+import { ticketSettings } from '../connections/settings.js';
 import { Connection } from '../platform/db/entities.js';
 import { log } from '../platform/log.js';
 import { webhookModeOf, webhookUrl, WEBHOOK_EVENTS, type ServerWebhook } from './settings.js';
@@ -25,6 +26,21 @@ export function createWebhookActivities(deps: {
   webhookBaseUrl?: string;
 }) {
   const { orm, kit } = deps;
+  /** Still connected: a disconnect forgets the credentials, so the ticket settings are incomplete after one. */
+  const connected = (stored: Record<string, unknown>) => !('missing' in ticketSettings(stored));
+  /**
+   * Webhooks registered while the connection was being disconnected: the disconnect did not see them, so they are
+   * removed here, with the credentials this activity read before they were forgotten. Best effort: Jira may
+   * refuse them already (a revoked grant), and then an administrator deletes them.
+   */
+  const withdraw = async (connectionKey: string, ids: string[], remove: () => Promise<void>) => {
+    try {
+      await remove();
+      log.info('removed webhooks registered while the connection was disconnected', { connection: connectionKey, webhookIds: ids });
+    } catch (err) {
+      log.warn('could not remove webhooks registered while the connection was disconnected; delete them in Jira', { connection: connectionKey, webhookIds: ids, error: (err as Error).message });
+    }
+  };
   return {
     /**
      * Makes sure Jira sends this connection's issue events to us: for Cloud OAuth, refreshes the dynamic webhooks
@@ -57,10 +73,14 @@ export function createWebhookActivities(deps: {
           return { id, url, jql: settings.jqlScope, registered_at: new Date().toISOString() };
         });
         if (!next) {
-          await mergeSecrets(em, kit.secrets, connectionKey, { server_webhook: { manual: true, reason: 'the credentials are not a Jira administrator\'s' } });
+          await mergeSecretsIf(em, kit.secrets, connectionKey, connected, { server_webhook: { manual: true, reason: 'the credentials are not a Jira administrator\'s' } });
           return { expiresAt: null };
         }
-        await mergeSecrets(em, kit.secrets, connectionKey, { server_webhook: next, webhook_secret: all.webhook_secret });
+        if (!(await mergeSecretsIf(em, kit.secrets, connectionKey, connected, { server_webhook: next, webhook_secret: all.webhook_secret }))) {
+          // The one kept from before was the disconnect's to remove; a new one is this activity's.
+          if (next !== previous) await withdraw(connectionKey, [next.id!], () => client.deleteServerWebhook(next.id!));
+          return { expiresAt: null };
+        }
         return { expiresAt: new Date(Date.now() + SERVER_WEBHOOK_CHECK_MS).toISOString() };
       }
       const previous = all.dynamic_webhooks as DynamicWebhooks | undefined;
@@ -75,7 +95,10 @@ export function createWebhookActivities(deps: {
         return { ids, expires_at: await client.refreshWebhooks(ids) };
       });
       // The calls above may have refreshed the tokens: only this field is written, over what is stored now.
-      await mergeSecrets(em, kit.secrets, connectionKey, { dynamic_webhooks: next });
+      if (!(await mergeSecretsIf(em, kit.secrets, connectionKey, connected, { dynamic_webhooks: next }))) {
+        if (next.ids !== previous?.ids) await withdraw(connectionKey, next.ids.map(String), () => client.deleteWebhooks(next.ids));
+        return { expiresAt: null };
+      }
       return { expiresAt: next.expires_at };
     },
   };

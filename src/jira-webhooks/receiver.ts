@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { jwtVerify } from 'jose';
 import { DomainError, malformed, unauthenticated } from '../platform/errors.js';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection, WebhookDelivery } from '../platform/db/entities.js';
@@ -100,7 +101,7 @@ export class JiraWebhooks {
     for (const c of candidates) {
       const settings = this.secrets.read(c);
       if (signature && typeof settings.webhook_secret === 'string' && validHubSignature(raw, signature, settings.webhook_secret)) return c;
-      if (bearer && settings.auth_method === 'oauth2' && this.opts.oauthClientSecret && validJwt(bearer, this.opts.oauthClientSecret)) return c;
+      if (bearer && settings.auth_method === 'oauth2' && this.opts.oauthClientSecret && (await validJwt(bearer, this.opts.oauthClientSecret))) return c;
     }
     throw unauthenticated(signature || bearer ? "the signature does not match any connection's webhook secret" : 'unsigned delivery: set a webhook secret in Jira (X-Hub-Signature)', 'header.x-hub-signature');
   }
@@ -154,18 +155,16 @@ export function validHubSignature(raw: Buffer, header: string, secret: string): 
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** Dynamic webhooks of an OAuth app arrive with a JWT signed (HS256) with the app's client secret. */
-export function validJwt(token: string, secret: string, now = Date.now()): boolean {
-  const [header, body, sig] = token.split('.');
-  if (!header || !body || !sig) return false;
+/**
+ * Dynamic webhooks of an OAuth app arrive with a JWT signed (HS256) with the app's client secret. Only HS256
+ * is accepted (never `none`, nor an algorithm the token chooses), and `exp`/`nbf` allow 60 s of clock skew.
+ */
+export async function validJwt(token: string, secret: string, currentDate?: Date): Promise<boolean> {
   try {
-    if ((JSON.parse(Buffer.from(header, 'base64url').toString()) as { alg?: string }).alg !== 'HS256') return false;
-    const expected = createHmac('sha256', secret).update(`${header}.${body}`).digest();
-    const given = Buffer.from(sig, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-    const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as { exp?: number };
-    return claims.exp === undefined || claims.exp * 1000 > now - 60_000;
+    await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ['HS256'], clockTolerance: 60, ...(currentDate ? { currentDate } : {}) });
+    return true;
   } catch {
+    // Malformed, forged, expired or of another algorithm: the delivery is refused as unproven.
     return false;
   }
 }

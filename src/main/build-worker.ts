@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from '../connections/kit.js';
 import type { SearchLag } from '../jira/activity-failures.js';
@@ -11,8 +11,6 @@ import { anomalyChores } from '../anomalies/tracker-chores.js';
 import { createWebhookActivities } from '../jira-webhooks/activities.js';
 import { createTrackerActivities } from '../tracker/activities.js';
 import { createCallbackActivities } from '../callbacks/activities.js';
-
-export const workflowsPath = fileURLToPath(new URL('../workflows.js', import.meta.url));
 
 /** Everything the worker's activities close over, and how the worker itself runs. */
 export interface WorkerDeps {
@@ -28,11 +26,24 @@ export interface WorkerDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  /** A prebuilt bundle (tests build one and share it); otherwise the workflows are bundled at start. */
-  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The workflow code (./workflow-bundle.ts: prebuilt by `npm run build`, or bundled at start in development). */
+  workflowBundle: NonNullable<WorkerOptions['workflowBundle']>;
+  /**
+   * The worker deployment version this worker belongs to. Every worker has one: the workflow types declare
+   * their versioning behaviour (src/workflows.ts), and the server refuses that from an unversioned worker.
+   */
+  version: WorkerDeploymentVersion;
   tuning?: { maxCachedWorkflows: number; maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; workflowThreadPoolSize: number };
   /** Payload codecs (PAYLOAD_KEYS encryption); they run outside the workflow sandbox, so the bundle is unaffected. */
   dataConverter?: WorkerOptions['dataConverter'];
+}
+
+/**
+ * A versioned worker's options. Each workflow type says how it moves between versions (src/workflows.ts);
+ * the default covers a type that says nothing.
+ */
+export function deploymentOptions(version: WorkerDeploymentVersion): NonNullable<WorkerOptions['workerDeploymentOptions']> {
+  return { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
 }
 
 /** The one worker of ticketflow: all workflows and activities on one task queue. */
@@ -41,7 +52,8 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    workflowBundle: deps.workflowBundle,
+    workerDeploymentOptions: deploymentOptions(deps.version),
     ...deps.tuning,
     // Reads and read-model writes are local activities: as many may run together as activities may.
     ...(deps.tuning ? { maxConcurrentLocalActivityExecutions: deps.tuning.maxConcurrentActivityTaskExecutions } : {}),

@@ -8,6 +8,10 @@ import { connectionKit, type ConnectionKit } from '../connections/kit.js';
 import { connectTemporal } from '../platform/temporal/client.js';
 import { PayloadEncryptionCodec } from '../platform/temporal/codec.js';
 import { createWorker } from './build-worker.js';
+import { loadWorkflowCode } from './workflow-bundle.js';
+import { adoptIfUnchosen, describeDeployment, setCurrentVersion, versionRegistered } from '../platform/temporal/deployments.js';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { createApp } from '../http/app.js';
 import { TicketWorkflowStarts } from '../privacy-requests/starts.js';
 import { ConnectionTrackers, type TrackerSettings } from '../tracker/starts.js';
@@ -43,14 +47,32 @@ export function installTemporalRuntime(config: Config): string | undefined {
   return port ? `http://127.0.0.1:${port}/metrics` : undefined;
 }
 
-export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec) {
+/**
+ * Where this worker's version stands in its deployment: `current` gets new workflows and AUTO_UPGRADE tasks;
+ * otherwise it runs only what is pinned to it until an operator makes it current.
+ */
+export interface WorkerVersioning {
+  version: WorkerDeploymentVersion;
+  current: boolean;
+  currentBuildId: string | null;
+}
+
+/**
+ * `promote`: `if-unchosen` (a standalone worker) makes its version current only on a deployment where no
+ * operator has chosen one yet; `always` (`npm start`, where this is the only worker) makes it current.
+ */
+export async function startWorker(config: Config, orm: Orm, temporalAddress: string, kit: ConnectionKit, codec: PayloadEncryptionCodec, promote: 'if-unchosen' | 'always' = 'if-unchosen') {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   // The tracker's activities signal the workflows whose ticket changed.
   const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, codec);
+  const code = await loadWorkflowCode();
+  const version = { deploymentName: config.TEMPORAL_DEPLOYMENT_NAME, buildId: config.TEMPORAL_BUILD_ID ?? code.contentBuildId };
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundle: code.bundle,
+    version,
     orm,
     kit,
     temporal,
@@ -66,15 +88,42 @@ export async function startWorker(config: Config, orm: Orm, temporalAddress: str
     },
   });
   const running = worker.run();
-  return {
-    running,
-    async stop() {
-      worker.shutdown();
-      await running.catch(() => {});
-      await temporal.connection.close();
-      await connection.close();
-    },
+  const stop = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => {});
+    await temporal.connection.close();
+    await connection.close();
   };
+  // Not waited for: the worker polls meanwhile, and a slow answer must not hold its start.
+  const versioning = routeToVersion(temporal, version, config.TEMPORAL_TASK_QUEUE, promote, () => worker.getState() === 'RUNNING');
+  return { running, stop, version, versioning, workflowCode: code.source };
+}
+
+/**
+ * Makes the worker's version current where `promote` says so; a refusal leaves the choice to an operator.
+ * Never rejects: the worker runs whatever is decided here.
+ */
+async function routeToVersion(client: Client, version: WorkerDeploymentVersion, taskQueue: string, promote: 'if-unchosen' | 'always', running: () => boolean): Promise<WorkerVersioning> {
+  try {
+    return await client.withDeadline(Date.now() + 60_000, async (): Promise<WorkerVersioning> => {
+      if (promote === 'if-unchosen') {
+        const adopted = await adoptIfUnchosen(client, version, taskQueue);
+        return adopted.made === 'current' ? { version, current: true, currentBuildId: version.buildId } : { version, current: false, currentBuildId: adopted.currentBuildId };
+      }
+      const state = await versionRegistered(client, version, taskQueue);
+      if (state.currentBuildId !== version.buildId) await setCurrentVersion(client, version);
+      return { version, current: true, currentBuildId: version.buildId };
+    });
+  } catch (err) {
+    // Stopped meanwhile: its connection is closed, and there is nothing left to decide.
+    if (!running()) return { version, current: false, currentBuildId: null };
+    log.warn(
+      `could not make ${version.deploymentName}:${version.buildId} current; the worker runs, but gets only workflows pinned to it until an operator runs: temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}`,
+      { error: err },
+    );
+    const state = await client.withDeadline(Date.now() + 10_000, () => describeDeployment(client, version.deploymentName)).catch(() => undefined);
+    return { version, current: state?.currentBuildId === version.buildId, currentBuildId: state?.currentBuildId ?? null };
+  }
 }
 
 /** The trackers' cadence, from the configuration. */
@@ -173,7 +222,24 @@ export async function runWorkerProcess(): Promise<void> {
   const codec = new PayloadEncryptionCodec(payloadKeys);
   const worker = await startWorker(config, orm, temporalAddress, kit, codec);
   const metricsServer = sdkMetricsUrl ? await serveWorkerMetrics(config.HOST, config.WORKER_METRICS_PORT, sdkMetricsUrl) : undefined;
-  log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE, payloadKey: codec.activeKid, metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null });
+  log.info('worker running', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    payloadKey: codec.activeKid,
+    metricsPort: metricsServer ? config.WORKER_METRICS_PORT : null,
+    workflowCode: worker.workflowCode,
+    deployment: worker.version.deploymentName,
+    buildId: worker.version.buildId,
+  });
+  void worker.versioning.then((v) => {
+    const fields = { deployment: v.version.deploymentName, buildId: v.version.buildId, currentBuildId: v.currentBuildId };
+    if (v.current) log.info(`worker version ${v.version.deploymentName}:${v.version.buildId} is current: it gets new workflows`, fields);
+    else {
+      log.info(
+        `worker version ${v.version.deploymentName}:${v.version.buildId} is not the current version (${v.currentBuildId ?? 'unversioned workers'}): it gets no new workflows until an operator makes it current (docs/operators.md, "Rolling out a new version")`,
+        fields,
+      );
+    }
+  });
   onSignals(async () => {
     // In-flight activities finish (or time out) before the process exits; nothing new is polled.
     await worker.stop();

@@ -20,6 +20,14 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: optional(z.string()).default('default'),
   TEMPORAL_TASK_QUEUE: optional(z.string()).default('ticketflow'),
   TEMPORAL_PORT: optional(port).default(7233),
+  /**
+   * Worker versioning (docs/operators.md, "Rolling out a new version"): the worker joins this worker deployment
+   * as version TEMPORAL_BUILD_ID. Always on: the workflow types declare their versioning behaviour
+   * (src/workflows.ts), which the server refuses from an unversioned worker.
+   */
+  TEMPORAL_DEPLOYMENT_NAME: optional(z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'letters, digits, _ and - only')).default('ticketflow'),
+  /** Default: from the workflow bundle's content, so that a version changes exactly when the workflow code does. */
+  TEMPORAL_BUILD_ID: optional(z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ., _ and - only')),
   TEMPORAL_UI_PORT: optional(port).default(8233),
   TEMPORAL_CLI_PATH: optional(z.string()),
   /** Minutes between a connection tracker's delta reads (what changed in Jira since the last one). */

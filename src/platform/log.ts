@@ -1,13 +1,8 @@
 import { Context } from '@temporalio/activity';
+import { pino } from 'pino';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-let threshold: Level = (process.env.LOG_LEVEL as Level | undefined) ?? 'info';
-
-export function setLogLevel(level: Level): void {
-  threshold = level;
-}
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'] satisfies Level[];
 
 /** Field names whose values never reach a log line, whatever object they sit in. */
 const REDACTED = /^(authorization|api_key|apikey|password|secret|client_secret|webhook_secret|access_token|refresh_token|token|code|data|email|phone|identity|credentials)$/i;
@@ -21,14 +16,28 @@ export function setLogSink(s: Sink | null): void {
   sink = s ?? stdSink;
 }
 
-/** One JSON object per line, so logs can be shipped and queried as they are. */
-function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (order[level] < order[threshold]) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...activityFields(), ...fields }, (k, v) => {
-    if (k && REDACTED.test(k) && v !== null && v !== undefined) return '[redacted]';
-    return v instanceof Error ? { name: v.name, message: v.message } : v;
-  });
-  sink(level, line);
+/**
+ * pino's `redact` takes paths, and a secret may sit at any depth (a Jira answer, a connection's settings), so
+ * every value whose key looks secret is replaced wherever it is. Errors keep their name and message: a stack
+ * or an HTTP error's request options can carry credentials.
+ */
+export function redacted(value: unknown, seen = new WeakSet<object>()): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[circular]';
+  seen.add(value);
+  try {
+    // As JSON.stringify would: a Date's toJSON is its ISO string; a Buffer's, its bytes as an array.
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return redacted(json.call(value), seen);
+    if (Array.isArray(value)) return value.map((v) => redacted(v, seen));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = REDACTED.test(k) && v !== null && v !== undefined ? '[redacted]' : redacted(v, seen);
+    return out;
+  } finally {
+    // Only the path from the root counts as a cycle: the same object twice side by side is written twice.
+    seen.delete(value);
+  }
 }
 
 /** Inside an activity, every line names its workflow, so an operator can go from a log line to the UI. */
@@ -41,9 +50,42 @@ function activityFields(): Record<string, unknown> {
   }
 }
 
+/** pino hands the destination each line's level (the metadata flag), so warnings and errors go to stderr. */
+const destination = {
+  [pino.symbols.needsMetadataGsym]: true as const,
+  lastLevel: 0,
+  write(line: string) {
+    sink((logger.levels.labels[this.lastLevel] ?? 'error') as Level, line.endsWith('\n') ? line.slice(0, -1) : line);
+  },
+};
+
+// LOG_LEVEL is checked by the configuration (which names the variable at fault); pino would throw at import.
+const initial = LEVELS.includes(process.env.LOG_LEVEL ?? '') ? (process.env.LOG_LEVEL as Level) : 'info';
+
+/** One JSON object per line, so logs can be shipped and queried as they are. */
+const logger = pino(
+  {
+    level: initial,
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (fields) => redacted(fields) as Record<string, unknown>,
+    },
+    mixin: activityFields,
+    // pino's own `err` serializer would turn what `redacted` made of an error back into one with a stack field.
+    serializers: { err: (err: unknown) => err },
+  },
+  destination,
+);
+
+export function setLogLevel(level: Level): void {
+  logger.level = level;
+}
+
 export const log = {
-  debug: (msg: string, fields?: Record<string, unknown>) => write('debug', msg, fields),
-  info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),
-  warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
-  error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
+  debug: (msg: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, msg),
+  info: (msg: string, fields?: Record<string, unknown>) => logger.info(fields ?? {}, msg),
+  warn: (msg: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, msg),
+  error: (msg: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, msg),
 };

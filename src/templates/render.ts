@@ -18,17 +18,19 @@ type RequestFacts = Pick<
   'id' | 'requestType' | 'submittedAt' | 'approvedAt' | 'dueDate' | 'policyName' | 'email' | 'phone' | 'requestUrl'
 >;
 
+/** What the request does not have (a missing phone, a null email) is undefined, as in Jinja: `default` fires on it. */
 export function templateValues(r: RequestFacts): TemplateValues {
+  const date = (d: Date | null | undefined) => (d ? formatDate(d) : undefined);
   return {
     REQUEST_ID: r.id,
     REQUEST_TYPE: r.requestType,
-    SUBMISSION_DATE: formatDate(r.submittedAt),
-    APPROVAL_DATE: formatDate(r.approvedAt),
-    DUE_DATE: formatDate(r.dueDate),
-    POLICY_NAME: r.policyName ?? '',
-    EMAIL: r.email ?? '',
-    PHONE: r.phone ?? '',
-    REQUEST_URL: r.requestUrl ?? '',
+    SUBMISSION_DATE: date(r.submittedAt),
+    APPROVAL_DATE: date(r.approvedAt),
+    DUE_DATE: date(r.dueDate),
+    POLICY_NAME: r.policyName ?? undefined,
+    EMAIL: r.email ?? undefined,
+    PHONE: r.phone ?? undefined,
+    REQUEST_URL: r.requestUrl ?? undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import got from 'got';
 import pg from 'pg';
@@ -32,7 +32,7 @@ export async function testDatabase(cleanup: Cleanup): Promise<Orm> {
   return cleanup.keep(`database ${name}`, await openDatabase(url.toString(), { poolMax: 5 }), (orm) => orm.close());
 }
 
-export const workflowBundle = () => ({ code: readFileSync(required('TEST_WORKFLOW_BUNDLE'), 'utf8') });
+export const workflowBundle = () => ({ codePath: required('TEST_WORKFLOW_BUNDLE') });
 export const temporalAddress = () => required('TEST_TEMPORAL_ADDRESS');
 
 let claimed: string | undefined;

@@ -12,6 +12,7 @@ import { ApiTokens } from '../../src/http/tokens.js';
 import { Client } from '@temporalio/client';
 import { PayloadEncryptionCodec } from '../../src/platform/temporal/codec.js';
 import { createWorker } from '../../src/main/build-worker.js';
+import { adoptIfUnchosen } from '../../src/platform/temporal/deployments.js';
 import type { Orm } from '../../src/platform/db/orm.js';
 import { registerSearchAttributes } from '../../src/platform/temporal/register-search-attributes.js';
 import { before } from 'node:test';
@@ -92,11 +93,14 @@ export async function startTicketflow(
     parts.add('API server', () => new Promise<void>((r) => server.close(() => r())));
     problemsForClientErrors(server);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A deployment of its own, whose first version becomes current by itself, as a new cluster's does.
+    const version = { deploymentName: uniqueName('ticketflow'), buildId: 'test' };
     const worker = await createWorker({
       connection: t.native,
       namespace: t.namespace,
       taskQueue,
       workflowBundle: workflowBundle(),
+      version,
       orm,
       kit,
       temporal: client,
@@ -111,6 +115,8 @@ export async function startTicketflow(
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    const adopted = await adoptIfUnchosen(client, version, taskQueue);
+    if (adopted.made !== 'current') throw new Error(`the test worker's version did not become current: ${JSON.stringify(adopted)}`);
     const tokens = new ApiTokens(orm);
     const { token } = await tokens.create('tests', ['admin']);
     /** The API without credentials; `http` is the same with an admin token. */
@@ -157,7 +163,8 @@ export interface StackContext {
   tf: Ticketflow;
 }
 export const STRICT_TOKEN = 'the-right-token';
-const OAUTH_CLIENT_SECRET = 'client-secret';
+/** the OAuth app's client secret: the fake Jira signs dynamic webhook deliveries with it */
+export const OAUTH_CLIENT_SECRET = 'client-secret';
 export const STRICT_PAT = 'pat-0123456789';
 /** valid credentials on the first fake Jira, but without any permission (403) */
 export const FORBIDDEN_USER = 'readonly@example.com';

@@ -35,18 +35,24 @@ export function useTimeSkipping(): TimeSkipping {
 }
 
 /**
- * Signals a workflow that may be continuing as new: the time-skipping server answers "Completed workflow" to a
- * signal that arrives between a run's end and its successor's start (the real server hands it to the new run).
+ * Asks a workflow that may be continuing as new: the time-skipping server answers "Completed workflow" to a
+ * signal or query that arrives between a run's end and its successor's start (the real server hands a
+ * signal to the new run), so the call is made again until the successor answers.
  */
-export async function signalAcrossRuns<A extends unknown[]>(h: WorkflowHandle, def: SignalDefinition<A>, ...args: A): Promise<void> {
+export async function acrossRuns<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await h.signal(def, ...args);
+      return await call();
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError) || attempt >= 50) throw err;
+      const betweenRuns = err instanceof WorkflowNotFoundError || /completed workflow/i.test((err as Error).message ?? '');
+      if (!betweenRuns || attempt >= 50) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+export function signalAcrossRuns<A extends unknown[]>(h: WorkflowHandle, def: SignalDefinition<A>, ...args: A): Promise<void> {
+  return acrossRuns(() => h.signal(def, ...args));
 }
 
 /**

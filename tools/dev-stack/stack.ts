@@ -91,7 +91,8 @@ try {
   }
 
   const tokenFile = await ensureDevToken(orm);
-  const worker = await startWorker(config, orm, temporalAddress, kit, codec);
+  // The only worker here: each start makes its own build the current version, changed workflow code or not.
+  const worker = await startWorker(config, orm, temporalAddress, kit, codec, 'always');
   stops.push(() => worker.stop());
   const api = await startApi(config, orm, temporalAddress, kit, codec, sdkMetricsUrl);
   stops.push(() => api.stop());
@@ -101,8 +102,10 @@ try {
   say(`  API token    admin token in ${tokenFile}: TOKEN=$(cat ${tokenFile}); curl -H "authorization: Bearer $TOKEN" …`);
   if (!config.TEMPORAL_ADDRESS) say(`  Temporal UI  http://localhost:${config.TEMPORAL_UI_PORT}   (payloads are encrypted; the UI decrypts them through http://localhost:${config.PORT}/codec)`);
   else say(`  codec        http://localhost:${config.PORT}/codec   (set it as the Temporal UI's codec endpoint to read encrypted payloads)`);
+  const v = await worker.versioning;
+  say(`  worker       version ${v.version.deploymentName}:${v.version.buildId}${v.current ? ' (current)' : ` (not current: ${v.currentBuildId ?? 'unversioned'} is)`}, workflow code ${worker.workflowCode}`);
   if (fakeJira) say(`  fake Jira    ${fakeJira.url}   (demo connection "${DEMO_CONNECTION}"; admin API under /_fake)`);
-  say('  Ctrl-C stops everything; the README has a walkthrough.');
+  say('  Ctrl-C stops everything; docs/walkthrough.md takes a request from approval to done.');
   worker.running.catch(async (err: Error) => {
     say(`the worker stopped: ${err.message}`);
     await stopAll();

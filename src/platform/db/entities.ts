@@ -1,7 +1,11 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import type { SealedBox } from '../keyring.js';
 
-/** A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. */
+/**
+ * A ticketing connection (one Jira site + project configuration). Secrets are kept apart from the public part. Its
+ * number, `integration_id` (what the anomaly endpoints call it, as the reference product does), is given by the
+ * database and never written, so it is read with SQL where it is answered rather than mapped here.
+ */
 export const Connection = defineEntity({
   name: 'Connection',
   tableName: 'connection',

@@ -10,6 +10,7 @@ import { Migration20261123050000_api_tokens } from './migrations/Migration202611
 import { Migration20261123060000_workflow_starts } from './migrations/Migration20261123060000_workflow_starts.js';
 import { Migration20261201000000_tracker } from './migrations/Migration20261201000000_tracker.js';
 import { Migration20261201020000_jira_budget } from './migrations/Migration20261201020000_jira_budget.js';
+import { Migration20261202000000_integration_ids } from './migrations/Migration20261202000000_integration_ids.js';
 import { Migration20261205000000_jira_setups } from './migrations/Migration20261205000000_jira_setups.js';
 
 export type Orm = MikroORM;
@@ -37,6 +38,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261123060000_workflow_starts', class: Migration20261123060000_workflow_starts },
         { name: 'Migration20261201000000_tracker', class: Migration20261201000000_tracker },
         { name: 'Migration20261201020000_jira_budget', class: Migration20261201020000_jira_budget },
+        { name: 'Migration20261202000000_integration_ids', class: Migration20261202000000_integration_ids },
         { name: 'Migration20261205000000_jira_setups', class: Migration20261205000000_jira_setups },
       ],
       transactional: true,
