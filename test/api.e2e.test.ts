@@ -1,6 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Orm } from '../src/platform/db/orm.js';
+import { Connection } from '../src/platform/db/entities.js';
 import { eventually, fakeJira, testDatabase, type FakeJira } from './helpers/infra.js';
 import { approvedRequest, callbackReceiver, configureConnection, startTicketflow, type Ticketflow } from './helpers/ticketflow.js';
 import { fileCleanup } from './helpers/cleanup.js';
@@ -124,7 +125,12 @@ describe('privacy request, end to end', () => {
   });
 
   test('creation rejected by Jira → creation_failed with Jira\'s message; retry is gated and then works', async () => {
-    await configureConnection(tf, 'jira_bad', jira.url, { project_key: 'NOPE' });
+    // Saved when the project existed; then it was renamed in Jira (settings are checked when saved, so the change is written directly).
+    await configureConnection(tf, 'jira_bad', jira.url);
+    const em = orm.em.fork();
+    const c = await em.findOneOrFail(Connection, { key: 'jira_bad' });
+    tf.secrets.write(c, { ...tf.secrets.read(c), project_key: 'NOPE' });
+    await em.flush();
     await tf.http.post('api/v1/privacy-request', { json: approvedRequest('pri_e2e_4') });
     const failed = await ticketWhere('pri_e2e_4', (i) => i.connection_key === 'jira_bad' && i.task_state === 'creation_failed', 'creation failed');
     assert.match(failed.last_error, /project: valid project is required/);

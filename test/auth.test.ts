@@ -54,7 +54,7 @@ describe('OAuth 2.0 (3LO)', () => {
 
     const cb = await authorize('oauth');
     assert.equal(cb.statusCode, 200, JSON.stringify(cb.body));
-    assert.deepEqual(cb.body, { status: 'connected', connection_key: 'oauth', cloud_id: 'fake-cloud-id', site_url: ctx.jira.url });
+    assert.deepEqual(cb.body, { status: 'connected', connection_key: 'oauth', auth_method: 'oauth2', cloud_id: 'fake-cloud-id', site_url: ctx.jira.url });
 
     const row = (await ctx.orm.em.getConnection().execute<any[]>('select secrets, credentials from connection where key = ?', ['oauth']))[0];
     assert.equal(row.secrets.access_token, undefined);
@@ -204,7 +204,8 @@ describe('Jira Server / Data Center', () => {
   });
 
   test('wrong PAT → bad_credentials; Basic user:password works', async () => {
-    await configureConnection(ctx.tf, 'dc', ctx.strictJira.url, { auth_method: 'pat', api_key: 'wrong-pat' });
+    // Credentials alone are saved without asking Jira; the connection test then says what is wrong.
+    assert.equal((await ctx.tf.http.put('api/v1/connection/dc/secret', { json: { auth_method: 'pat', api_key: 'wrong-pat' } })).statusCode, 200);
     assert.equal(((await ctx.tf.http.get('api/v1/connection/dc/jira/test')).body as any).reason, 'bad_credentials');
     await configureConnection(ctx.tf, 'dc', ctx.strictJira.url, { auth_method: 'basic', username: 'bot@example.com', api_key: STRICT_TOKEN });
     assert.equal(((await ctx.tf.http.get('api/v1/connection/dc/jira/test')).body as any).status, 'connected');

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FORBIDDEN_USER, STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
 import { eventually } from './helpers/infra.js';
-import { JiraTracker } from '../src/platform/db/entities.js';
+import { Connection, JiraTracker } from '../src/platform/db/entities.js';
 
 /** Connection discovery and checks through the API, against the fake Jira. */
 
@@ -154,13 +154,28 @@ describe('ticket fields', () => {
     assert.deepEqual(issue.fields.customfield_10011, ['erasure', 'x']);
   });
 
-  test('a field Jira refuses comes back as 422 naming it', async () => {
-    await configureConnection(ctx.tf, 'fields', ctx.jira.url, { custom_fields: { customfield_99999: 'x' } });
-    const r = await ctx.tf.http.post('api/v1/connection/fields/jira/test-ticket');
+  test('a field that is not on the create screen is refused when saved, naming it, and nothing is saved', async () => {
+    await configureConnection(ctx.tf, 'fields', ctx.jira.url);
+    const r = await ctx.tf.http.put('api/v1/connection/fields/secret', { json: { custom_fields: { customfield_99999: 'x' } } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body.custom_fields.customfield_99999');
+    assert.match((r.body as any).detail, /not on the create screen/);
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/fields')).body as any).secrets.custom_fields?.customfield_99999, undefined, 'nothing saved');
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'fields', name: 'f', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+  });
+
+  test('a field Jira refuses at creation still comes back as 422 naming it', async () => {
+    // Saved before the check existed (written directly), then refused by Jira when a ticket is created.
+    await configureConnection(ctx.tf, 'legacy', ctx.jira.url);
+    const em = ctx.orm.em.fork();
+    const c = await em.findOneOrFail(Connection, { key: 'legacy' });
+    ctx.tf.secrets.write(c, { ...ctx.tf.secrets.read(c), custom_fields: { customfield_99999: 'x' } });
+    await em.flush();
+    const r = await ctx.tf.http.post('api/v1/connection/legacy/jira/test-ticket');
     assert.equal(r.statusCode, 422);
     assert.equal((r.body as any).field, 'jira.fields.customfield_99999');
     assert.match((r.body as any).detail, /cannot be set/);
-    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'fields', name: 'f', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
+    await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'legacy', name: 'l', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
   });
 
   test('a bad custom field id or template is refused when saved', async () => {
@@ -187,21 +202,44 @@ describe('connection test', () => {
     assert.equal(body.status, 'connected');
   });
 
+  // A connection that worked when it was saved, then broke: credentials or the host changed later (a PUT of
+  // credentials alone is saved without asking Jira; ticket settings are checked against Jira when they change).
+  const breakWith = async (key: string, patch: Record<string, unknown>) => {
+    const r = await ctx.tf.http.put(`api/v1/connection/${key}/secret`, { json: patch });
+    assert.equal(r.statusCode, 200, JSON.stringify(r.body));
+  };
+
   test('bad credentials', async () => {
-    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: 'wrong' });
+    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: STRICT_TOKEN });
+    await breakWith('strict', { api_key: 'wrong' });
     const { body } = await get('strict/jira/test');
     assert.equal(body.status, 'failed');
     assert.equal(body.reason, 'bad_credentials');
   });
 
-  test('project not visible', async () => {
-    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: STRICT_TOKEN, project_key: 'OTHER' });
+  test('bad credentials with ticket settings: refused when saved, naming api_key, nothing saved', async () => {
+    const r = await ctx.tf.http.put('api/v1/connection/strict/secret', { json: { api_key: 'still-wrong', project_key: 'SCRUM' } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body.api_key');
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/strict')).body as any).secrets.project_key, 'PRIV');
+  });
+
+  test('project not visible: refused when saved; one that disappears later is found by the test', async () => {
+    await configureConnection(ctx.tf, 'strict', ctx.strictJira.url, { api_key: STRICT_TOKEN });
+    const r = await ctx.tf.http.put('api/v1/connection/strict/secret', { json: { project_key: 'OTHER' } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body.project_key');
+    const em = ctx.orm.em.fork();
+    const c = await em.findOneOrFail(Connection, { key: 'strict' });
+    ctx.tf.secrets.write(c, { ...ctx.tf.secrets.read(c), project_key: 'OTHER' });
+    await em.flush();
     const { body } = await get('strict/jira/test');
     assert.equal(body.reason, 'project_not_found');
   });
 
   test('missing permission', async () => {
-    await configureConnection(ctx.tf, 'readonly', ctx.jira.url, { username: FORBIDDEN_USER });
+    await configureConnection(ctx.tf, 'readonly', ctx.jira.url);
+    await breakWith('readonly', { username: FORBIDDEN_USER });
     const { body } = await get('readonly/jira/test');
     assert.equal(body.reason, 'missing_permission');
     assert.match(body.detail, /403/);
@@ -214,15 +252,28 @@ describe('connection test', () => {
   });
 
   test('host not found, connection refused', async () => {
-    await configureConnection(ctx.tf, 'nohost', 'https://no-such-host.invalid');
+    await configureConnection(ctx.tf, 'nohost', ctx.jira.url);
+    await breakWith('nohost', { domain: 'https://no-such-host.invalid' });
     assert.equal((await get('nohost/jira/test')).body.reason, 'host_not_found');
-    await configureConnection(ctx.tf, 'refused', 'http://127.0.0.1:9');
+    await configureConnection(ctx.tf, 'refused', ctx.jira.url);
+    await breakWith('refused', { domain: 'http://127.0.0.1:9' });
     assert.equal((await get('refused/jira/test')).body.reason, 'connection_refused');
   });
 
+  test('ticket settings while Jira cannot be asked: 503 with Retry-After, nothing saved', async () => {
+    const r = await ctx.tf.http.put('api/v1/connection/refused/secret', { json: { issue_type: 'Bug' } });
+    assert.equal(r.statusCode, 503);
+    assert.ok(Number(r.headers['retry-after']) > 0);
+    assert.equal(((await ctx.tf.http.get('api/v1/connection/refused')).body as any).secrets.issue_type, 'Task');
+  });
+
   test('wrong URL: Jira answers 404 for the REST API', async () => {
-    await configureConnection(ctx.tf, 'wrongpath', `${ctx.jira.url}/wiki`);
+    await configureConnection(ctx.tf, 'wrongpath', ctx.jira.url);
+    await breakWith('wrongpath', { domain: `${ctx.jira.url}/wiki` });
     assert.equal((await get('wrongpath/jira/test')).body.reason, 'wrong_url');
+    const r = await ctx.tf.http.put('api/v1/connection/wrongpath/secret', { json: { project_key: 'SCRUM' } });
+    assert.equal(r.statusCode, 422);
+    assert.equal((r.body as any).field, 'body.domain');
   });
 });
 

@@ -50,8 +50,12 @@ describe('ticket creation under Jira faults', () => {
   });
 
   test('401 is not retried and surfaces Jira\'s message', async () => {
-    await configureConnection(ctx.tf, 'jira', ctx.strictJira.url, { api_key: 'the-wrong-token' });
+    // Settings are checked against Jira when saved, so the right token goes first and the wrong one after it
+    // (credentials alone are saved unchecked): the token is then refused at creation, as a revoked one would be.
     try {
+      await configureConnection(ctx.tf, 'jira', ctx.strictJira.url, { api_key: STRICT_TOKEN });
+      const wrong = await ctx.tf.http.put('api/v1/connection/jira/secret', { json: { api_key: 'the-wrong-token' } });
+      assert.equal(wrong.statusCode, 200, JSON.stringify(wrong.body));
       await ctx.tf.http.post('api/v1/privacy-request', { json: approvedRequest('pri_401') });
       const failed = await instanceOf('pri_401', (i) => i.task_state === 'creation_failed', 'creation failed');
       assert.match(failed.last_error, /401: You are not authenticated/);

@@ -65,8 +65,6 @@ describe('ticket templates', () => {
     const facts = { ...SAMPLE_REQUEST, phone: null, email: null, policyName: '', submittedAt: null };
     const t = renderTicket(
       {
-        authMethod: 'api_token',
-        siteUrl: 'https://x',
         summaryTemplate: "{{ __PHONE__ | default('no phone') }}, {{ __EMAIL__ | default('no email') }}, [{{ __POLICY_NAME__ | default('none') }}]",
         descriptionTemplate: "{{ __SUBMISSION_DATE__ | default('not submitted') }} __PHONE__.",
         dueDateConfig: null,

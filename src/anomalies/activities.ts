@@ -12,6 +12,7 @@ import { countCreation } from '../platform/metrics.js';
 import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView } from './messages.js';
 import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
 import { readSnapshot } from '../jira/snapshot.js';
+import { compileTemplate } from '../templates/template.js';
 import { claimParked } from '../tracker/watchers.js';
 
 /** The entity property that marks each comment ticketflow posts, so a retried post finds the first one. */
@@ -63,6 +64,13 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
                 description: createdDescription(input.description, anomalyBlock(anomaly, new Date())),
                 priority: input.priority ?? undefined,
                 labels: [input.label],
+                // Fields the project requires come from the connection's custom_fields (as text: there is no privacy request to render them with).
+                extraFields: Object.fromEntries(
+                  Object.entries(settings.customFields ?? {})
+                    .filter(([id]) => id !== 'labels')
+                    .map(([id, t]) => [id, Array.isArray(t) ? t.map((x) => compileTemplate(x)({})) : compileTemplate(t)({})]),
+                ),
+                fieldMeta: settings.fieldMeta,
               })
             ).key;
           const issue = await client.getIssue(key);

@@ -140,6 +140,8 @@ const formField = z
     required: z.boolean(),
     max_length: z.number().int().optional(),
     options: z.array(z.object({ value: z.string(), label: z.string() }).strict()).optional(),
+    /** a field Jira requires that the form does not take: the connection's custom_fields must give it (true when they do) */
+    set_by_connection: z.boolean().optional(),
   })
   .strict();
 export const formAnswer = z.object({ ...integration, project_key: z.string(), issue_type: z.string(), fields: z.array(formField) }).strict();

@@ -232,18 +232,46 @@ export class AnomalyService {
     return ticketAnswer(ticketView(client, issue));
   }
 
+  /**
+   * The create-ticket form, from the project's real create metadata: whether description and priority are
+   * required, the priorities the project's scheme allows, and every other field Jira requires (which the
+   * connection's custom_fields must give, as the form does not take them).
+   */
   async formSpecification(requested?: string) {
     const connectionKey = await this.connectionFor(null, requested);
     const { client, settings } = await connectionClient(this.orm.em.fork(), this.kit, connectionKey);
-    const priorities = await viaJira(() => client.priorities());
+    const meta = await viaJira(async () => {
+      const project = (await client.projects()).find((p) => p.key === settings.projectKey);
+      const type = project && (await client.issueTypes(project.id)).find((t) => t.name.toLowerCase() === settings.issueType.toLowerCase() || t.id === settings.issueType);
+      return type ? client.createMeta(settings.projectKey, type.id) : null;
+    });
+    const field = (id: string) => meta?.find((f) => f.fieldId === id);
+    const priorityMeta = field('priority');
+    const priorities = priorityMeta?.allowedValues?.length
+      ? priorityMeta.allowedValues.map((v) => v.name ?? v.value ?? '').filter(Boolean)
+      : (await viaJira(() => client.priorities())).map((p) => p.name);
+    const given = new Set(Object.keys(settings.customFields ?? {}));
+    const asked = new Set(['summary', 'description', 'priority', 'project', 'issuetype', 'reporter', 'labels']);
+    const others = (meta ?? [])
+      .filter((f) => f.required && !f.hasDefaultValue && !asked.has(f.fieldId))
+      .map((f) => ({
+        name: f.fieldId,
+        jira_field: f.fieldId,
+        label: f.name,
+        type: f.allowedValues?.length ? (f.schema.type === 'array' ? 'multiselect' : 'select') : f.schema.type,
+        required: true,
+        ...(f.allowedValues?.length ? { options: f.allowedValues.map((v) => ({ value: v.value ?? v.name ?? v.id ?? '', label: v.value ?? v.name ?? v.id ?? '' })) } : {}),
+        set_by_connection: given.has(f.fieldId),
+      }));
     return {
       ...(await this.integration(connectionKey)),
       project_key: settings.projectKey,
       issue_type: settings.issueType,
       fields: [
         { name: 'title', jira_field: 'summary', label: 'Summary', type: 'string', required: true, max_length: 255 },
-        { name: 'description', jira_field: 'description', label: 'Description', type: 'text', required: false },
-        { name: 'priority', jira_field: 'priority', label: 'Priority', type: 'select', required: false, options: priorities.map((p) => ({ value: p.name, label: p.name })) },
+        { name: 'description', jira_field: 'description', label: 'Description', type: 'text', required: !!field('description')?.required },
+        { name: 'priority', jira_field: 'priority', label: 'Priority', type: 'select', required: !!priorityMeta?.required && !priorityMeta.hasDefaultValue, options: priorities.map((p) => ({ value: p, label: p })) },
+        ...others,
       ],
     };
   }

@@ -11,8 +11,8 @@ export interface ConnectionKit {
   secrets: ConnectionSecrets;
   connector: JiraConnector;
   hostPolicy: HostPolicy;
-  /** absent when no OAuth app is configured */
-  oauth?: JiraOAuth;
+  /** browser authorizations: Cloud OAuth 2.0 (when JIRA_OAUTH_* names an app), Data Center OAuth 2.0, OAuth 1.0a */
+  oauth: JiraOAuth;
   /** Ends the pool of the Jira budget (rate limits shared through PostgreSQL); the process's entry point calls it before closing the ORM. */
   close(): Promise<void>;
 }
@@ -25,6 +25,8 @@ export function connectionKit(
     allowHttpHosts: string[];
     gatewayUrl: string;
     oauth?: Omit<OAuthConfig, 'gatewayUrl'>;
+    /** where Data Center authorizations come back when a connection names no redirect_uri (from JIRA_OAUTH_REDIRECT_URI or WEBHOOK_BASE_URL) */
+    callbackUrl?: string;
     /** Default per-connection budget (a connection's `rate_limit_per_second` overrides it); null: none. */
     rateLimitPerSecond?: number | null;
     /** The OAuth app's Jira points per hour (JIRA_APP_POINTS_PER_HOUR), default 65,000. */
@@ -32,7 +34,7 @@ export function connectionKit(
   },
 ): ConnectionKit {
   const secrets = new ConnectionSecrets(new Keyring(opts.secretKeys));
-  const oauth = opts.oauth ? new JiraOAuth(orm, secrets, { ...opts.oauth, gatewayUrl: opts.gatewayUrl }, opts.jiraTimeoutMs) : undefined;
+  const oauth = new JiraOAuth(orm, secrets, opts.oauth ? { ...opts.oauth, gatewayUrl: opts.gatewayUrl } : undefined, opts.jiraTimeoutMs, opts.callbackUrl);
   // A pool of its own: a call waiting for its budget must not wait for one of the ORM's connections too.
   const budget = JiraBudget.open(orm.config.get('clientUrl')!, {
     defaultPerSecond: opts.rateLimitPerSecond ?? null,

@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import type { Orm } from '../platform/db/orm.js';
 import { Connection, JiraTracker, OAuthState, PrivacyRequest } from '../platform/db/entities.js';
-import { secretPatchSchema, type TicketSettings } from './settings.js';
+import { AUTHORIZED_METHODS, DATA_CENTER_METHODS, secretPatchSchema, ticketSettings, type AuthMethod, type TicketSettings } from './settings.js';
 import { maskSecrets } from './secrets.js';
+import { askingJira, checkStatusIds, checkTicketFields, FIELD_SETTINGS, STATUS_SETTINGS } from './jira-checks.js';
+import { generateOAuth1KeyPair, publicKeyOf } from './oauth1.js';
+import { disconnect, disconnectAnswer } from './disconnect.js';
+import { webhookModeOf, webhookUrl, WEBHOOK_EVENTS, type ServerWebhook } from '../jira-webhooks/settings.js';
+import { randomBytes } from 'node:crypto';
 import { refuseHost } from '../jira/host-policy.js';
 import type { ConnectionKit } from './kit.js';
 import { normaliseBaseUrl } from '../jira/client.js';
-import { checkConnection, connectionClient, loadConnection, viaJira } from './service.js';
+import { checkConnection, connectionClient, loadConnection, mergeSecrets, viaJira } from './service.js';
 import { connectionHealth, healthAnswer, openTicketsOf } from './health.js';
 import { issueInputFor, renderTicket, SAMPLE_REQUEST } from '../templates/render.js';
 import { TEMPLATE_VARIABLES } from '../templates/template.js';
@@ -75,13 +80,53 @@ const deleteAnswer = z
   })
   .strict();
 const testTicketAnswer = z.object({ ticket_id: z.string(), ticket_key: z.string(), ticket_url: z.string(), summary: z.string() }).strict();
+const statusAnswer = z.object({ id: z.string(), name: z.string(), category: z.string() }).strict();
+const projectStatusesAnswer = z.array(z.object({ issue_type_id: z.string(), issue_type: z.string(), statuses: z.array(statusAnswer) }).strict());
+const fieldAnswer = z
+  .object({
+    field_id: z.string(),
+    name: z.string(),
+    required: z.boolean(),
+    has_default_value: z.boolean(),
+    type: z.string(),
+    items: z.string().nullable(),
+    custom: z.string().nullable(),
+    allowed_values: z.array(z.object({ id: z.string().nullable(), value: z.string() }).strict()).nullable(),
+  })
+  .strict();
+const webhookAnswer = z
+  .object({
+    mode: z.enum(['dynamic', 'registered', 'manual']),
+    /** what applies to this connection, in words */
+    detail: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    jql_filter: z.string(),
+    /** the secret to paste, shown only by POST …/jira/webhook-secret, once */
+    secret: z.string().optional(),
+    secret_set: z.boolean(),
+    registered: z.object({ id: z.string(), registered_at: z.string() }).strict().nullable(),
+  })
+  .strict();
 const checkAnswer = z.union([
   z.object({ status: z.literal('connected'), account: z.string(), project_key: z.string() }).strict(),
   z.object({ status: z.literal('failed'), reason: z.string(), detail: z.string() }).strict(),
 ]);
 
+/** What connection routes start and stop beside the tracker: the webhook keep-alive, and where webhooks deliver. */
+export interface ConnectionWebhooks {
+  /** starts the keep-alive, or has the running one look again now */
+  refresh(connectionKey: string): Promise<void>;
+  stop(connectionKey: string): Promise<void>;
+  /** ticketflow's public URL (WEBHOOK_BASE_URL), if known */
+  baseUrl(): string | undefined;
+}
+
+/** Settings that, once complete, let the keep-alive register a Data Center webhook, or must re-register it. */
+const WEBHOOK_SETTINGS = ['auth_method', 'domain', 'username', 'api_key', 'jql_scope', 'project_key'] as const;
+
 /** `/api/v1/connection`: connections, their secrets, and discovery and checks against their Jira. */
-export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers): Route[] {
+export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: ConnectionTrackers, webhooks: ConnectionWebhooks): Route[] {
   const { secrets, hostPolicy } = kit;
   const seal = new PersonalDataSeal(secrets.keyring);
   const client = (k: string) => connectionClient(orm.em.fork(), kit, k);
@@ -99,6 +144,35 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
     updated_at: c.updatedAt,
   });
   const conn = { key };
+  /** The webhook set-up of a connection as an administrator needs it. */
+  const webhookInfo = (c: Connection): z.infer<typeof webhookAnswer> => {
+    const all = secrets.read(c);
+    const mode = webhookModeOf(all);
+    const base = webhooks.baseUrl();
+    const url = webhookUrl(base ?? 'https://<ticketflow>', c.key);
+    const settings = ticketSettings(all);
+    const scope = 'missing' in settings ? (typeof all.jql_scope === 'string' ? all.jql_scope : `project = "${String(all.project_key ?? '<project_key>')}"`) : settings.jqlScope;
+    const server = all.server_webhook as ServerWebhook | undefined;
+    const method = (all.auth_method ?? 'api_token') as AuthMethod;
+    const details: Record<typeof mode, string> = {
+      dynamic: base
+        ? 'Jira Cloud OAuth 2.0: ticketflow registers dynamic webhooks itself (filtered by project, as Cloud takes only that much JQL) and refreshes them before their 30 days end'
+        : 'Jira Cloud OAuth 2.0 registers dynamic webhooks once WEBHOOK_BASE_URL names ticketflow\'s public URL; until then the tracker polls',
+      registered: server?.id
+        ? `ticketflow registered webhook ${server.id} in Jira (/rest/webhooks/1.0/webhook), filtered by the connection's JQL scope and signed with its secret (Jira 10+); it is removed on disconnect`
+        : 'ticketflow registers a webhook through /rest/webhooks/1.0/webhook if these credentials are a Jira administrator\'s (and WEBHOOK_BASE_URL is set); otherwise an administrator sets one up by hand',
+      manual: `${method === 'dc_oauth2' ? 'Data Center OAuth 2.0 links cannot manage webhooks' : server?.manual ? `ticketflow could not register a webhook (${server.reason})` : 'these credentials do not register webhooks'}: a Jira administrator creates one (Jira settings → System → WebHooks) with this URL, these events, this JQL filter and the secret from POST /api/v1/connection/${c.key}/jira/webhook-secret${DATA_CENTER_METHODS.includes(method) ? ' (Jira Data Center 10 or later signs deliveries; older versions cannot, and their unsigned deliveries are refused, so the tracker polls instead)' : ''}`,
+    };
+    return {
+      mode,
+      detail: details[mode],
+      url,
+      events: WEBHOOK_EVENTS,
+      jql_filter: mode === 'dynamic' ? `project = "${String(all.project_key ?? '')}"` : scope,
+      secret_set: typeof all.webhook_secret === 'string',
+      registered: server?.id ? { id: server.id, registered_at: server.registered_at ?? '' } : null,
+    };
+  };
   /** Answers of the routes that call Jira: 409 while the connection is not configured, 502 when Jira fails. */
   const viaJiraProblems = [409, 502];
 
@@ -183,7 +257,7 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       params: conn,
       body: secretPatchSchema,
       answers: { 200: secretAnswer },
-      problems: [502],
+      problems: [409, 502],
       handler: async ({ params, body: patch }) => {
         const em = orm.em.fork();
         const c = await loadConnection(em, params.key);
@@ -191,16 +265,48 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
           const refused = await refuseHost(normaliseBaseUrl(patch.domain), hostPolicy);
           if (refused) throw invalid('body.domain', `body.domain: ${refused}`);
         }
-        const all: Record<string, unknown> = { ...secrets.read(c), ...patch };
+        const stored = secrets.read(c);
+        const { oauth1_generate_key: generate, ...rest } = patch;
+        if (generate && patch.oauth1_private_key) throw invalid('body.oauth1_generate_key', 'give oauth1_private_key or oauth1_generate_key, not both');
+        const all: Record<string, unknown> = { ...stored, ...rest };
+        if (generate) {
+          // The private key is sealed with the other credentials; the public one is shown, to paste into Jira.
+          const pair = generateOAuth1KeyPair();
+          all.oauth1_private_key = pair.privateKey;
+          all.oauth1_public_key = pair.publicKey;
+        } else if (patch.oauth1_private_key) all.oauth1_public_key = publicKeyOf(patch.oauth1_private_key);
         if (all.auth_method === 'scoped_api_token' && typeof all.domain === 'string' && (patch.domain || patch.auth_method || !all.cloud_id)) {
           // Scoped tokens only work through api.atlassian.com, addressed by the site's cloud id.
           all.cloud_id = await kit.connector.resolveCloudId(normaliseBaseUrl(all.domain)).catch((e: Error) => {
             throw invalid('body.domain', `body.domain: could not resolve the site's cloud id (${e.message})`);
           });
         }
-        secrets.write(c, all);
-        await em.flush();
-        return { body: { msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(all) } };
+        // The ticket settings are checked against Jira when they change (or become complete): nothing is saved
+        // that Jira would refuse, and nothing at all while Jira cannot be asked.
+        const before = ticketSettings(stored);
+        const after = ticketSettings(all);
+        if (!('missing' in after)) {
+          const completed = 'missing' in before;
+          const changed = (keys: readonly string[]) => completed || keys.some((k) => k in patch);
+          const jira = changed(FIELD_SETTINGS) || changed(STATUS_SETTINGS) ? kit.connector.client(c, after) : null;
+          const credentialField = (AUTHORIZED_METHODS as readonly string[]).includes(after.authMethod) ? '' : 'body.api_key';
+          if (jira && changed(FIELD_SETTINGS)) {
+            const checked = await askingJira(() => checkTicketFields(jira, after), credentialField);
+            all.field_meta = { project_key: after.projectKey, issue_type_id: checked.issueTypeId, fields: checked.fieldMeta };
+          }
+          if (jira && changed(STATUS_SETTINGS)) {
+            await askingJira(() => checkStatusIds(jira, after.projectKey, { done_status_ids: after.doneStatusIds, close_loop: all.close_loop as never }), credentialField);
+          }
+        }
+        // Written over what is stored now: a check above may have refreshed the OAuth tokens meanwhile.
+        const changes = Object.fromEntries(Object.entries(all).filter(([k, v]) => stored[k] !== v || k in patch));
+        const saved = await mergeSecrets(em, secrets, c.key, changes);
+        // Committed first: a Data Center administrator's connection gets its webhook registered (or re-registered
+        // for a new scope) by the keep-alive; failing to start it now leaves the tracker's polling in charge.
+        if (!('missing' in after) && webhookModeOf(saved) === 'registered' && WEBHOOK_SETTINGS.some((k) => k in patch)) {
+          await webhooks.refresh(c.key).catch(() => {});
+        }
+        return { body: { msg: `Secrets updated for connection ${c.key}.`, connection_key: c.key, secrets: maskSecrets(saved) } };
       },
     }),
     route({
@@ -243,6 +349,94 @@ export function connectionRoutes(orm: Orm, kit: ConnectionKit, trackers: Connect
       handler: async ({ params }) => {
         const { client: jira } = await discovery(params.key);
         return { body: (await viaJira(() => jira.priorities())).map((p) => ({ id: p.id, name: p.name })) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/projects/:project/statuses',
+      summary: "The statuses of each of a project's issue types, across its workflows: the ids a status mapping (done_status_ids) names",
+      tag: 'connections',
+      params: { key, project: z.string().min(1).max(50) },
+      answers: { 200: projectStatusesAnswer },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await client(params.key);
+        const types = await viaJira(() => jira.projectStatuses(params.project.toUpperCase()));
+        return { body: types.filter((t) => !t.subtask).map((t) => ({ issue_type_id: t.id, issue_type: t.name, statuses: t.statuses })) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/projects/:project/issuetypes/:issueType/fields',
+      summary: "The fields Jira asks for when creating such an issue (its create metadata): which are required, and their allowed values",
+      tag: 'connections',
+      params: { key, project: z.string().min(1).max(50), issueType: z.string().min(1).max(255) },
+      answers: { 200: z.array(fieldAnswer) },
+      problems: viaJiraProblems,
+      handler: async ({ params }) => {
+        const { client: jira } = await client(params.key);
+        const projects = await viaJira(() => jira.projects());
+        const project = projects.find((p) => p.key === params.project.toUpperCase());
+        if (!project) throw notFound('Jira project (with create permission)', params.project);
+        const types = await viaJira(() => jira.issueTypes(project.id));
+        const type = types.find((t) => t.id === params.issueType || t.name.toLowerCase() === params.issueType.toLowerCase());
+        if (!type) throw notFound(`issue type of ${project.key}`, params.issueType);
+        const meta = await viaJira(() => jira.createMeta(project.key, type.id));
+        return {
+          body: meta.map((f) => ({
+            field_id: f.fieldId,
+            name: f.name,
+            required: f.required,
+            has_default_value: f.hasDefaultValue,
+            type: f.schema.type,
+            items: f.schema.items ?? null,
+            custom: f.schema.custom ?? null,
+            allowed_values: f.allowedValues ? f.allowedValues.map((v) => ({ id: v.id ?? null, value: v.value ?? v.name ?? v.id ?? '' })) : null,
+          })),
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/connection/:key/jira/webhook',
+      summary: "How Jira's webhooks reach this connection: registered by ticketflow, or the URL, events and JQL an administrator pastes",
+      tag: 'connections',
+      params: conn,
+      answers: { 200: webhookAnswer },
+      handler: async ({ params }) => ({ body: webhookInfo(await loadConnection(orm.em.fork(), params.key)) }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/connection/:key/jira/webhook-secret',
+      summary: "A new secret for a manual admin webhook, shown once with the URL, events and JQL to paste into Jira (the old secret stops working)",
+      tag: 'connections',
+      params: conn,
+      answers: { 200: webhookAnswer },
+      problems: [409],
+      handler: async ({ params }) => {
+        const em = orm.em.fork();
+        const c = await loadConnection(em, params.key);
+        const all = secrets.read(c);
+        if (webhookModeOf(all) !== 'manual') {
+          throw conflict(`connection ${c.key} has its webhooks registered by ticketflow (${webhookModeOf(all)}); a manual webhook would deliver every change twice`, { state: webhookModeOf(all) });
+        }
+        const secret = randomBytes(32).toString('base64url');
+        secrets.write(c, { ...all, webhook_secret: secret });
+        await em.flush();
+        return { body: { ...webhookInfo(c), secret } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/connection/:key/disconnect',
+      summary: 'Disconnect from Jira: remove the webhooks ticketflow registered, revoke the grant where Jira offers it, and forget the tokens (the ticket settings stay)',
+      tag: 'connections',
+      params: conn,
+      answers: { 200: disconnectAnswer },
+      handler: async ({ params }) => {
+        const done = await disconnect(orm, kit, params.key);
+        await webhooks.stop(params.key).catch(() => {});
+        return { body: done };
       },
     }),
     route({

@@ -3,7 +3,17 @@ import type { Keyring, SealedBox } from '../platform/keyring.js';
 import { ticketSettings, type TicketSettings } from './settings.js';
 
 /** Credentials are sealed in `connection.credentials`; everything else (templates, project…) stays readable. */
-export const SENSITIVE_FIELDS = ['username', 'api_key', 'access_token', 'refresh_token', 'webhook_secret'] as const;
+export const SENSITIVE_FIELDS = [
+  'username',
+  'api_key',
+  'access_token',
+  'refresh_token',
+  'webhook_secret',
+  'oauth_client_secret',
+  'oauth1_private_key',
+  'oauth1_access_token',
+  'oauth1_token_secret',
+] as const;
 const isSensitive = (k: string) => (SENSITIVE_FIELDS as readonly string[]).includes(k);
 
 export class ConnectionSecrets {

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode } from '@mikro-orm/core';
 import { Connection } from '../platform/db/entities.js';
 import { JiraApiError, JiraUnreachableError } from '../jira/errors.js';
 import type { JiraClient } from '../jira/client.js';
@@ -99,6 +100,41 @@ export async function checkConnection(settings: TicketSettings, client: JiraClie
     return failed('project_not_found', `project ${settings.projectKey} is not among the projects ${account} can create issues in (${projects.map((p) => p.key).join(', ') || 'none'})`);
   }
   return { status: 'connected', account, project_key: settings.projectKey };
+}
+
+/**
+ * Changes some of a connection's settings, leaving the others as they are now: the row is locked and read
+ * afresh, so that tokens an OAuth refresh committed meanwhile (while the caller was talking to Jira) are never
+ * overwritten with the ones it read before. Writing back a stale rotated refresh token would make the next
+ * refresh present a retired one, and Atlassian then revokes every token of the grant.
+ */
+export async function mergeSecrets(em: EntityManager, secrets: ConnectionSecrets, key: string, changes: Record<string, unknown>, remove: readonly string[] = []): Promise<Record<string, unknown>> {
+  return (await mergeSecretsIf(em, secrets, key, () => true, changes, remove))!;
+}
+
+/**
+ * mergeSecrets, only if `still` holds for what is stored, checked under the same row lock; null when it did not
+ * hold and nothing was written. For what was made in Jira with credentials read earlier (a registered webhook):
+ * a disconnect committed meanwhile has already looked for it, so the caller removes it instead of recording it.
+ */
+export async function mergeSecretsIf(
+  em: EntityManager,
+  secrets: ConnectionSecrets,
+  key: string,
+  still: (stored: Record<string, unknown>) => boolean,
+  changes: Record<string, unknown>,
+  remove: readonly string[] = [],
+): Promise<Record<string, unknown> | null> {
+  return em.fork().transactional(async (tx) => {
+    const c = await tx.findOneOrFail(Connection, { key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const stored = secrets.read(c);
+    if (!still(stored)) return null;
+    const all = { ...stored, ...changes };
+    for (const k of remove) delete all[k];
+    secrets.write(c, all);
+    await tx.flush();
+    return all;
+  });
 }
 
 /** Re-seals credentials stored in clear or under a retired key; run at start, so rotating SECRET_KEYS is just a restart. */

@@ -15,7 +15,7 @@ import { AnomalyStarts } from '../anomalies/starts.js';
 import { anomalyRoutes } from '../anomalies/routes.js';
 import { JiraWebhooks } from '../jira-webhooks/receiver.js';
 import { webhookRoutes } from '../jira-webhooks/routes.js';
-import { startWebhookKeepAlive } from '../jira-webhooks/starts.js';
+import { refreshWebhookKeepAlive, stopWebhookKeepAlive } from '../jira-webhooks/starts.js';
 import { PrivacyRequestService, type ServiceSettings } from '../privacy-requests/service.js';
 import { privacyRequestRoutes } from '../privacy-requests/routes.js';
 import type { TicketWorkflowStarts } from '../privacy-requests/starts.js';
@@ -58,6 +58,8 @@ export interface AppDeps {
   temporalUi?: TemporalUi;
   /** Where the built console is (default: dist/console beside dist/src); served at /console. */
   consoleDir?: string;
+  /** ticketflow's public URL (WEBHOOK_BASE_URL), which the webhook set-up an administrator pastes names */
+  webhookBaseUrl?: () => string | undefined;
 }
 
 /**
@@ -69,14 +71,18 @@ export function apiRoutes(deps: AppDeps & { tokens: ApiTokens; audit: AuditLog }
   const personal = new PersonalDataService(orm, kit.secrets.keyring, temporal, deps.settings.taskQueue, deps.privacy ?? DEFAULT_PRIVACY_SETTINGS);
   return [
     ...operationsRoutes({ orm, temporal, tokens, metrics: deps.metrics }),
-    ...sessionRoutes({ oauthConfigured: !!kit.oauth, temporalUi: deps.temporalUi }),
+    ...sessionRoutes({ oauthConfigured: !!kit.oauth.cloud, temporalUi: deps.temporalUi }),
     ...auditRoutes(audit),
-    ...connectionRoutes(orm, kit, deps.trackers),
-    ...oauthRoutes(orm, kit, (connectionKey) => startWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
+    ...connectionRoutes(orm, kit, deps.trackers, {
+      refresh: (connectionKey) => refreshWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey),
+      stop: (connectionKey) => stopWebhookKeepAlive(temporal, connectionKey),
+      baseUrl: () => deps.webhookBaseUrl?.(),
+    }),
+    ...oauthRoutes(orm, kit, (connectionKey) => refreshWebhookKeepAlive(temporal, deps.settings.taskQueue, connectionKey)),
     ...privacyRequestRoutes(new PrivacyRequestService(orm, temporal, kit, deps.starts, personal)),
     ...personalDataRoutes(personal),
     ...anomalyRoutes(new AnomalyService(orm, temporal, kit, new AnomalyStarts(temporal, deps.settings))),
-    ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth?.config.clientSecret })),
+    ...webhookRoutes(new JiraWebhooks(orm, temporal, kit.secrets, { oauthClientSecret: kit.oauth.cloud?.clientSecret })),
     ...(deps.codec ? codecRoutes(deps.codec) : []),
   ];
 }

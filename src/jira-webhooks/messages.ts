@@ -4,3 +4,5 @@ import { defineSignal } from '@temporalio/workflow';
 
 export const stopWebhooksSignal = defineSignal('stopWebhooks');
 export const jiraWebhooksWorkflowId = (connectionKey: string) => `jira-webhooks/${connectionKey}`;
+/** Look at the webhooks now (the connection's scope or credentials changed), instead of at the next round. */
+export const refreshWebhooksSignal = defineSignal('refreshWebhooks');

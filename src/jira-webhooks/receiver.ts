@@ -7,7 +7,7 @@ import { Connection, WebhookDelivery } from '../platform/db/entities.js';
 import type { ConnectionSecrets } from '../connections/secrets.js';
 import { normaliseBaseUrl } from '../jira/client.js';
 import { park, pruneParked, tell, unpark, watchersOf, type TicketNews } from '../tracker/watchers.js';
-import { categoryOf } from '../jira/status.js';
+import { categoryOf, countsAsDone } from '../jira/status.js';
 
 /** The part of Jira's webhook payload we read (jira:issue_*, comment_*). */
 interface JiraWebhookPayload {
@@ -17,7 +17,7 @@ interface JiraWebhookPayload {
     key?: string;
     self?: string;
     fields?: {
-      status?: { name?: string; statusCategory?: { key?: string } };
+      status?: { id?: string; name?: string; statusCategory?: { key?: string } };
       resolution?: { name?: string } | null;
       assignee?: { displayName?: string } | null;
       updated?: string;
@@ -63,7 +63,7 @@ export class JiraWebhooks {
     const issue = payload.issue;
     if (!issue?.key) return { kind: 'ignored', reason: `${payload.webhookEvent ?? 'event'} without an issue` };
     const ref = { key: issue.key, id: issue.id ?? null };
-    const news = newsOf(payload);
+    const news = newsOf(payload, this.secrets.read(connection).done_status_ids as string[] | null | undefined);
 
     return this.orm.em.fork().transactional(async (em) => {
       // on conflict: the first of Jira's retries to arrive applies it; the insert tells which one that is.
@@ -123,7 +123,7 @@ export class JiraWebhooks {
   }
 }
 
-function newsOf(p: JiraWebhookPayload): TicketNews {
+function newsOf(p: JiraWebhookPayload, doneStatusIds?: string[] | null): TicketNews {
   if (p.webhookEvent === 'jira:issue_deleted') return { status: null, statusCategory: 'deleted', updated: null };
   const f = p.issue?.fields;
   if (!f?.status?.name) return null; // e.g. comment events carry no status: read it instead
@@ -133,6 +133,8 @@ function newsOf(p: JiraWebhookPayload): TicketNews {
     ...('resolution' in f ? { resolution: f.resolution?.name ?? null } : {}),
     ...('assignee' in f ? { assignee: f.assignee?.displayName ?? null } : {}),
     updated: f.updated ?? null,
+    // With a status mapping, whether this status counts as done is decided here, by the status id Jira sent.
+    ...(doneStatusIds?.length ? { statusId: f.status.id, done: countsAsDone(doneStatusIds, f.status.id, f.status.statusCategory?.key) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { jiraWebhooksWorkflowId } from './messages.js';
+import { jiraWebhooksWorkflowId, refreshWebhooksSignal, stopWebhooksSignal } from './messages.js';
+import { signalIfRunning } from '../platform/temporal/signals.js';
 import type { jiraWebhookKeepAlive } from './keep-alive.js';
 
 /** Starts the keep-alive of an OAuth connection's dynamic webhooks, unless it runs (authorizing again is harmless). */
@@ -11,4 +12,14 @@ export async function startWebhookKeepAlive(temporal: Client, taskQueue: string,
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `Keeps the Jira webhooks of connection ${connectionKey} alive`,
   });
+}
+
+/** Starts the keep-alive, or wakes the running one to look at the webhooks now (a changed scope, new credentials). */
+export async function refreshWebhookKeepAlive(temporal: Client, taskQueue: string, connectionKey: string): Promise<void> {
+  if (!(await signalIfRunning(temporal, jiraWebhooksWorkflowId(connectionKey), refreshWebhooksSignal))) await startWebhookKeepAlive(temporal, taskQueue, connectionKey);
+}
+
+/** Ends the keep-alive (the connection is disconnected: its webhooks are removed by the API). */
+export async function stopWebhookKeepAlive(temporal: Client, connectionKey: string): Promise<void> {
+  await signalIfRunning(temporal, jiraWebhooksWorkflowId(connectionKey), stopWebhooksSignal);
 }

@@ -17,7 +17,9 @@ export type JiraAuth =
       token: () => Promise<string>;
       /** Called once when Jira answers 401 to a token, before one more attempt (OAuth refresh). */
       onUnauthorized?: (rejectedToken: string) => Promise<void>;
-    };
+    }
+  /** Each request signed on its own (OAuth 1.0a): the Authorization header for this method and full URL. */
+  | { kind: 'signed'; header: (method: string, url: string) => string };
 
 export interface JiraTarget {
   /** The site, e.g. https://acme.atlassian.net (no trailing slash): browse links point here. */
@@ -47,8 +49,39 @@ export interface CreateIssueInput {
   labels?: string[];
   priority?: string;
   assigneeAccountId?: string;
-  /** Further fields by Jira field id, sent as they are (custom fields, components, …). */
+  /** Further fields by Jira field id (custom fields, components, …): rendered text, or values sent as they are. */
   extraFields?: Record<string, unknown>;
+  /** The fields' types from Jira's create metadata: text is turned into the value each type takes. */
+  fieldMeta?: Record<string, FieldMeta>;
+}
+
+/** What ticketflow learnt of a field from Jira's create metadata when the ticket settings were saved. */
+export interface FieldMeta {
+  name: string;
+  /** Jira's schema type: string, number, date, datetime, option, array, user, priority, … */
+  type: string;
+  /** for arrays: the items' type (option, string, user, …) */
+  items?: string;
+  /** custom fields: the custom type's key, e.g. com.atlassian.jira.plugin.system.customfieldtypes:textarea */
+  custom?: string;
+}
+
+/** A field of Jira's create metadata for one project and issue type (createmeta). */
+export interface CreateMetaField {
+  fieldId: string;
+  name: string;
+  required: boolean;
+  hasDefaultValue: boolean;
+  schema: { type: string; items?: string; custom?: string; system?: string };
+  /** options, priorities, versions…: each with an id and a name or value */
+  allowedValues?: Array<{ id?: string; name?: string; value?: string }>;
+}
+
+/** A status as a project's workflows use it, per issue type. */
+export interface ProjectStatus {
+  id: string;
+  name: string;
+  category: StatusCategory;
 }
 
 export interface CreatedIssue {
@@ -63,7 +96,7 @@ export interface RawIssue {
   id: string;
   key: string;
   fields?: {
-    status?: { name?: string; statusCategory?: { key?: string } };
+    status?: { id?: string; name?: string; statusCategory?: { key?: string } };
     summary?: string;
     description?: unknown;
     labels?: string[];
@@ -84,6 +117,11 @@ export interface RawIssue {
  * Turns "acme.atlassian.net", "https://acme.atlassian.net/" or a full URL into a base URL. Anything that is not
  * a host name (or address) with an optional port and path, over http or https, throws: `file:///etc/passwd`
  * would otherwise become the host "file".
+ *
+ * People paste what their browser or an older integration showed them, so the URL is cut back to the site:
+ * a REST suffix (`…/rest/api/2/`, as older integrations asked for), a page of Jira's UI (`/secure/Dashboard.jspa`,
+ * `/browse/PRIV-1`, `/login.jsp`, `/plugins/servlet/…`), a query or fragment. A Data Center context path such as
+ * `/jira` stays: the REST API lives under it. Atlassian Cloud sites have no context path, so theirs is dropped.
  */
 export function normaliseBaseUrl(domainOrUrl: string): string {
   const text = domainOrUrl.trim();
@@ -92,7 +130,12 @@ export function normaliseBaseUrl(domainOrUrl: string): string {
   const url = new URL(scheme ? text : `https://${text}`);
   if (url.username || url.password) throw new Error('credentials do not belong in the URL; send them as username and api_key');
   if (!isHostName(url.hostname)) throw new Error(`${url.hostname || '(empty)'} is not a host name`);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  if (/\.(atlassian\.net|jira\.com)$/i.test(url.hostname)) return url.origin;
+  const path = url.pathname
+    .replace(/\/(rest\/api\/(2|3|latest)|secure|browse|plugins\/servlet|projects)(\/.*)?$/i, '')
+    .replace(/\/(login\.jsp|default\.jsp|secure\/[^/]*\.jspa)$/i, '')
+    .replace(/\/+$/, '');
+  return `${url.origin}${path}`;
 }
 
 /** A DNS name (letters, digits, hyphens and underscores in dot-separated labels), an IPv4 address, or a bracketed IPv6 one. */
@@ -123,7 +166,7 @@ export class JiraClient {
   ) {
     this.version = target.flavor === 'cloud' ? '3' : '2';
     this.http = got.extend({
-      prefixUrl: `${target.apiBaseUrl}/rest/api/${this.version}`,
+      prefixUrl: target.apiBaseUrl,
       timeout: { request: timeoutMs },
       retry: { limit: 0 },
       throwHttpErrors: false,
@@ -154,8 +197,16 @@ export class JiraClient {
     return this.isCloud ? textToAdf(text) : escapeWiki(text);
   }
 
+  /**
+   * One request. `path` is under the REST API (`issue/PRIV-1`), or from the site's root when it starts with a
+   * slash (`/rest/webhooks/1.0/webhook`). The query is written into the path, percent-encoded as OAuth 1.0a
+   * signs it, so that the URL signed is the URL sent.
+   */
   private async call<T>(method: Method, path: string, json?: unknown, searchParams?: Record<string, string>): Promise<T> {
-    const endpoint = `${method} /rest/api/${this.version}/${path.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}')}`;
+    const rel = path.startsWith('/') ? path.slice(1) : `rest/api/${this.version}/${path}`;
+    const query = searchParams ? new URLSearchParams(searchParams).toString().replace(/\+/g, '%20') : '';
+    const target = query ? `${rel}${rel.includes('?') ? '&' : '?'}${query}` : rel;
+    const endpoint = `${method} /${rel.split('?')[0]!.replace(/\/[A-Z][A-Z0-9_]+-\d+/g, '/{issueIdOrKey}').replace(/\/webhook\/\d+$/, '/webhook/{id}')}`;
     const host = new URL(this.target.apiBaseUrl).hostname.replace(/^\[|\]$/g, '');
     // An address literal is never looked up, so the DNS guard cannot see it: check it here, before any socket.
     if (isIP(host) && isForbiddenAddress(host)) {
@@ -166,8 +217,12 @@ export class JiraClient {
     const send = async () => {
       const token = auth.kind === 'bearer' ? await auth.token() : undefined;
       await this.opts.budget?.take(call);
-      const headers = token ? { authorization: `Bearer ${token}` } : {};
-      return { token, res: await this.http(path, { method, json, searchParams, headers, responseType: 'text' }) };
+      const headers = token
+        ? { authorization: `Bearer ${token}` }
+        : auth.kind === 'signed'
+          ? { authorization: auth.header(method, `${this.target.apiBaseUrl.replace(/\/+$/, '')}/${target}`) }
+          : {};
+      return { token, res: await this.http(target, { method, json, headers, responseType: 'text' }) };
     };
     let res;
     try {
@@ -214,8 +269,8 @@ export class JiraClient {
     if (input.dueDate) fields.duedate = input.dueDate;
     if (input.labels?.length) fields.labels = input.labels;
     if (input.priority) fields.priority = { name: input.priority };
-    if (input.assigneeAccountId) fields.assignee = { accountId: input.assigneeAccountId };
-    for (const [id, value] of Object.entries(input.extraFields ?? {})) fields[id] ??= value;
+    if (input.assigneeAccountId) fields.assignee = this.isCloud ? { accountId: input.assigneeAccountId } : { name: input.assigneeAccountId };
+    for (const [id, value] of Object.entries(input.extraFields ?? {})) fields[id] ??= typedValue(input.fieldMeta?.[id], value, this.isCloud, (t) => this.richText(t));
     const created = await this.call<{ id: string; key: string }>('POST', 'issue', { fields });
     return { id: created.id, key: created.key, url: this.browseUrl(created.key) };
   }
@@ -373,6 +428,101 @@ export class JiraClient {
     return new Date(Number.isFinite(at) ? at : Date.now() + 30 * 86_400_000).toISOString();
   }
 
+  /**
+   * The fields Jira asks for when creating an issue of this type in this project, with whether each is required
+   * and its allowed values (Cloud: GET /rest/api/3/issue/createmeta/{project}/issuetypes/{id}; Data Center 8.4+:
+   * the same path under /rest/api/2, paged as `values`).
+   */
+  async createMeta(projectKey: string, issueTypeId: string): Promise<CreateMetaField[]> {
+    const out: CreateMetaField[] = [];
+    for (let startAt = 0; ; ) {
+      const page = await this.call<{ fields?: CreateMetaField[]; values?: CreateMetaField[]; results?: CreateMetaField[]; total?: number; isLast?: boolean }>(
+        'GET',
+        `issue/createmeta/${encodeURIComponent(projectKey)}/issuetypes/${encodeURIComponent(issueTypeId)}`,
+        undefined,
+        { startAt: String(startAt), maxResults: '200' },
+      );
+      const fields = page.fields ?? page.values ?? page.results ?? [];
+      out.push(...fields.map((f) => ({ ...f, fieldId: f.fieldId ?? (f as { key?: string }).key ?? '', hasDefaultValue: !!f.hasDefaultValue, required: !!f.required })));
+      startAt += fields.length;
+      if (fields.length === 0 || page.isLast === true || startAt >= (page.total ?? 0)) return out;
+    }
+  }
+
+  /** The statuses of each of a project's issue types, across the project's workflows (GET project/{key}/statuses). */
+  async projectStatuses(projectKey: string): Promise<Array<{ id: string; name: string; subtask: boolean; statuses: ProjectStatus[] }>> {
+    type S = { id: string; name: string; statusCategory?: { key?: string } };
+    const types = await this.call<Array<{ id: string; name: string; subtask?: boolean; statuses?: S[] }>>('GET', `project/${encodeURIComponent(projectKey)}/statuses`);
+    return types.map((t) => ({
+      id: t.id,
+      name: t.name,
+      subtask: !!t.subtask,
+      statuses: (t.statuses ?? []).map((st) => ({ id: st.id, name: st.name, category: categoryOf(st.statusCategory?.key) })),
+    }));
+  }
+
+  /** The issue's status id and name (for a transition that must not fight a status already reached), or null when gone. */
+  async issueStatusId(key: string): Promise<{ id: string; name: string } | null> {
+    const issue = await this.getIssue(key, ['status']);
+    const st = issue?.fields?.status;
+    return issue ? { id: st?.id ?? '', name: st?.name ?? '' } : null;
+  }
+
+  /** Transitions available from the issue's status, with the status each leads to. */
+  async transitionsTo(key: string): Promise<Array<{ id: string; name: string; toId: string }>> {
+    const res = await this.call<{ transitions?: Array<{ id: string; name: string; to?: { id?: string } }> }>('GET', `issue/${encodeURIComponent(key)}/transitions`);
+    return (res.transitions ?? []).map((t) => ({ id: t.id, name: t.name, toId: t.to?.id ?? '' }));
+  }
+
+  /** Whether the credentials are a Jira administrator's (Data Center webhooks need one). */
+  async isAdministrator(): Promise<boolean> {
+    const res = await this.call<{ permissions?: Record<string, { havePermission?: boolean }> }>('GET', 'mypermissions', undefined, { permissions: 'ADMINISTER' });
+    return res.permissions?.ADMINISTER?.havePermission === true;
+  }
+
+  /**
+   * Registers a Data Center webhook (REST webhooks plugin, /rest/webhooks/1.0/webhook; administrators only),
+   * filtered by JQL; `secret` makes Jira 10+ sign each delivery (X-Hub-Signature). Returns its id.
+   */
+  async registerServerWebhook(hook: { name: string; url: string; events: string[]; jql: string; secret?: string }): Promise<string> {
+    const res = await this.call<{ self?: string; id?: number | string }>('POST', '/rest/webhooks/1.0/webhook', {
+      name: hook.name,
+      url: hook.url,
+      events: hook.events,
+      filters: { 'issue-related-events-section': hook.jql },
+      excludeBody: false,
+      ...(hook.secret ? { secret: hook.secret } : {}),
+    });
+    const id = res.id !== undefined ? String(res.id) : /\/webhook\/(\d+)$/.exec(res.self ?? '')?.[1];
+    if (!id) throw new JiraApiError(502, 'POST /rest/webhooks/1.0/webhook', ['Jira did not say which webhook it registered'], undefined, {});
+    return id;
+  }
+
+  /** Whether a Data Center webhook still exists (an administrator may have deleted it). */
+  async serverWebhookExists(id: string): Promise<boolean> {
+    try {
+      await this.call('GET', `/rest/webhooks/1.0/webhook/${encodeURIComponent(id)}`);
+      return true;
+    } catch (err) {
+      if (err instanceof JiraApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes a Data Center webhook; one already gone counts as deleted. */
+  async deleteServerWebhook(id: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/rest/webhooks/1.0/webhook/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (!(err instanceof JiraApiError && err.status === 404)) throw err;
+    }
+  }
+
+  /** Deletes the app's dynamic webhooks (Cloud, OAuth apps). */
+  async deleteWebhooks(ids: number[]): Promise<void> {
+    if (ids.length) await this.call('DELETE', 'webhook', { webhookIds: ids });
+  }
+
   async priorities(): Promise<Array<{ id: string; name: string }>> {
     return (await this.call<Array<{ id: string; name: string }>>('GET', 'priority')).map(({ id, name }) => ({ id, name }));
   }
@@ -414,6 +564,43 @@ export class JiraClient {
   async statusCategories(): Promise<Array<{ id: number; key: string; name: string; colorName: string }>> {
     const cats = await this.call<Array<{ id: number; key: string; name: string; colorName: string }>>('GET', 'statuscategory');
     return cats.map(({ id, key, name, colorName }) => ({ id, key, name, colorName }));
+  }
+}
+
+/** Jira labels are single words: runs of white space become underscores. */
+const asLabel = (v: string) => v.trim().replace(/\s+/g, '_').slice(0, 255);
+
+/**
+ * A rendered template as the value its field's type takes (Jira's create metadata `schema`): an option by its
+ * value, a multi-select as a list of them, a user by account id (Cloud) or user name (Data Center), a number,
+ * a date, labels, rich text for a multi-line text field. Without metadata the text is sent as it is.
+ */
+export function typedValue(meta: FieldMeta | undefined, value: unknown, cloud: boolean, rich: (text: string) => unknown): unknown {
+  if (!meta || (typeof value !== 'string' && !Array.isArray(value))) return value;
+  const list = [value].flat().map(String);
+  const one = list.join(', ').trim();
+  const user = (v: string) => (cloud ? { accountId: v.trim() } : { name: v.trim() });
+  switch (meta.type) {
+    case 'option':
+      return { value: list[0] ?? '' };
+    case 'number': {
+      const n = Number(one);
+      return one !== '' && Number.isFinite(n) ? n : one; // Jira names the field when it is not a number
+    }
+    case 'date':
+      return one.slice(0, 10);
+    case 'user':
+      return user(list[0] ?? '');
+    case 'array':
+      if (meta.items === 'option') return list.map((v) => ({ value: v }));
+      if (meta.items === 'user') return list.map(user);
+      if (meta.items === 'component' || meta.items === 'version') return list.map((v) => ({ name: v }));
+      if (meta.items === 'string' && (meta.custom?.endsWith(':labels') || meta.custom === undefined)) return list.map(asLabel).filter(Boolean);
+      return list;
+    case 'string':
+      return meta.custom?.endsWith(':textarea') ? rich(list.join('\n')) : list.join(', ');
+    default:
+      return value;
   }
 }
 

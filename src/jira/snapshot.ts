@@ -6,6 +6,8 @@ export interface IssueSnapshot {
   id: string;
   key: string;
   status: string;
+  /** Jira's status id, which a connection's status mapping names (absent where Jira did not say) */
+  statusId?: string;
   statusCategory: StatusCategory;
   resolution: string | null;
   assignee: string | null;
@@ -21,6 +23,7 @@ export function toSnapshot(issue: RawIssue): IssueSnapshot {
     id: issue.id,
     key: issue.key,
     status: issue.fields?.status?.name ?? 'Unknown',
+    ...(issue.fields?.status?.id ? { statusId: issue.fields.status.id } : {}),
     statusCategory: statusCategoryOf(issue),
     resolution: issue.fields?.resolution?.name ?? null,
     assignee: issue.fields?.assignee?.displayName ?? null,

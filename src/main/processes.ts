@@ -163,6 +163,7 @@ export async function startApi(config: Config, orm: Orm, temporalAddress: string
     codec,
     privacy: privacySettings(config),
     metrics: { mode: config.METRICS, sdkMetricsUrl },
+    webhookBaseUrl: () => config.WEBHOOK_BASE_URL,
     codecEndpoint: { uiOrigins: temporalUiOrigins(config), ...(config.CODEC_AUTH === 'none' ? { authorize: () => true } : {}) },
     temporalUi: { url: temporalUiOrigins(config)[0]!, namespace: config.TEMPORAL_NAMESPACE },
   });
@@ -209,6 +210,8 @@ export async function appKit(config: Config, orm: Orm, secretKeys: string): Prom
     allowHttpHosts: config.JIRA_HTTP_HOST_ALLOWLIST,
     gatewayUrl: config.JIRA_API_GATEWAY_URL,
     oauth: oauthApp(config),
+    // Data Center authorizations come back to the same callback as Cloud's.
+    callbackUrl: config.JIRA_OAUTH_REDIRECT_URI ?? (config.WEBHOOK_BASE_URL ? `${config.WEBHOOK_BASE_URL.replace(/\/+$/, '')}/api/v1/oauth/jira/callback` : undefined),
     rateLimitPerSecond: config.JIRA_RATE_LIMIT_PER_SECOND,
     appPointsPerHour: config.JIRA_APP_POINTS_PER_HOUR,
   });

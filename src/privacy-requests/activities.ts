@@ -13,6 +13,7 @@ import { countCreation } from '../platform/metrics.js';
 import { log } from '../platform/log.js';
 import { readSnapshot } from '../jira/snapshot.js';
 import { claimParked } from '../tracker/watchers.js';
+import { countsAsDone } from '../jira/status.js';
 
 export interface PrivacyActivityDeps {
   orm: Orm;
@@ -29,12 +30,33 @@ export interface PollResult {
   dataSubmitted: boolean;
   /** Jira's `updated` of the ticket */
   updated?: string | null;
+  /** Jira's resolution of the ticket (absent in older histories) */
+  resolution?: string | null;
+  /** whether the status counts as done by the connection's status mapping (absent without one: the category decides) */
+  done?: boolean;
   /** the connection's webhooks report changes, so polls can be rarer (absent in older histories) */
   webhooks?: boolean;
 }
 
 /** A created (or found) ticket and, when Jira returned it, its first status (absent in older histories). */
 export type CreatedTicket = TicketRef & { seen?: PollResult };
+
+/** The entity property that marks the closing comment, so a retried post (its reply lost) finds the first one. */
+export const CLOSING_MARKER = 'ticketflow.closing';
+
+/** How the work ended elsewhere, as the closing comment says it. */
+export type ClosingOutcome = 'completed' | 'canceled' | 'denied';
+
+export function closingComment(requestId: string, requestType: string, outcome: ClosingOutcome): string {
+  switch (outcome) {
+    case 'completed':
+      return `ticketflow: the manual task of ${requestType} request ${requestId} is complete (this ticket is done and its data was submitted). Nothing more is needed on this ticket.`;
+    case 'canceled':
+      return `ticketflow: ${requestType} request ${requestId} was canceled upstream, so the work on this ticket is no longer needed.`;
+    case 'denied':
+      return `ticketflow: ${requestType} request ${requestId} was denied upstream, so the work on this ticket is no longer needed.`;
+  }
+}
 
 /** The label that marks the one ticket of an instance, so a retried create finds it instead of making another. */
 export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId}`;
@@ -65,7 +87,9 @@ export function createActivities(deps: PrivacyActivityDeps) {
   /** One direct read of the ticket: reads happen on creation, on refresh, and when the state is unknown. */
   async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadTracked>>, ticketKey: string): Promise<PollResult> {
     const found = await withJiraFailures(() => readSnapshot(client, ticketKey));
-    const webhooks = hasWebhooks(deps.kit.secrets.read(connection));
+    const stored = deps.kit.secrets.read(connection);
+    const webhooks = hasWebhooks(stored);
+    const mapping = stored.done_status_ids as string[] | null | undefined;
     if (!found) {
       log.warn('ticket no longer exists in Jira', { connection: connection.key, ticketKey });
       return { ticket: null, status: null, statusCategory: null, dataSubmitted: instance.dataSubmitted, webhooks };
@@ -76,6 +100,8 @@ export function createActivities(deps: PrivacyActivityDeps) {
       statusCategory: found.statusCategory,
       dataSubmitted: instance.dataSubmitted,
       updated: found.updated,
+      resolution: found.resolution,
+      ...(mapping?.length ? { done: countsAsDone(mapping, found.statusId, found.statusCategory) } : {}),
       webhooks,
     };
   }
@@ -134,7 +160,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
       const [row] = await db.execute<Array<{ connection_key: string }>>(
         `update jira_ticket_instance set
            task_state = ?, ticket_id = coalesce(?, ticket_id), ticket_key = ?, ticket_url = coalesce(?, ticket_url), status = ?, status_category = ?,
-           data_submitted = data_submitted or ?, data_seen = ?, last_error = ?, jira_updated = ?, state_seq = ?, updated_at = now()
+           data_submitted = data_submitted or ?, data_seen = ?, last_error = ?, jira_updated = ?, resolution = ?, state_seq = ?, updated_at = now()
          where instance_id = ? and state_seq < ?
          returning connection_key`,
         [
@@ -148,6 +174,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
           state.dataSubmitted,
           state.lastError,
           state.updated ?? null,
+          state.resolution ?? null,
           state.seq,
           instanceId,
           state.seq,
@@ -156,6 +183,49 @@ export function createActivities(deps: PrivacyActivityDeps) {
       if (!row || !state.ticket || ['completed', 'canceled'].includes(state.taskState)) return {};
       const parked = await claimParked(db, row.connection_key, { key: state.ticket.key, id: state.ticket.id || null });
       return parked ? { parked } : {};
+    },
+
+    /**
+     * Closes the loop in Jira, where the connection opts in (`close_loop`): one comment saying how the work
+     * ended, exactly once (it carries the property ticketflow.closing = "<instance>/<outcome>", and a retried
+     * attempt that finds it does not post again), and, with `status_id`, a move to that status, skipped when the
+     * ticket is there already (a webhook of our own move finds no workflow left to tell). It never fights the
+     * team's workflow: without a transition to that status from where the ticket is, the ticket stays.
+     */
+    async closeTicketLoop({ instanceId, ticketKey, outcome }: { instanceId: string; ticketKey: string; outcome: ClosingOutcome }): Promise<{ commented: boolean; transitioned: boolean; reason?: string }> {
+      const { em, instance, settings, client, connection } = await loadTracked(instanceId);
+      const loop = settings.closeLoop;
+      if (!loop || (!loop.comment && !loop.statusId)) return { commented: false, transitioned: false, reason: 'close_loop is off for this connection' };
+      const request = await em.findOne(PrivacyRequest, { id: instance.privacyRequestId }, { fields: ['id', 'requestType'] });
+      return withJiraFailures(async () => {
+        let commented = false;
+        if (loop.comment) {
+          const marker = `${instanceId}/${outcome}`;
+          const there = (await client.comments(ticketKey)).some((c) => (c.properties[CLOSING_MARKER] as { id?: string } | undefined)?.id === marker);
+          if (!there) {
+            await client.addComment(ticketKey, closingComment(instance.privacyRequestId, request?.requestType ?? 'privacy', outcome), { key: CLOSING_MARKER, value: { id: marker } });
+            commented = true;
+          } else log.info('closing comment found on the ticket: an earlier attempt posted it', { connection: connection.key, ticketKey });
+        }
+        let transitioned = false;
+        let reason: string | undefined;
+        if (loop.statusId) {
+          const now = await client.issueStatusId(ticketKey);
+          if (!now) reason = 'the ticket no longer exists';
+          else if (now.id === loop.statusId) reason = `the ticket is already in status ${now.name}`;
+          else {
+            const to = (await client.transitionsTo(ticketKey)).find((t) => t.toId === loop.statusId);
+            if (to) {
+              await client.transition(ticketKey, to.id);
+              transitioned = true;
+            } else {
+              reason = `no transition leads from ${now.name} to status ${loop.statusId}: the ticket is left where the team's workflow has it`;
+              log.warn('closing the loop: ' + reason, { connection: connection.key, ticketKey });
+            }
+          }
+        }
+        return { commented, transitioned, ...(reason ? { reason } : {}) };
+      });
     },
 
     /**

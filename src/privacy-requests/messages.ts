@@ -36,6 +36,13 @@ export interface InstanceState {
   seq: number;
   /** Jira's `updated` of the ticket as last seen, to drop webhook news older than what we hold. */
   updated?: string | null;
+  /** Jira's resolution (e.g. "Won't Do"), as last seen */
+  resolution?: string | null;
+  /**
+   * Whether the ticket's status counts as done by the connection's status mapping, as the last news said;
+   * absent (no mapping, or older news): the status category decides.
+   */
+  done?: boolean;
 }
 
 export interface PrivacyRequestTicketInput {

@@ -43,6 +43,8 @@ export const instanceAnswer = z
     ticket_url: z.string().nullable(),
     status: z.string().nullable(),
     status_category: z.enum(['new', 'indeterminate', 'done', 'deleted']).nullable(),
+    /** Jira's resolution (e.g. "Done", "Won't Do"): a status mapping (done_status_ids) can leave some out of "done" */
+    resolution: z.string().nullable(),
     task_state: z.enum(TASK_STATES),
     data_submitted: z.boolean(),
     last_error: z.string().nullable(),

@@ -50,6 +50,7 @@ export function instanceJson(i: JiraTicketInstance) {
     ticket_url: i.ticketUrl,
     status: i.status,
     status_category: i.statusCategory,
+    resolution: i.resolution ?? null,
     task_state: i.taskState,
     data_submitted: i.dataSubmitted,
     last_error: i.lastError,
@@ -232,11 +233,11 @@ export class PrivacyRequestService {
     }
     const instance = candidates[0]!;
     this.requireUnfinished(instance);
-    const { client } = await connectionClient(this.orm.em.fork(), this.kit, instance.connectionKey);
+    const { client, settings } = await connectionClient(this.orm.em.fork(), this.kit, instance.connectionKey);
     const found = await viaJira(() => readSnapshot(client, ticketKey));
     if (!found) throw invalid('body.ticket_key', `Jira ticket ${ticketKey} does not exist or is not visible to connection ${instance.connectionKey}`);
     // What the check read goes along, so the workflow tracks the ticket without reading it again.
-    const seen = { ...newsOf(found), ticketKey: found.key, id: found.id, url: client.browseUrl(found.key) };
+    const seen = { ...newsOf(found, settings.doneStatusIds), ticketKey: found.key, id: found.id, url: client.browseUrl(found.key) };
     return this.ask(instance, linkTicketUpdate, [{ ticketKey: found.key, seen }]);
   }
 

@@ -38,7 +38,7 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
        * should have caught up; one search covers up to 100 such creations.
        */
       name: 'duplicate tickets',
-      async run({ connectionKey, client, tally }) {
+      async run({ connectionKey, client, tally, doneStatusIds }) {
         const due = (
           await orm.em.fork().find(
             JiraTicketInstance,
@@ -66,7 +66,7 @@ export function privacyRequestChores({ orm, temporal }: { orm: Orm; temporal: Cl
           const [survivor, ...others] = same;
           if (survivor && others.length) {
             if (survivor.key.toUpperCase() !== d.ticket_key.toUpperCase()) {
-              const seen = { ...newsOf(survivor.snapshot), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
+              const seen = { ...newsOf(survivor.snapshot, doneStatusIds), ticketKey: survivor.key, id: survivor.id, url: client.browseUrl(survivor.key) };
               await signalIfRunning(temporal, d.workflow_id, linkSignal, { ticketKey: survivor.key, seen });
             }
             // A duplicate already done was closed by an earlier cycle (or by someone): left as it is. The search

@@ -16,11 +16,16 @@ import { refreshSignal, ticketChangedSignal, type TicketChange } from '../tracke
 import { JiraStatusCategory, JiraTicketKey, TaskState } from '../platform/temporal/search-attributes.js';
 import { isNewer, sameTicket } from '../tracker/news.js';
 import { untilNextPoll } from '../tracker/schedule.js';
-import { dbWrites, failureMessage, historyIsLong, jiraRetry, onEachChange, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
+import { CLOSE_THE_LOOP, dbWrites, failureMessage, historyIsLong, jiraRetry, onEachChange, shortActivities, TRACKER_OWNS_POLLING } from '../platform/temporal/workflow-support.js';
 import { notifyUpstream } from '../callbacks/notify.js';
 
 const { pollTicket } = shortActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: jiraRetry, summary: 'Read the ticket status from Jira' });
 const { recordInstanceState, completeManualTask } = shortActivities<Activities>(dbWrites('Record the ticket state in PostgreSQL'));
+const { closeTicketLoop } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: jiraRetry,
+  summary: 'Close the loop in Jira: say on the ticket how the work ended (where the connection opts in)',
+});
 
 const FINISHED = new Set(['completed', 'canceled']);
 
@@ -160,6 +165,8 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       s.status = seen.status;
       s.statusCategory = seen.statusCategory;
       if (seen.updated !== undefined) s.updated = seen.updated;
+      if (seen.resolution !== undefined) s.resolution = seen.resolution;
+      s.done = seen.done;
     } else {
       s.status = null;
       s.statusCategory = 'deleted';
@@ -171,13 +178,21 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
     s.status = change.statusCategory === 'deleted' ? null : change.status;
     s.statusCategory = change.statusCategory;
     if (change.updated) s.updated = change.updated;
+    if (change.resolution !== undefined) s.resolution = change.resolution;
+    s.done = change.done;
   }
 
-  /** The completion table of the manual-task product, applied to the latest news. */
+  /**
+   * The completion table of the manual-task product, applied to the latest news. "Done" is the connection's
+   * status mapping where the news carried its verdict (`done`), else the `done` category. The verdict is worked
+   * out by the activities and receivers that read Jira, so this code only reads a field that older histories
+   * never carry: they replay as before, and no patch is needed.
+   */
   function evaluate(): void {
-    const terminal = s.statusCategory === 'done' || s.statusCategory === 'deleted';
+    const done = s.statusCategory !== 'deleted' && s.statusCategory !== null && (s.done ?? s.statusCategory === 'done');
+    const terminal = done || s.statusCategory === 'deleted';
     if (terminal && s.dataSubmitted) s.taskState = 'completed';
-    else if (s.statusCategory === 'done') s.taskState = 'waiting_for_data';
+    else if (done) s.taskState = 'waiting_for_data';
     else if (s.statusCategory === 'deleted') s.taskState = 'failed';
     else s.taskState = 'open';
     if (s.taskState === 'failed') s.lastError = `ticket ${s.ticket?.key} no longer exists in Jira`;
@@ -193,6 +208,19 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       ticketKey: s.ticket?.key ?? null,
       taskState: s.taskState,
     });
+  }
+
+  /**
+   * Tells the ticket how the work ended, where the connection opts in (the activity checks). A refusal of
+   * Jira's (the ticket deleted, no permission) is logged and the run ends anyway: the work itself is over.
+   */
+  async function closeTheLoop(outcome: 'completed' | 'canceled' | 'denied'): Promise<void> {
+    if (!s.ticket || s.statusCategory === 'deleted' || !patched(CLOSE_THE_LOOP)) return;
+    try {
+      await closeTicketLoop({ instanceId, ticketKey: s.ticket.key, outcome });
+    } catch (err) {
+      log.warn('could not close the loop in Jira', { ticketKey: s.ticket.key, error: failureMessage(err) });
+    }
   }
 
   /** Returns once every Update has been answered, so none is left without a reply when the run ends. */
@@ -216,6 +244,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
       s.taskState = 'canceled';
       s.lastError = null;
       await record();
+      await closeTheLoop(closeReason === 'denied' ? 'denied' : 'canceled');
       return finish({ taskState: 'canceled', ticketKey: s.ticket?.key ?? null });
     }
     let linked: LinkSignal | null = null;
@@ -262,6 +291,7 @@ export async function privacyRequestTicket(input: PrivacyRequestTicketInput): Pr
         await notify('ticket.completed');
         const { requestCompleted } = await completeManualTask({ instanceId });
         if (requestCompleted) await notify('privacy_request.manual_tasks_completed');
+        await closeTheLoop('completed');
         return finish({ taskState: 'completed', ticketKey: s.ticket.key });
       }
       if (s.taskState === 'failed' && before !== 'failed') await notify('ticket.failed');

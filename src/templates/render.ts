@@ -58,7 +58,7 @@ const summaryOf = (s: string) => {
 /** Jira labels are single words: runs of white space become underscores, empty ones are dropped. */
 const asLabel = (s: string) => s.trim().replace(/\s+/g, '_').slice(0, 255);
 
-export function renderTicket(settings: Omit<TicketSettings, 'site' | 'projectKey' | 'issueType'>, r: RequestFacts): RenderedTicket {
+export function renderTicket(settings: Pick<TicketSettings, 'summaryTemplate' | 'descriptionTemplate' | 'dueDateConfig' | 'labels' | 'customFields'>, r: RequestFacts): RenderedTicket {
   const values = templateValues(r);
   const render = (t: string) => compileTemplate(t)(values);
   const fields: Record<string, string | string[]> = {};
@@ -106,6 +106,7 @@ export function issueInputFor(settings: TicketSettings, r: RequestFacts, opts: {
     priority: settings.priority ?? undefined,
     assigneeAccountId: settings.assigneeAccountId ?? undefined,
     extraFields: t.fields,
+    fieldMeta: settings.fieldMeta,
   };
 }
 

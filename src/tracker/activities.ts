@@ -103,7 +103,11 @@ export function createTrackerActivities(deps: TrackerDeps) {
       if (!connection) return { ...idle, cursor: cursor ?? idle.cursor, stop: `connection ${connectionKey} was removed` };
       if (connection.disabled) return { ...idle, cursor: cursor ?? idle.cursor, stop: `connection ${connectionKey} is disabled` };
       const tracked = await trackedOf(connectionKey);
-      const webhooks = hasWebhooks(kit.secrets.read(connection));
+      const stored = kit.secrets.read(connection);
+      const webhooks = hasWebhooks(stored);
+      const mapping = (stored.done_status_ids as string[] | null | undefined) ?? null;
+      // An explicit scope bounds the delta read; without one, the projects of the tracked tickets (the default scope's project, and any linked).
+      const scope = typeof stored.jql_scope === 'string' && stored.jql_scope.trim() ? stored.jql_scope.trim() : null;
       let healed = await applyParked(connectionKey);
       if (tracked.length === 0 && !chores.length) {
         timer();
@@ -118,7 +122,7 @@ export function createTrackerActivities(deps: TrackerDeps) {
         const news = watchersOfIssue(snap).filter((t) => changed(t, snap));
         if (!news.length) return;
         changedCount += 1;
-        signalled += await tell(temporal, asWatchers(news), newsOf(snap));
+        signalled += await tell(temporal, asWatchers(news), newsOf(snap, mapping));
       };
 
       await withJiraFailures(async () => {
@@ -140,7 +144,7 @@ export function createTrackerActivities(deps: TrackerDeps) {
         // Relative dates need no time zone: JQL reads absolute ones in the Jira user's zone, at minute precision.
         const minutes = Math.max(1, Math.ceil((startedAt.getTime() - Date.parse(cursor)) / 60_000)) + overlapMinutes;
         const projects = [...new Set(tracked.map((t) => t.ticket_key.split('-')[0]!.toUpperCase()))].sort();
-        const jql = `project in (${projects.map((p) => `"${p}"`).join(', ')}) AND updated >= -${minutes}m ORDER BY updated ASC`;
+        const jql = `${scope ? `(${scope})` : `project in (${projects.map((p) => `"${p}"`).join(', ')})`} AND updated >= -${minutes}m ORDER BY updated ASC`;
         let token: string | undefined;
         do {
           Context.current().heartbeat();
@@ -152,7 +156,7 @@ export function createTrackerActivities(deps: TrackerDeps) {
       });
       let duplicatesClosed = 0;
       for (const chore of chores) {
-        const done = await withJiraFailures(() => chore.run({ connectionKey, client, tally }));
+        const done = await withJiraFailures(() => chore.run({ connectionKey, client, tally, doneStatusIds: mapping }));
         healed += done.healed ?? 0;
         duplicatesClosed += done.duplicatesClosed ?? 0;
       }

@@ -20,5 +20,5 @@ export const HEAL_AFTER_SECONDS = 30;
  */
 export interface TrackerChore {
   name: string;
-  run(cycle: { connectionKey: string; client: JiraClient; tally: Tally }): Promise<{ healed?: number; duplicatesClosed?: number }>;
+  run(cycle: { connectionKey: string; client: JiraClient; tally: Tally; doneStatusIds?: string[] | null }): Promise<{ healed?: number; duplicatesClosed?: number }>;
 }

@@ -19,6 +19,13 @@ export interface TicketChange {
   assignee?: string | null;
   /** Jira's `updated` of the issue at the time of the event */
   updated?: string | null;
+  /** Jira's status id */
+  statusId?: string;
+  /**
+   * Whether the status counts as done by the connection's status mapping, worked out where the news was read;
+   * absent (no mapping, an operator's signal, older news): the status category decides.
+   */
+  done?: boolean;
 }
 
 export const ticketChangedSignal = defineSignal<[TicketChange]>('ticketChanged');

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { refreshSignal, ticketChangedSignal, type TicketChange, type TrackedStatusCategory } from './news.js';
 import { signalIfRunning } from '../platform/temporal/signals.js';
 import type { IssueSnapshot } from '../jira/snapshot.js';
+import { countsAsDone } from '../jira/status.js';
 
 // SQL rather than entities here: the watchers of an issue are read across both features' tables in one query,
 // and parked news is claimed by a delete … returning, so that two claims cannot both take it.
@@ -25,9 +26,17 @@ export type TicketNews = Omit<TicketChange, 'ticketKey'> | null;
 /** How long a delivery about an issue nobody tracks yet is kept for the workflow that may start tracking it. */
 export const PARK_MINUTES = 15;
 
-export function newsOf(snapshot: IssueSnapshot | null): Omit<TicketChange, 'ticketKey'> {
+/** News of a snapshot; with the connection's status mapping, whether its status counts as done. */
+export function newsOf(snapshot: IssueSnapshot | null, doneStatusIds?: readonly string[] | null): Omit<TicketChange, 'ticketKey'> {
   if (!snapshot) return { status: null, statusCategory: 'deleted', updated: null };
-  return { status: snapshot.status, statusCategory: snapshot.statusCategory, resolution: snapshot.resolution, assignee: snapshot.assignee, updated: snapshot.updated };
+  return {
+    status: snapshot.status,
+    statusCategory: snapshot.statusCategory,
+    resolution: snapshot.resolution,
+    assignee: snapshot.assignee,
+    updated: snapshot.updated,
+    ...(doneStatusIds?.length ? { statusId: snapshot.statusId, done: countsAsDone(doneStatusIds, snapshot.statusId, snapshot.statusCategory) } : {}),
+  };
 }
 
 /** The running workflows (privacy-request instances, anomaly links) that track the issue on the connection. */

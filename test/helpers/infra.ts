@@ -74,7 +74,7 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     create: async (fields: Record<string, unknown>) => (await admin.post('issues', { json: { fields } }).json()) as { id: string; key: string },
     issues: async () => (await admin.get('issues').json()) as Array<{ key: string; fields: Record<string, any>; comments: unknown[] }>,
     /** webhook: false moves the issue without telling the webhooks */
-    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done', opts: { webhook?: boolean } = {}) => admin.post(`issues/${key}/transition`, { json: { status, ...opts } }).json(),
+    transition: (key: string, status: 'To Do' | 'In Progress' | 'Done' | 'In Review' | "Won't Do", opts: { webhook?: boolean } = {}) => admin.post(`issues/${key}/transition`, { json: { status, ...opts } }).json(),
     remove: (key: string) => admin.delete(`issues/${key}`),
     fault: (f: Fault) => admin.post('faults', { json: f }).json(),
     clearFaults: () => admin.delete('faults'),
@@ -82,9 +82,24 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
     reset: () => admin.post('reset'),
     oauthStats: async () => (await admin.get('oauth').json()) as { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; liveAccessTokens: number },
     expireTokens: () => admin.post('oauth/expire'),
+    /** Data Center: an incoming application link (OAuth 2.0): its client id and secret */
+    dcOAuthClient: async (redirectUri: string) => (await admin.post('dc/oauth2-clients', { json: { name: 'ticketflow', redirectUri } }).json()) as { client_id: string; client_secret: string },
+    expireDcTokens: () => admin.post('dc/oauth2/expire'),
+    /** Data Center: an application link's incoming authentication (OAuth 1.0a): consumer key and public key */
+    appLink: (consumerKey: string, publicKey: string) => admin.post('dc/application-links', { json: { consumerKey, publicKey } }).json(),
+    dcStats: async () =>
+      (await admin.get('dc').json()) as {
+        oauth2: { authorizationCode: number; refreshToken: number; reusedRefreshTokens: number; pkceFailures: number; liveAccessTokens: number };
+        oauth1: { requestTokens: number; accessTokens: number; signedCalls: number; refused: number };
+        rateLimit: { limit: number; fillRate: number; intervalSeconds: number } | null;
+      },
+    /** Data Center's rate limiter (token bucket); null turns it off */
+    dcRateLimit: (s: { limit: number; fillRate: number; intervalSeconds: number } | null) => admin.post('dc/rate-limit', { json: s ?? { limit: null } }).json(),
     addWebhook: async (hook: { url: string; secret?: string; events?: string[]; jqlFilter?: string }) => ((await admin.post('webhooks', { json: hook }).json()) as { id: number }).id,
-    webhooks: async () => (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean }>,
+    webhooks: async () =>
+      (await admin.get('webhooks').json()) as Array<{ id: number; kind: 'admin' | 'dynamic'; url: string; expired?: boolean; jqlFilter: string | null; hasSecret?: boolean; registered?: boolean; name?: string }>,
     removeWebhooks: () => admin.delete('webhooks'),
+    removeWebhook: (id: number) => admin.delete(`webhooks/${id}`),
     expireWebhooks: () => admin.post('webhooks/expire'),
     deliveries: async (since = 0) => (await admin.get('webhooks/deliveries', { searchParams: { since } }).json()) as Delivery[],
     stats: async () => (await admin.get('stats').json()) as FakeJiraStats,

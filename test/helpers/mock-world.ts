@@ -16,6 +16,8 @@ export class MockWorld {
   recorded: InstanceState[] = [];
   events: UpstreamEvent[] = [];
   completions = 0;
+  /** how each closing of the loop was asked for (the connection's opt-in is the activity's to check) */
+  closings: string[] = [];
   /** createTicket reports the new ticket's status, as the product does; false: the older shape, a ticket only */
   createReportsStatus = true;
   /** news a webhook parked before the read model knew the key, handed back by the next record of the state */
@@ -45,6 +47,10 @@ export class MockWorld {
         return parked ? { parked } : {};
       },
       completeManualTask: async () => ({ requestCompleted: ++this.completions === 1 }),
+      closeTicketLoop: async ({ outcome }) => {
+        this.closings.push(outcome);
+        return { commented: false, transitioned: false, reason: 'close_loop is off for this connection' };
+      },
       notifyUpstream: async (e) => {
         this.events.push(e);
         return { delivered: true };

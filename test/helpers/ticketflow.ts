@@ -87,13 +87,24 @@ export async function startTicketflow(
     const trackerSettings: TrackerSettings = { taskQueue, intervalMinutes: 24 * 60, webhookIntervalMinutes: 24 * 60, overlapMinutes: 5, reconcileIntervalMinutes: 7 * 24 * 60, ...opts.tracker };
     // Started by connection changes (PATCH /connection), as in production; no periodic pass in tests.
     const trackers = new ConnectionTrackers(orm, client, trackerSettings);
-    const app = createApp({ orm, temporal: client, kit, settings, starts, trackers, codec, temporalUi: { url: 'http://localhost:8233', namespace: t.namespace } });
+    let base = '';
+    const app = createApp({
+      orm,
+      temporal: client,
+      kit,
+      settings,
+      starts,
+      trackers,
+      codec,
+      temporalUi: { url: 'http://localhost:8233', namespace: t.namespace },
+      webhookBaseUrl: () => (opts.dynamicWebhooks ? base : undefined),
+    });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
     });
     parts.add('API server', () => new Promise<void>((r) => server.close(() => r())));
     problemsForClientErrors(server);
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // A deployment of its own, whose first version becomes current by itself, as a new cluster's does.
     const version = { deploymentName: uniqueName('ticketflow'), buildId: 'test' };
     const worker = await createWorker({

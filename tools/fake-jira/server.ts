@@ -7,6 +7,8 @@ import { PointsQuota, isRead, pointsOf } from './points.js';
 import { FakeJiraStore, ISSUE_TYPES, STATUSES, STATUS_CATEGORIES, type FakeComment, type FakeIssue, type CategoryKey } from './store.js';
 import { JiraTraffic, endpointOf } from './traffic.js';
 import { FakeWebhooks, JIRA_WEBHOOK_EVENTS, type FiredEvent, type WebhookOptions } from './webhooks.js';
+import { createMetaOf, fieldById, invalidValue, PRIORITIES, REQUIRED_BY_TYPE } from './fields.js';
+import { DataCenterBucket, fakeDataCenterOAuth, fakeOAuth1, oauthHeaderParams } from './datacenter.js';
 
 const FAULT_KINDS = ['429', '500', '503', 'slow', 'lost_reply', 'drop', 'near_limit'] as const;
 
@@ -73,12 +75,9 @@ export interface FakeJiraOptions {
 export const FAKE_CLOUD_ID = 'fake-cloud-id';
 const GATEWAY_PREFIX = new RegExp(`^/ex/jira/[^/]+(?=/rest/api/3/)`);
 
-const PRIORITIES = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
-/** Custom fields on the fake's create screen; any other is refused, as Jira refuses fields not on the screen. */
-const CUSTOM_FIELDS = ['customfield_10010', 'customfield_10011'];
 
 const notFound = { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} };
-const RESOLUTION_DONE = { id: '10000', name: 'Done' };
+
 const MAX_BULK_FETCH = 100;
 
 interface FakeUser {
@@ -157,8 +156,13 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '5mb' }));
+  // OAuth's token endpoints and OAuth 1.0a's signed form bodies
+  app.use(express.urlencoded({ extended: false }));
 
   const base = (req: Request) => `${req.protocol}://${req.get('host')}`;
+  /** Data Center answers (REST v2) point at v2, Cloud's at v3. */
+  const apiOf = (req: Request) => (req.originalUrl.includes('/rest/api/2/') ? '/rest/api/2' : '/rest/api/3');
+  const resolutionOf = (i: FakeIssue) => (i.resolutiondate ? (STATUSES.find((x) => x.id === i.statusId)?.resolution ?? { id: '10000', name: 'Done' }) : null);
   const statusOf = (i: FakeIssue) => {
     const s = STATUSES.find((x) => x.id === i.statusId)!;
     const cat = STATUS_CATEGORIES[s.category];
@@ -175,12 +179,13 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const project = store.projects.find((p) => p.key === i.projectKey)!;
     const issuetype = ISSUE_TYPES.find((t) => t.id === i.issueTypeId)!;
     const status = statusOf(i);
-    status.self = `${base(req)}/rest/api/3/status/${status.id}`;
-    status.statusCategory.self = `${base(req)}/rest/api/3/statuscategory/${status.statusCategory.id}`;
+    const api = `${base(req)}${apiOf(req)}`;
+    status.self = `${api}/status/${status.id}`;
+    status.statusCategory.self = `${api}/statuscategory/${status.statusCategory.id}`;
     return {
       id: i.id,
       key: i.key,
-      self: `${base(req)}/rest/api/3/issue/${i.id}`,
+      self: `${api}/issue/${i.id}`,
       fields: {
         summary: i.summary,
         description: i.description ?? null,
@@ -189,7 +194,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
         created: i.created,
         updated: i.updated,
         resolutiondate: i.resolutiondate,
-        resolution: i.resolutiondate ? RESOLUTION_DONE : null,
+        resolution: resolutionOf(i),
         status,
         project: { id: project.id, key: project.key, name: project.name, self: `${base(req)}/rest/api/3/project/${project.id}` },
         issuetype: { id: issuetype.id, name: issuetype.name, subtask: issuetype.subtask, self: `${base(req)}/rest/api/3/issuetype/${issuetype.id}` },
@@ -234,12 +239,12 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
 
   /** A move into or out of Done changes the resolution too, and Jira's changelog says so. */
   const transition = (req: Request, issue: FakeIssue, statusId: string, by: FakeUser, tell = true) => {
-    const resolution = (i: FakeIssue) => (i.resolutiondate ? RESOLUTION_DONE : null);
+    const resolution = resolutionOf;
     const [fromStatus, fromResolution] = [statusOf(issue), resolution(issue)];
     store.transition(issue, statusId);
     if (!tell || fromStatus.id === issue.statusId) return;
     const changes = [change('status', fromStatus, statusOf(issue))];
-    if (fromResolution !== resolution(issue)) changes.push(change('resolution', fromResolution, resolution(issue)));
+    if (fromResolution?.id !== resolution(issue)?.id) changes.push(change('resolution', fromResolution, resolution(issue)));
     notify(req, 'jira:issue_updated', issue, by, { typeName: 'issue_generic', changes });
   };
 
@@ -258,8 +263,18 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const labels = (fields.labels ?? []) as unknown[];
     if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || /\s/.test(l))) errors.labels = 'Labels cannot contain spaces.';
     if (fields.priority !== undefined && !PRIORITIES.includes(fields.priority?.name)) errors.priority = 'Specify a valid priority';
-    for (const id of Object.keys(fields).filter((f) => f.startsWith('customfield_') && !CUSTOM_FIELDS.includes(f))) {
-      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+    // Custom fields by the create screen's metadata (fields.ts): on the screen, of the right type, and every required one given.
+    const cloud = !req.originalUrl.includes('/rest/api/2/');
+    for (const id of Object.keys(fields).filter((f) => f.startsWith('customfield_'))) {
+      const f = fieldById(id);
+      if (!f) errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+      else {
+        const bad = invalidValue(f, fields[id], cloud);
+        if (bad) errors[id] = bad;
+      }
+    }
+    for (const id of issueType ? (REQUIRED_BY_TYPE[issueType.id] ?? []) : []) {
+      if (fields[id] === undefined || fields[id] === null) errors[id] = `${fieldById(id)?.name ?? id} is required.`;
     }
     if (Object.keys(errors).length) return res.status(400).json({ errorMessages: [], errors });
     const { project: _p, issuetype: _t, summary, description, labels: _l, duedate, ...extraFields } = fields;
@@ -309,9 +324,13 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   // Request log, counting and burst limits, contract checks, faults, auth, the points quota and per-issue write
   // limits, in that order, for every Jira (non-admin) call.
   const oauth = fakeOAuth(opts.tokenTtlSeconds ?? 3600);
+  const dcOAuth = fakeDataCenterOAuth(opts.tokenTtlSeconds ?? 7200);
+  const oauth1 = fakeOAuth1();
+  const dcBucket = new DataCenterBucket();
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!req.path.startsWith('/rest/') && !req.path.startsWith('/ex/jira/')) return next();
+    // Data Center's authorization server is not the REST API: its own routes below answer it.
+    if ((!req.path.startsWith('/rest/') && !req.path.startsWith('/ex/jira/')) || req.path.startsWith('/rest/oauth2/')) return next();
     // The gateway (api.atlassian.com/ex/jira/{cloudId}) serves the same v3 API; Data Center's v2 is outside the spec.
     const specPath = req.path.replace(GATEWAY_PREFIX, '');
     const contract = specPath.startsWith('/rest/api/3/') ? opts.contract : undefined;
@@ -351,6 +370,16 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     };
     res.on('finish', () => void (entry.status = res.statusCode));
     if (!traffic.admit(endpoint)) return limited('jira-burst-based', 1);
+    // Data Center's token bucket, when an administrator has turned it on: its headers on every answer, a 429 when empty.
+    if (!specPath.startsWith('/rest/api/3/')) {
+      const taken = dcBucket.take();
+      if (taken) res.set(taken.headers);
+      if (taken?.retryAfterSeconds !== undefined) {
+        entry.rateLimited = 'datacenter-bucket';
+        traffic.refused('datacenter-bucket');
+        return jiraError(res, 429, 'Rate limit exceeded.');
+      }
+    }
 
     const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === req.method) && (!f.path || req.path.includes(f.path)));
     if (fault) {
@@ -382,13 +411,23 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
       const auth = req.get('authorization') ?? '';
       const basic = /^Basic (.+)$/i.exec(auth);
       const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
+      const signed = oauthHeaderParams(auth);
       const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString().split(/:(.*)/s) : [];
       const viaGateway = req.path.startsWith('/ex/jira/');
+      const dataCenter = !specPath.startsWith('/rest/api/3/');
       if (viaGateway && !req.path.startsWith(`/ex/jira/${FAKE_CLOUD_ID}/`)) return res.status(404).json({ errorMessages: ['Site not found'], errors: {} });
-      const ok = bearer
-        ? viaGateway ? oauth.validAccess(bearer) : !!opts.pat && bearer === opts.pat
-        : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
+      // OAuth 1.0a and Data Center's OAuth 2.0 tokens are Data Center's (REST v2 and the webhooks plugin), as in Jira.
+      const problem = signed && dataCenter ? oauth1.apiCall(req) : signed ? 'signature_method_rejected' : null;
+      if (signed && problem) return res.status(401).set('WWW-Authenticate', `OAuth oauth_problem="${problem}"`).json({ errorMessages: [`OAuth 1.0a: ${problem}`], errors: {} });
+      const ok = signed
+        ? true
+        : bearer
+          ? viaGateway ? oauth.validAccess(bearer) : (!!opts.pat && bearer === opts.pat) || (dataCenter && dcOAuth.valid(bearer))
+          : opts.credentials ? user === opts.credentials.username && token === opts.credentials.apiToken : !!user && !!token;
       if (!ok) return res.status(401).json({ errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} });
+      // Administrators may manage webhooks; a Data Center OAuth 2.0 token acts only within its scope (WRITE is not ADMIN).
+      const scope = bearer && !viaGateway && dcOAuth.valid(bearer) ? dcOAuth.scopeOf(bearer) : undefined;
+      res.locals.admin = !(opts.forbiddenUser && user === opts.forbiddenUser) && (scope === undefined || scope === 'ADMIN' || scope === 'SYSTEM_ADMIN');
       if (opts.forbiddenUser && user === opts.forbiddenUser) {
         return res.status(403).json({ errorMessages: ['You do not have the permission to see the specified issue or project.'], errors: {} });
       }
@@ -445,8 +484,11 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
       else if (summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
       else if (/[\r\n]/.test(summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
     }
-    for (const id of Object.keys(fields).filter((f) => !['summary', 'description', 'duedate', ...CUSTOM_FIELDS].includes(f))) {
-      errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+    const cloud = !req.originalUrl.includes('/rest/api/2/');
+    for (const id of Object.keys(fields).filter((f) => !['summary', 'description', 'duedate'].includes(f))) {
+      const f = id.startsWith('customfield_') ? fieldById(id) : undefined;
+      const bad = f ? invalidValue(f, fields[id], cloud) : `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+      if (bad) errors[id] = bad;
     }
     const properties = body.properties ?? [];
     if (!Array.isArray(properties) || properties.some((p) => typeof p?.key !== 'string' || !p.key)) return jiraError(res, 400, 'Each property needs a key.');
@@ -609,8 +651,88 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.json({ expirationDate: hooks.refresh(clientId!, ids) });
   });
 
+  // Create metadata (createmeta): the fields of one issue type's create screen, required ones and allowed values (fields.ts).
+  api.get('/issue/createmeta/:project/issuetypes/:issueTypeId', (req, res) => {
+    const project = store.projects.find((p) => p.key === req.params.project || p.id === req.params.project);
+    const type = ISSUE_TYPES.find((t) => t.id === req.params.issueTypeId);
+    if (!project || !type) return res.status(404).json({ errorMessages: [project ? 'Issue type not found.' : 'No project could be found.'], errors: {} });
+    const all = createMetaOf(type.id);
+    const startAt = Math.max(Number(req.query.startAt ?? 0) || 0, 0);
+    const maxResults = Math.min(Math.max(Number(req.query.maxResults ?? 50) || 50, 1), 200);
+    const page = all.slice(startAt, startAt + maxResults);
+    // Cloud pages them as `fields`, Data Center as `values`.
+    if (apiOf(req) === '/rest/api/2') return res.json({ maxResults, startAt, total: all.length, isLast: startAt + maxResults >= all.length, values: page });
+    res.json({ maxResults, startAt, total: all.length, fields: page });
+  });
+
+  // Every issue type of a project uses every status (one permissive workflow).
+  api.get('/project/:key/statuses', (req, res) => {
+    const project = store.projects.find((p) => p.key === req.params.key || p.id === req.params.key);
+    if (!project) return res.status(404).json({ errorMessages: ['No project could be found with key.'], errors: {} });
+    const api = `${base(req)}${apiOf(req)}`;
+    res.json(
+      ISSUE_TYPES.map((t) => ({
+        id: t.id,
+        name: t.name,
+        self: `${api}/issueType/${t.id}`,
+        subtask: t.subtask,
+        statuses: STATUSES.map((st) => ({
+          id: st.id,
+          name: st.name,
+          description: '',
+          iconUrl: '',
+          self: `${api}/status/${st.id}`,
+          statusCategory: { ...STATUS_CATEGORIES[st.category], self: `${api}/statuscategory/${STATUS_CATEGORIES[st.category].id}` },
+        })),
+      })),
+    );
+  });
+
+  api.get('/mypermissions', (req, res) => {
+    const admin = res.locals.admin === true;
+    res.json({ permissions: { ADMINISTER: { id: '0', key: 'ADMINISTER', name: 'Administer Jira', type: 'GLOBAL', description: 'Ability to perform most administration functions.', havePermission: admin } } });
+  });
+
   app.use('/rest/api/3', api);
   app.use(`/ex/jira/${FAKE_CLOUD_ID}/rest/api/3`, api);
+
+  // Data Center's webhooks (the REST webhooks plugin), administrators only; deliveries go out like admin webhooks'.
+  const serverHooks = express.Router();
+  const requireAdmin = (res: Response) => (res.locals.admin === true ? true : void res.status(403).json({ errorMessages: ['You must be a Jira administrator to manage webhooks.'], errors: {} }));
+  const serverHookJson = (req: Request, h: { id: number; url: string; events: string[] | null; jqlFilter: string | null; name?: string }) => ({
+    self: `${base(req)}/rest/webhooks/1.0/webhook/${h.id}`,
+    name: h.name ?? `webhook ${h.id}`,
+    url: h.url,
+    events: h.events ?? [],
+    filters: { 'issue-related-events-section': h.jqlFilter ?? '' },
+    excludeBody: false,
+    enabled: true,
+  });
+  serverHooks.post('/', (req, res) => {
+    if (!requireAdmin(res)) return;
+    const b = req.body as { name?: unknown; url?: unknown; events?: unknown; filters?: Record<string, unknown>; secret?: unknown };
+    if (typeof b.url !== 'string' || !/^https?:\/\//.test(b.url)) return jiraError(res, 400, 'A valid URL is required.');
+    const events = Array.isArray(b.events) ? (b.events as string[]).filter((e) => (JIRA_WEBHOOK_EVENTS as readonly string[]).includes(e)) : undefined;
+    const jql = typeof b.filters?.['issue-related-events-section'] === 'string' ? (b.filters['issue-related-events-section'] as string) : undefined;
+    const id = hooks.addAdmin({ url: b.url, secret: typeof b.secret === 'string' ? b.secret : undefined, events, jqlFilter: jql, name: typeof b.name === 'string' ? b.name : undefined, registered: true });
+    res.status(201).json(serverHookJson(req, hooks.list().find((h) => h.id === id)!));
+  });
+  serverHooks.get('/', (req, res) => {
+    if (!requireAdmin(res)) return;
+    res.json(hooks.list().filter((h) => h.kind === 'admin').map((h) => serverHookJson(req, h)));
+  });
+  serverHooks.get('/:id', (req, res) => {
+    if (!requireAdmin(res)) return;
+    const h = hooks.list().find((x) => x.kind === 'admin' && x.id === Number(req.params.id));
+    if (!h) return jiraError(res, 404, 'Webhook not found.');
+    res.json(serverHookJson(req, h));
+  });
+  serverHooks.delete('/:id', (req, res) => {
+    if (!requireAdmin(res)) return;
+    if (!hooks.removeAdmin(Number(req.params.id))) return jiraError(res, 404, 'Webhook not found.');
+    res.status(204).end();
+  });
+  app.use('/rest/webhooks/1.0/webhook', serverHooks);
   // Server / Data Center: REST v2 with the same issues, plus v2's own search, project list and createmeta.
   const v2 = express.Router();
   // Cloud-only operations: a Data Center client must not get away with calling them.
@@ -633,6 +755,8 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     const issues = found.issues.slice(startAt, startAt + maxResults).map((i) => issueJson(req, i));
     res.json({ expand: 'names,schema', startAt, maxResults, total: found.issues.length, issues, ...(unknown.length ? { warningMessages: unknown } : {}) });
   });
+  // Data Center's users have a name and key, no account id.
+  v2.get('/myself', (req, res) => void res.json({ self: `${base(req)}/rest/api/2/user?username=ticketflow`, key: 'JIRAUSER10000', name: 'ticketflow', displayName: 'ticketflow (fake Jira)', emailAddress: 'ticketflow@example.com', active: true, timeZone }));
   v2.get('/project', (req, res) => {
     res.json(store.projects.map((p) => ({ ...p, self: `${base(req)}/rest/api/2/project/${p.id}` })));
   });
@@ -657,6 +781,37 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
   app.post('/oauth/token', (req, res) => {
     const answer = oauth.token(req.body as Record<string, string>);
     res.status(answer.status).json(answer.body);
+  });
+  // RFC 7009 revocation, which Atlassian's authorization server advertises: the grant of that refresh (or access) token ends.
+  app.post('/oauth/revoke', (req, res) => {
+    const body = req.body as Record<string, string>;
+    if (!body.client_id || !body.client_secret) return res.status(401).json({ error: 'invalid_client' });
+    oauth.revoke(String(body.token ?? ''));
+    res.status(200).end();
+  });
+  // Data Center's OAuth 2.0 authorization server (datacenter.ts).
+  app.get('/rest/oauth2/latest/authorize', (req, res) => {
+    const answer = dcOAuth.authorize(req.query as Record<string, string>);
+    if ('redirect' in answer) return res.redirect(302, answer.redirect);
+    res.status(answer.status).type('text/plain').send(answer.text);
+  });
+  app.post('/rest/oauth2/latest/token', (req, res) => {
+    const answer = dcOAuth.token({ ...(req.query as Record<string, string>), ...((req.body ?? {}) as Record<string, string>) });
+    res.status(answer.status).json(answer.body);
+  });
+  // Jira's OAuth 1.0a service provider (datacenter.ts): form-encoded answers, as Jira's.
+  app.post('/plugins/servlet/oauth/request-token', (req, res) => {
+    const answer = oauth1.requestToken(req);
+    res.status(answer.status).type('application/x-www-form-urlencoded').send(answer.body);
+  });
+  app.get('/plugins/servlet/oauth/authorize', (req, res) => {
+    const answer = oauth1.authorize(String(req.query.oauth_token ?? ''));
+    if ('redirect' in answer) return res.redirect(302, answer.redirect);
+    res.status(answer.status).type('text/plain').send(answer.text);
+  });
+  app.post('/plugins/servlet/oauth/access-token', (req, res) => {
+    const answer = oauth1.accessToken(req);
+    res.status(answer.status).type('application/x-www-form-urlencoded').send(answer.body);
   });
   app.get('/oauth/token/accessible-resources', (req, res) => {
     const bearer = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
@@ -798,6 +953,38 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     res.json(requests.filter((r) => r.seq > since));
   });
   admin.get('/oauth', (_req, res) => void res.json(oauth.stats()));
+  // Data Center administration: an incoming link (OAuth 2.0), an application link's incoming authentication (OAuth 1.0a), the rate limiter.
+  admin.post('/dc/oauth2-clients', (req, res) => {
+    const b = req.body as { name?: unknown; redirectUri?: unknown };
+    if (typeof b.redirectUri !== 'string' || !/^https?:\/\//.test(b.redirectUri)) return res.status(400).json({ error: 'redirectUri must be an http(s) URL' });
+    res.status(201).json(dcOAuth.addClient(typeof b.name === 'string' ? b.name : 'integration', b.redirectUri));
+  });
+  admin.post('/dc/oauth2/expire', (_req, res) => {
+    dcOAuth.expireAll();
+    res.status(204).end();
+  });
+  admin.post('/dc/application-links', (req, res) => {
+    const b = req.body as { consumerKey?: unknown; publicKey?: unknown };
+    if (typeof b.consumerKey !== 'string' || typeof b.publicKey !== 'string') return res.status(400).json({ error: 'consumerKey and publicKey (PEM) are required' });
+    try {
+      oauth1.addConsumer(b.consumerKey, b.publicKey);
+    } catch (err) {
+      return res.status(400).json({ error: `publicKey is not a public key: ${(err as Error).message}` });
+    }
+    res.status(201).json({ consumerKey: b.consumerKey });
+  });
+  admin.get('/dc', (_req, res) => void res.json({ oauth2: dcOAuth.stats(), oauth1: oauth1.stats(), rateLimit: dcBucket.settings }));
+  admin.post('/dc/rate-limit', (req, res) => {
+    const b = req.body as { limit?: unknown; fillRate?: unknown; intervalSeconds?: unknown } | null;
+    if (b?.limit === null || b?.limit === undefined) {
+      dcBucket.set(null);
+      return res.json({ rateLimit: null });
+    }
+    const ok = [b.limit, b.fillRate, b.intervalSeconds].every((v) => Number.isInteger(v) && (v as number) > 0);
+    if (!ok) return res.status(400).json({ error: 'limit, fillRate and intervalSeconds must be positive integers (limit null turns it off)' });
+    dcBucket.set({ limit: b.limit as number, fillRate: b.fillRate as number, intervalSeconds: b.intervalSeconds as number });
+    res.json({ rateLimit: dcBucket.settings });
+  });
   admin.post('/oauth/expire', (_req, res) => {
     oauth.expireAll();
     res.status(204).end();
@@ -813,6 +1000,7 @@ export function createFakeJira(opts: FakeJiraOptions = {}) {
     store.searchLagMs = defaults.searchLagMs;
     quota.pointsPerHour = defaults.pointsPerHour;
     quota.clear();
+    dcBucket.set(null);
     res.status(204).end();
   });
   app.use('/_fake', admin);
@@ -843,7 +1031,7 @@ function fakeOAuth(ttlSeconds: number) {
   /** refresh token → client id */
   const refresh = new Map<string, string>();
   const retired = new Set<string>();
-  const stats = { authorizationCode: 0, refreshToken: 0, reusedRefreshTokens: 0 };
+  const stats = { authorizationCode: 0, refreshToken: 0, reusedRefreshTokens: 0, revoked: 0 };
   const random = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
   const issue = (clientId: string) => {
     const a = `at-${random()}`;
@@ -886,6 +1074,15 @@ function fakeOAuth(ttlSeconds: number) {
     },
     expireAll() {
       for (const a of access.values()) a.expiresAt = 0;
+    },
+    /** Ends a grant: the refresh token (or the access token) named, and the other tokens of its client. */
+    revoke(token: string) {
+      const clientId = refresh.get(token) ?? access.get(token)?.clientId;
+      if (clientId === undefined) return;
+      stats.revoked += 1;
+      refresh.delete(token);
+      access.delete(token);
+      for (const [a, v] of access) if (v.clientId === clientId) access.delete(a);
     },
     stats: () => ({ ...stats, liveAccessTokens: [...access.values()].filter((a) => a.expiresAt > Date.now()).length }),
   };

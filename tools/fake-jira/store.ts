@@ -13,10 +13,13 @@ export const STATUS_CATEGORIES = {
 } as const;
 export type CategoryKey = keyof typeof STATUS_CATEGORIES;
 
-export const STATUSES: Array<{ id: string; name: string; category: CategoryKey }> = [
+export const STATUSES: Array<{ id: string; name: string; category: CategoryKey; resolution?: { id: string; name: string } }> = [
   { id: '10000', name: 'To Do', category: 'new' },
   { id: '3', name: 'In Progress', category: 'indeterminate' },
-  { id: '10001', name: 'Done', category: 'done' },
+  { id: '10001', name: 'Done', category: 'done', resolution: { id: '10000', name: 'Done' } },
+  // Jira's default workflows carry these too: a status mapping can count "In Review" as done, or leave "Won't Do" out.
+  { id: '10003', name: 'In Review', category: 'indeterminate' },
+  { id: '10002', name: "Won't Do", category: 'done', resolution: { id: '10001', name: "Won't Do" } },
 ];
 
 export const ISSUE_TYPES = [

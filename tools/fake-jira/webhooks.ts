@@ -32,6 +32,9 @@ interface Hook {
   /** The OAuth app that registered a dynamic webhook; only it sees and manages it. */
   clientId?: string;
   expiresAt?: number;
+  name?: string;
+  /** registered through Data Center's REST webhooks API (an administrator's credentials) */
+  registered?: boolean;
 }
 
 export interface Delivery {
@@ -77,8 +80,9 @@ export class FakeWebhooks {
 
   constructor(private readonly opts: WebhookOptions = {}) {}
 
-  addAdmin(spec: { url: string; secret?: string; events?: string[]; jqlFilter?: string }): number {
-    return this.add({ kind: 'admin', url: spec.url, secret: spec.secret || undefined, events: spec.events, jqlFilter: spec.jqlFilter });
+  /** An admin webhook; `registered`: created through Data Center's REST webhooks API rather than the UI. */
+  addAdmin(spec: { url: string; secret?: string; events?: string[]; jqlFilter?: string; name?: string; registered?: boolean }): number {
+    return this.add({ kind: 'admin', url: spec.url, secret: spec.secret || undefined, events: spec.events, jqlFilter: spec.jqlFilter, name: spec.name, registered: spec.registered });
   }
 
   register(clientId: string, url: string, details: Array<{ events?: string[]; jqlFilter?: string; fieldIdsFilter?: string[] }>): Registration[] {
@@ -135,7 +139,8 @@ export class FakeWebhooks {
       events: h.events ?? null,
       jqlFilter: h.jqlFilter ?? null,
       ...(h.fieldIdsFilter ? { fieldIdsFilter: h.fieldIdsFilter } : {}),
-      ...(h.kind === 'admin' ? { hasSecret: !!h.secret } : { clientId: h.clientId, expirationDate: h.expiresAt, expired: h.expiresAt! <= Date.now() }),
+      ...(h.name ? { name: h.name } : {}),
+      ...(h.kind === 'admin' ? { hasSecret: !!h.secret, registered: !!h.registered } : { clientId: h.clientId, expirationDate: h.expiresAt, expired: h.expiresAt! <= Date.now() }),
     }));
   }
 

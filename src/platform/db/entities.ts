@@ -78,6 +78,8 @@ export const JiraTicketInstance = defineEntity({
     stateSeq: p.integer().default(0),
     /** Jira's `updated` of the ticket as the workflow last recorded it: the tracker signals only newer changes. */
     jiraUpdated: p.string().nullable(),
+    /** Jira's resolution of the ticket (e.g. "Won't Do"), as last recorded. */
+    resolution: p.string().nullable(),
     /** The workflow has seen the submitted data (false with data_submitted: a lost signal, sent again). */
     dataSeen: p.boolean().default(false),
     /** A creation retried after a lost reply: look for a duplicate once Jira's search has caught up. */
@@ -237,6 +239,8 @@ export const OAuthState = defineEntity({
     expiresAt: p.datetime(),
     /** where the callback sends the browser: null answers JSON, 'console' redirects to the console */
     returnTo: p.string().nullable(),
+    /** What the callback needs besides the state (a PKCE verifier, a request token's secret), sealed to the connection. */
+    secret: p.json<SealedBox>().nullable(),
   },
 });
 export type OAuthState = InferEntity<typeof OAuthState>;

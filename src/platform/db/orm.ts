@@ -13,6 +13,7 @@ import { Migration20261201020000_jira_budget } from './migrations/Migration20261
 import { Migration20261202000000_integration_ids } from './migrations/Migration20261202000000_integration_ids.js';
 import { Migration20261202010000_oauth_return } from './migrations/Migration20261202010000_oauth_return.js';
 import { Migration20261210000000_personal_data } from './migrations/Migration20261210000000_personal_data.js';
+import { Migration20261205000000_jira_setups } from './migrations/Migration20261205000000_jira_setups.js';
 
 export type Orm = MikroORM;
 
@@ -42,6 +43,7 @@ export async function openDatabase(databaseUrl: string, options: { poolMax?: num
         { name: 'Migration20261202000000_integration_ids', class: Migration20261202000000_integration_ids },
         { name: 'Migration20261202010000_oauth_return', class: Migration20261202010000_oauth_return },
         { name: 'Migration20261210000000_personal_data', class: Migration20261210000000_personal_data },
+        { name: 'Migration20261205000000_jira_setups', class: Migration20261205000000_jira_setups },
       ],
       transactional: true,
       // Migrations are written by hand; a snapshot file per database would only litter the working directory.

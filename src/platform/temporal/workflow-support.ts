@@ -16,6 +16,13 @@ export const SHORT_ACTIVITIES_LOCAL = 'short-activities-local';
 export const TRACKER_OWNS_POLLING = 'tracker-owns-polling';
 
 /**
+ * The patch that closes the loop in Jira: when a privacy request's instance completes or is canceled, the
+ * connection may want a comment on the ticket (and a move to a status) saying so. Runs recorded before it end
+ * without that step.
+ */
+export const CLOSE_THE_LOOP = 'close-the-loop';
+
+/**
  * Activities that take milliseconds to seconds (a coalesced status read, the read model's PostgreSQL writes)
  * run as local activities: inside the workflow task that asked for them, instead of costing Temporal an
  * activity task and another workflow task each. A poll is then one workflow task. Workflows that recorded
