@@ -12,6 +12,7 @@ import { loadWorkflowCode, workflowBundlePath } from '../src/main/workflow-bundl
 import { adoptIfUnchosen, describeDeployment, setCurrentVersion, versionRegistered } from '../src/platform/temporal/deployments.js';
 import type { TrackerActivities } from '../src/tracker/activities.js';
 import type { AnomalyActivities } from '../src/anomalies/activities.js';
+import type { AuditActivities } from '../src/audit/activities.js';
 import { stopTrackerSignal, syncNowSignal, type CycleReport, type TrackerInput } from '../src/tracker/messages.js';
 import type { AnomalyTicketCreateInput, TicketView } from '../src/anomalies/messages.js';
 import type { jiraTracker } from '../src/tracker/workflow.js';
@@ -51,8 +52,12 @@ class Ledger {
     for (const h of this.held.values()) h.release();
   }
 
-  activities(build: string): Pick<TrackerActivities, 'syncChanges' | 'reconcileTickets' | 'recordTrackerState'> & Pick<AnomalyActivities, 'createAnomalyTicket'> {
+  /** console actions the workflows recorded: this test's client is not ticketflow's, so its signals are an operator's (src/audit/console-interceptor.ts) */
+  consoleActions: Array<{ build: string; kind: string; name: string }> = [];
+
+  activities(build: string): Pick<TrackerActivities, 'syncChanges' | 'reconcileTickets' | 'recordTrackerState'> & Pick<AnomalyActivities, 'createAnomalyTicket'> & Pick<AuditActivities, 'recordConsoleAction'> {
     return {
+      recordConsoleAction: async ({ kind, name }) => void this.consoleActions.push({ build, kind, name }),
       syncChanges: async ({ connectionKey }) => {
         this.cycles.set(connectionKey, [...(this.cycles.get(connectionKey) ?? []), build]);
         const report: CycleReport = { tracked: 0, changed: 0, signalled: 0, calls: 1, points: 1, healed: 0, duplicatesClosed: 0, cursor: new Date().toISOString(), webhooks: false };
@@ -194,6 +199,8 @@ test('rollout to B and rollback to A: new workflows follow the current version, 
 
     for (const h of [t1, t2]) await h.signal(stopTrackerSignal, { reason: 'test over' });
     await Promise.all([t1.result(), t2.result()]);
+    // The audit interceptor rides along on every version: each syncNow the test sent was recorded once.
+    await eventually(async () => ledger.consoleActions.filter((a) => a.kind === 'signal' && a.name === 'syncNow').length === 4, 'the four syncNow signals recorded as console actions');
   } finally {
     ledger.releaseAll();
   }

@@ -100,6 +100,8 @@ describe('privacy-request ticket workflow: the completion table, from the tracke
       await h.signal(ticketChangedSignal, news('PRIV-1', 'deleted'));
       await until(world, (s) => s?.taskState === 'failed', 'failed');
       assert.match(world.lastState!.lastError!, /PRIV-1 no longer exists/);
+      // The upstream is told after the state is recorded: under load its activity may not have run yet.
+      await eventually(async () => world.events.length > 0, 'upstream told');
       assert.deepEqual(world.events.map((e) => e.event), ['ticket.failed']);
       const seen = { ...news('PRIV-77', 'indeterminate'), id: '10077', url: 'https://jira.test/browse/PRIV-77' };
       const after = await h.executeUpdate(linkTicketUpdate, { args: [{ ticketKey: 'priv-77', seen }] });

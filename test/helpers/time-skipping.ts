@@ -22,7 +22,7 @@ export function useTimeSkipping(): TimeSkipping {
   let env: TestWorkflowEnvironment | undefined;
   const cleanup = fileCleanup();
   before(async () => {
-    env = cleanup.keep('time-skipping server', await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await timeSkippingExecutable() } }), (e) => e.teardown());
+    env = cleanup.keep('time-skipping server', await startTimeSkipping(), (e) => e.teardown());
     await registerSearchAttributes(env.connection, 'default');
   });
   return {
@@ -32,6 +32,22 @@ export function useTimeSkipping(): TimeSkipping {
       return env;
     },
   };
+}
+
+/**
+ * The SDK gives the server's JVM 5 s to listen (a fixed limit in its core) and then kills it: on a loaded
+ * machine that start can take longer, so it is tried again, three times in all, before the file fails.
+ */
+async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  const executable = await timeSkippingExecutable();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable } });
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test((err as Error).message ?? '')) throw err;
+      process.stderr.write(`the time-skipping server did not start in time (attempt ${attempt} of 3); starting it again\n`);
+    }
+  }
 }
 
 /**
