@@ -10,6 +10,6 @@ import { openApiDocument } from '../../src/http/openapi.js';
  */
 export function apiDocument(): Record<string, unknown> {
   const unused = {} as never;
-  const deps: AppDeps & { tokens: never; audit: never } = { orm: unused, temporal: unused, kit: { secrets: { keyring: unused } } as never, settings: unused, starts: unused, trackers: unused, tokens: unused, audit: unused, codec: unused };
+  const deps: AppDeps & { tokens: never; audit: never } = { orm: unused, temporal: unused, kit: { secrets: { keyring: unused }, oauth: {} } as never, settings: unused, starts: unused, trackers: unused, tokens: unused, audit: unused, codec: unused };
   return openApiDocument(apiRoutes(deps));
 }
