@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FORBIDDEN_USER, STRICT_TOKEN, approvedRequest, configureConnection, useStack } from './helpers/ticketflow.js';
 import { eventually } from './helpers/infra.js';
+import { syncNowSignal, trackerWorkflowId } from '../src/tracker/messages.js';
 import { Connection, JiraTracker } from '../src/platform/db/entities.js';
 
 /** Connection discovery and checks through the API, against the fake Jira. */
@@ -297,7 +298,13 @@ describe('health and deletion', () => {
     await ctx.tf.http.patch('api/v1/connection', { json: [{ key: 'half', name: 'Half', connection_type: 'jira_ticket', access: 'write', disabled: true }] });
 
     await ctx.tf.trackers.ensure('jira');
-    const tracked = await eventually(async () => (await health('jira')).tracker, "the tracker's first cycle");
+    // A cycle after the settings are complete: one may have run (and failed, naming what was missing) between
+    // the connection's creation and its settings.
+    await ctx.tf.client.workflow.getHandle(trackerWorkflowId('jira')).signal(syncNowSignal);
+    const tracked = await eventually(async () => {
+      const t = (await health('jira')).tracker;
+      return t?.last_error === null ? t : undefined;
+    }, 'a tracker cycle without an error');
     assert.ok(tracked.cycle >= 1 && tracked.last_cycle_at, JSON.stringify(tracked));
     assert.equal(tracked.last_error, null);
 
@@ -306,7 +313,10 @@ describe('health and deletion', () => {
   });
 
   test('credentials Jira refused on the tracker\'s last cycle: needs re-authorization', async () => {
-    await configureConnection(ctx.tf, 'refused-creds', ctx.strictJira.url, { api_key: 'wrong' });
+    // Saved with the right token (ticket settings are checked against Jira when saved), then a wrong one alone:
+    // credentials by themselves are stored unchecked.
+    await configureConnection(ctx.tf, 'refused-creds', ctx.strictJira.url, { api_key: STRICT_TOKEN });
+    assert.equal((await ctx.tf.http.put('api/v1/connection/refused-creds/secret', { json: { api_key: 'wrong' } })).statusCode, 200);
     // The row as the tracker's recordTrackerState activity leaves it after a cycle whose delta read got a 401
     // (a tracker with nothing to track calls Jira not at all, so this one would never fail by itself).
     await ctx.orm.em.fork().upsert(JiraTracker, {

@@ -50,7 +50,7 @@ describe('API tokens', () => {
     assert.deepEqual(((await as(admin).get('api/v1/me')).body as any).scopes, ['admin']);
     assert.equal((await ctx.tf.anonymous.get('api/v1/me')).statusCode, 401);
     const server = (await as(read).get('api/v1/server')).body as any;
-    assert.deepEqual(server.auth_methods, ['api_token', 'scoped_api_token', 'oauth2', 'pat', 'basic']);
+    assert.deepEqual(server.auth_methods, ['api_token', 'scoped_api_token', 'oauth2', 'pat', 'basic', 'dc_oauth2', 'oauth1']);
     assert.equal(server.oauth2_configured, true);
 
     const { token: doomed, id } = await ctx.tf.tokens.create('doomed', ['read']);
