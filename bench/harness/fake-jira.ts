@@ -1,5 +1,6 @@
 import type { FakeJiraProcess } from '../../tools/fake-jira/process.js';
 import { Http, type Reply } from './http.js';
+import type { TrafficStats } from '../../tools/fake-jira/traffic.js';
 
 /**
  * The fake Jira's admin API (`/_fake`), as the benchmarks use it: its counters (calls and Atlassian's points,
@@ -8,19 +9,7 @@ import { Http, type Reply } from './http.js';
  * reads (seeding, the Fides-style baseline).
  */
 
-export interface FakeStats {
-  total: number;
-  byEndpoint: Record<string, number>;
-  /** Atlassian's points: a read 1 plus 1 per issue returned, a write 1 */
-  points: number;
-  pointsCharged: number;
-  pointsByEndpoint: Record<string, number>;
-  /** most calls in any sliding second */
-  maxPerSecond: number;
-  rejected429: number;
-  rejected429ByReason: Record<string, number>;
-  since: string;
-}
+export type FakeStats = TrafficStats;
 
 /** The credentials the benchmark connection uses (the fake accepts any Basic credentials unless told otherwise). */
 export const BENCH_JIRA_USER = { username: 'bench@example.com', apiKey: 'bench-token' };

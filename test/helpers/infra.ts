@@ -122,18 +122,7 @@ export async function fakeJira(cleanup: Cleanup, env: Record<string, string> = {
 }
 export type FakeJira = Awaited<ReturnType<typeof fakeJira>>;
 
-/** GET /_fake/stats: Jira calls and their points since the last reset (points: all; pointsCharged: OAuth apps' only). */
-export interface FakeJiraStats {
-  total: number;
-  byEndpoint: Record<string, number>;
-  points: number;
-  pointsCharged: number;
-  pointsByEndpoint: Record<string, number>;
-  maxPerSecond: number;
-  rejected429: number;
-  rejected429ByReason: Record<string, number>;
-  since: string;
-}
+export type { TrafficStats as FakeJiraStats } from '../../tools/fake-jira/traffic.js';
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (then fails with the last value seen). */
 export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
@@ -150,5 +139,6 @@ export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutM
 // Worker lifecycle chatter and access logs drown the test report; warnings and errors still show.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { setLogLevel } from '../../src/platform/log.js';
+import type { TrafficStats as FakeJiraStats } from '../../tools/fake-jira/traffic.js';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 setLogLevel('warn');

@@ -126,8 +126,23 @@ export class JiraTraffic {
   }
 }
 
+/** GET /_fake/stats: Jira calls and their points since the last reset, as tests and benchmarks read them. */
+export interface TrafficStats {
+  total: number;
+  byEndpoint: Record<string, number>;
+  /** Atlassian's points: a read 1 plus 1 per issue returned, a write 1 (pointsCharged: OAuth apps' only) */
+  points: number;
+  pointsCharged: number;
+  pointsByEndpoint: Record<string, number>;
+  /** most calls in any sliding second */
+  maxPerSecond: number;
+  rejected429: number;
+  rejected429ByReason: Record<string, number>;
+  since: string;
+}
+
 // `since` is real time, like the rates beside it.
-const fresh = () => ({
+const fresh = (): TrafficStats => ({
   total: 0,
   byEndpoint: {} as Record<string, number>,
   points: 0,
