@@ -19,6 +19,7 @@ export const open100k: Benchmark = {
     const tickets = opts.get('tickets', 100_000);
     const sampleSeconds = opts.get('sample-seconds', 60);
     const reserveMb = opts.get('reserve-mb', 3000);
+    const stopAfterMinutes = opts.get('stop-after-minutes', 0);
     const stack = await startStack({ label: 'open-100k' });
     try {
       const setupMon = monitorProcess(stack.worker.pid);
@@ -26,7 +27,7 @@ export const open100k: Benchmark = {
       const setupCpuOf = cpuBreakdown(stack.cpuParts());
       const memAtStart = memAvailableMb();
       const stopMem = every(60_000, () => `memory: Temporal ${n(rssMbOf(stack.temporalPid))} MB, machine available ${n(memAvailableMb())} MB`);
-      const seeded = await seedTrackedTickets(stack, { count: tickets, prefix: 'o100k', concurrency: 32, stopBelowMemMb: reserveMb, stallMinutes: 10 }).finally(stopMem);
+      const seeded = await seedTrackedTickets(stack, { count: tickets, prefix: 'o100k', concurrency: 32, stopBelowMemMb: reserveMb, stopAfterMinutes, stallMinutes: 10 }).finally(stopMem);
       setupMon.stop();
       temporalMon.stop();
       const setup = setupMon.stats();

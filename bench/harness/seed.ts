@@ -209,7 +209,8 @@ const CATEGORY: Record<string, TrackedStatusCategory> = { 'To Do': 'new', 'In Pr
  * 4. each workflow is started with that state as `input.state` (how continue-as-new carries it), so it begins
  *    waiting for news; it records its state once, which is how the benchmark knows it has run (state_seq 2).
  * `stopBelowMemMb`: stop starting workflows when the machine's available memory falls below this (the dev
- * server grows with every workflow), and report how many are open.
+ * server grows with every workflow), and report how many are open; `stopAfterMinutes` likewise once starting
+ * has taken that long (a machine whose time is booked).
  */
 export async function seedTrackedTickets(
   stack: Stack,
@@ -222,6 +223,7 @@ export async function seedTrackedTickets(
     /** at most this many started workflows not yet at rest (default 1,000) */
     ahead?: number;
     stopBelowMemMb?: number;
+    stopAfterMinutes?: number;
     stallMinutes?: number;
   },
 ): Promise<SeedRun> {
@@ -304,6 +306,11 @@ export async function seedTrackedTickets(
       if (stoppedAt) return;
       if (o.stopBelowMemMb && i % 500 === 0 && memAvailableMb() < o.stopBelowMemMb) {
         stoppedAt = { open: started, reason: `the machine's available memory fell below ${n(o.stopBelowMemMb)} MB (Temporal dev server at ${n(rssMbOf(stack.temporalPid))} MB)` };
+        say(`stopping at ${n(started)} workflows: ${stoppedAt.reason}`);
+        return;
+      }
+      if (o.stopAfterMinutes && performance.now() - startedAt > o.stopAfterMinutes * 60_000) {
+        stoppedAt = { open: started, reason: `starting them had taken the ${o.stopAfterMinutes} minutes allowed (--stop-after-minutes)` };
         say(`stopping at ${n(started)} workflows: ${stoppedAt.reason}`);
         return;
       }
