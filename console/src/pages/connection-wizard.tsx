@@ -334,7 +334,7 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
           <legend>How ticketflow signs in to Jira</legend>
           {offered.map((m) => (
             <label key={m.method} className={`mode${m.method === method ? ' mode--chosen' : ''}`}>
-              <input type="radio" name="auth_method" value={m.method} checked={m.method === method} onChange={() => setMethod(m.method)} />
+              <input type="radio" name="auth_method" value={m.method} checked={m.method === method} onChange={() => (setMethod(m.method), setSaved(false))} />
               <span>
                 <span className="mode__label">{m.label}</span> <span className="muted small">{m.deployment}</span>
                 <span className="mode__description">{m.description}</span>
