@@ -235,12 +235,26 @@ browserPaths('the console in Chromium', () => {
     assert.ok(await ticket.getByRole('button', { name: 'Refresh' }).isDisabled(), 'nothing more applies once completed');
     await shot(page, 'privacy-request-completed');
 
+    // Erasure on demand: asked first, then the answer names the ticket rendered from the email.
+    await page.getByRole('button', { name: 'Erase personal data' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Erase the personal data of pri_console?' });
+    await confirm.getByRole('button', { name: 'Erase personal data' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    const erased = page.getByRole('status').filter({ hasText: 'Personal data erased' });
+    await erased.getByRole('list', { name: 'Tickets rendered from personal data' }).getByText(new RegExp(`${key} on privacy_team \\(.*summary.*\\): not redacted`)).waitFor();
+    await page.getByTestId('erased-at').waitFor();
+    assert.ok((((await ctx.tf.http.get('api/v1/privacy-request/pri_console')).body as any).personal_data_erased_at), 'erased, as the API says');
+
     // A read token sees the same, with every action off and saying why.
     const reader = await open({ token: ctx.readToken });
     assert.equal(await reader.page.getByRole('link', { name: 'Connections' }).count(), 0, 'connections need admin');
+    assert.equal(await reader.page.getByRole('link', { name: 'Audit' }).count(), 0, 'the audit log needs admin');
     await reader.page.goto('/console/requests/pri_console');
     await reader.page.getByText('needs a token with scope write').waitFor();
     assert.ok(await reader.page.getByRole('button', { name: 'Link replacement' }).isDisabled());
+    assert.ok(await reader.page.getByRole('button', { name: /Erase personal data/ }).isDisabled(), 'erasure needs admin');
+    await reader.page.getByRole('link', { name: 'Audit of this request' }).click();
+    await reader.page.getByRole('alert').getByText('The audit log needs an admin token').waitFor();
   });
 
   test('3: an anomaly: create a ticket; link an existing one found by typing part of its summary; unlink it', async () => {
@@ -279,7 +293,7 @@ browserPaths('the console in Chromium', () => {
     await page.goto('/console/connections/new');
     await page.getByRole('textbox', { name: 'Name' }).fill('Cloud OAuth');
     await page.getByRole('button', { name: 'Create and continue' }).click();
-    await page.getByRole('radio', { name: /OAuth 2\.0/ }).check();
+    await page.getByRole('radio', { name: /OAuth 2\.0 \(3LO\)/ }).check();
     await shot(page, 'wizard-2-oauth');
     await page.getByRole('button', { name: 'Authorize with Atlassian' }).click();
     await page.waitForURL(/\/console\/connections\/cloud_oauth\?authorized=1$/);
@@ -308,5 +322,108 @@ browserPaths('the console in Chromium', () => {
     await page.getByRole('status').getByText('Deleted Cloud OAuth. The connection had no open tickets.').waitFor();
     await oauthRow.waitFor({ state: 'detached' });
     assert.equal((await ctx.tf.http.get('api/v1/connection/cloud_oauth')).statusCode, 404);
+  });
+  test('5: Data Center OAuth 2.0: register the shown redirect URL in Jira, authorize at the Jira server, back authorized; the manual webhook and a new secret; disconnect; the audit of the connection', async () => {
+    const { page } = await open();
+    await page.goto('/console/connections/new');
+    await page.getByRole('textbox', { name: 'Name' }).fill('Data Center');
+    await page.getByRole('button', { name: 'Create and continue' }).click();
+    await page.getByRole('radio', { name: /OAuth 2\.0 \(application link\)/ }).check();
+    const redirect = await page.getByRole('textbox', { name: 'Redirect URL' }).inputValue();
+    assert.equal(redirect, `${ctx.tf.base}/api/v1/oauth/jira/callback`, "the API's callback on the console's origin");
+    // The Jira administrator's part: an incoming application link with that redirect URL.
+    const app = await ctx.jira.dcOAuthClient(redirect);
+    await page.getByRole('textbox', { name: 'Base URL' }).fill(ctx.jira.url);
+    await page.getByRole('textbox', { name: 'Client ID' }).fill(app.client_id);
+    await page.getByLabel('Client secret').fill(app.client_secret);
+    await shot(page, 'wizard-2-dc-oauth');
+    const codes = (await ctx.jira.dcStats()).oauth2.authorizationCode;
+    await page.getByRole('button', { name: 'Authorize with Jira' }).click();
+    await page.waitForURL(/\/console\/connections\/data_center\?authorized=1$/);
+    await page.getByText('Authorized with Jira').waitFor();
+    await page.getByText(`ticketflow may now work in ${ctx.jira.url}.`).waitFor();
+    assert.equal((await ctx.jira.dcStats()).oauth2.authorizationCode - codes, 1, 'one code exchanged, with PKCE');
+    assert.equal((await ctx.jira.dcStats()).oauth2.pkceFailures, 0);
+    const conn = (await ctx.tf.http.get('api/v1/connection/data_center')).body as any;
+    assert.equal(conn.secrets.auth_method, 'dc_oauth2');
+    assert.equal(conn.secrets.access_token, '**********');
+    assert.equal(conn.secrets.redirect_uri, redirect);
+
+    // A Data Center OAuth 2.0 link cannot manage webhooks: the panel says what to paste, and makes a secret once.
+    const hooks = page.getByRole('region', { name: 'Jira webhooks' });
+    await hooks.getByText('Manual (an administrator sets it up)').waitFor();
+    assert.match(await hooks.getByRole('textbox', { name: 'Webhook URL' }).inputValue(), /\/webhooks\/jira\/data_center$/);
+    assert.match(await hooks.getByRole('textbox', { name: 'JQL filter' }).inputValue(), /^project = /);
+    await hooks.getByRole('button', { name: 'Make a new secret' }).click();
+    await page.getByRole('dialog', { name: 'Make a new webhook secret?' }).getByRole('button', { name: 'Make a new secret' }).click();
+    const secret = await hooks.getByRole('textbox', { name: 'Webhook secret' }).inputValue();
+    assert.ok(secret.length >= 32, 'the secret, shown once');
+    await hooks.getByText('set (never shown again)').waitFor();
+    await shot(page, 'connection-webhook');
+
+    await page.getByRole('button', { name: 'Disconnect Data Center' }).click();
+    const ask = page.getByRole('dialog', { name: 'Disconnect Data Center from Jira?' });
+    await ask.getByRole('button', { name: 'Disconnect Data Center' }).click();
+    const outcome = page.getByRole('status').filter({ hasText: 'Disconnected Data Center' });
+    await outcome.getByText(/access_token/).waitFor();
+    await outcome.getByText('Still to do in Jira:').waitFor();
+    await outcome.getByText(/Authorized applications/).waitFor();
+    const after = (await ctx.tf.http.get('api/v1/connection/data_center')).body as any;
+    assert.equal(after.secrets.access_token, undefined, 'the tokens are forgotten');
+    assert.equal(after.secrets.oauth_client_id, app.client_id, 'the application link stays');
+    assert.equal(await page.getByRole('button', { name: 'Disconnect Data Center' }).count(), 0, 'nothing left to disconnect');
+
+    await page.getByRole('link', { name: 'Audit of this connection' }).click();
+    await page.waitForURL(/\/console\/audit\?target=data_center$/);
+    const table = page.getByRole('table', { name: 'Audit entries, oldest first' });
+    const row = (route: string) => table.getByRole('row').filter({ hasText: route });
+    await row('POST /api/v1/oauth/jira/initiate').getByText('console tests').waitFor();
+    await row('GET /api/v1/oauth/jira/callback').getByText('OAuth redirect').waitFor();
+    await row('/disconnect').getByText('console tests').waitFor();
+    const routes = await table.locator('tbody tr td[data-label="Action"]').allTextContents();
+    const at = (r: string) => routes.findIndex((x) => x.includes(r));
+    assert.ok(at('initiate') < at('callback') && at('callback') < at('/disconnect'), `in order: ${routes.join(' | ')}`);
+    assert.ok(routes.every((r) => !/\/audit/.test(r)), 'reading the log is not an entry');
+    assert.equal(await row('/disconnect').getByText('200').count(), 1);
+    await shot(page, 'audit');
+
+    // Cleared, the log has everyone's entries; a page is 50, and Load more appends the next by its cursor.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForURL(/\/console\/audit$/);
+    await row('POST /api/v1/privacy-request').first().waitFor();
+    for (let i = 0; i < 50; i++) assert.equal((await ctx.tf.http.post('api/v1/connection/data_center/jira/webhook-secret')).statusCode, 200);
+    await page.goto('/console/audit?target=data_center');
+    const body = table.locator('tbody tr');
+    await body.nth(49).waitFor();
+    assert.equal(await body.count(), 50, 'one page');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await body.nth(50).waitFor();
+    assert.match((await body.last().textContent())!, /webhook-secret/);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0, 'the newest entry is shown: nothing more to load');
+  });
+  test('6: OAuth 1.0a: a key pair made by the API; the public key and consumer key to paste into the application link; authorize at the Jira server; back authorized', async () => {
+    const { page } = await open();
+    await page.goto('/console/connections/new');
+    await page.getByRole('textbox', { name: 'Name' }).fill('Server link');
+    await page.getByRole('button', { name: 'Create and continue' }).click();
+    await page.getByRole('radio', { name: /OAuth 1\.0a/ }).check();
+    assert.ok(await page.getByRole('radio', { name: /Generate a key pair here/ }).isChecked(), 'made here unless a key is pasted');
+    await page.getByRole('textbox', { name: 'Base URL' }).fill(ctx.jira.url);
+    await page.getByRole('textbox', { name: 'Consumer key' }).fill('ticketflow-console');
+    assert.ok(await page.getByRole('button', { name: 'Authorize with Jira' }).isDisabled(), 'not before the public key is in Jira');
+    await page.getByRole('button', { name: 'Save and show the public key' }).click();
+    const publicKey = await page.getByRole('textbox', { name: 'Public key' }).inputValue();
+    assert.match(publicKey, /^-----BEGIN PUBLIC KEY-----/);
+    await page.getByText('ticketflow-console', { exact: true }).waitFor();
+    await shot(page, 'wizard-2-oauth1');
+    // The Jira administrator pastes it into the application link's incoming authentication.
+    await ctx.jira.appLink('ticketflow-console', publicKey);
+    await page.getByRole('button', { name: 'Authorize with Jira' }).click();
+    await page.waitForURL(/\/console\/connections\/server_link\?authorized=1$/);
+    await page.getByText('Authorized with Jira').waitFor();
+    const conn = (await ctx.tf.http.get('api/v1/connection/server_link')).body as any;
+    assert.equal(conn.secrets.auth_method, 'oauth1');
+    assert.equal(conn.secrets.oauth1_access_token, '**********');
+    assert.equal(conn.secrets.oauth1_public_key, publicKey, 'saving again kept the pair whose public key is in Jira');
   });
 });

@@ -6,6 +6,7 @@ import { ConnectionsPage } from './pages/connections';
 import { ConnectionWizard } from './pages/connection-wizard';
 import { PrivacyRequestPage } from './pages/privacy-request';
 import { AnomalyPage } from './pages/anomaly';
+import { AuditPage } from './pages/audit';
 import { api, asProblem, tokenStore, type Problem } from './api/client';
 
 export function App() {
@@ -88,8 +89,7 @@ function Shell({ signOut }: { signOut: () => void }) {
     { href: '/connections', label: 'Connections', scope: 'admin' },
     { href: '/requests', label: 'Privacy requests', scope: 'read' },
     { href: '/anomalies', label: 'Anomalies', scope: 'read' },
-    // AUDIT: the audit view (GET /api/v1/audit, issue "privacy-data") goes here as { href: '/audit', label: 'Audit', scope: 'admin' },
-    // with its route below; the lead wires it once that branch is merged.
+    { href: '/audit', label: 'Audit', scope: 'admin' },
   ];
   return (
     <>
@@ -136,7 +136,7 @@ function Shell({ signOut }: { signOut: () => void }) {
             <AnomalyPage />
           </Route>
           <Route path="/anomalies/:id">{(p) => <AnomalyPage anomalyId={decodeURIComponent(p.id)} />}</Route>
-          {/* AUDIT: <Route path="/audit"><AuditPage /></Route> */}
+          <Route path="/audit">{admin(can('admin'), <AuditPage />, AUDIT_NEEDS_ADMIN)}</Route>
           <Route>
             <Empty title="No such page">
               <Link href="/">Back to the start</Link>
@@ -148,9 +148,13 @@ function Shell({ signOut }: { signOut: () => void }) {
   );
 }
 
-function admin(allowed: boolean, page: ReactNode): ReactNode {
+const CONNECTIONS_NEED_ADMIN = { title: 'Connections need an admin token', detail: 'Connections hold Jira credentials, so only a token with scope admin may see or change them. Sign in with such a token.' };
+const AUDIT_NEEDS_ADMIN = {
+  title: 'The audit log needs an admin token',
+  detail: 'It names every token and the ids each one acted on, so only a token with scope admin may read it (GET /api/v1/audit). Sign in with such a token, or ask an administrator.',
+};
+
+function admin(allowed: boolean, page: ReactNode, why = CONNECTIONS_NEED_ADMIN): ReactNode {
   if (allowed) return page;
-  return (
-    <ProblemBanner problem={{ type: 'about:blank', title: 'Connections need an admin token', status: 403, detail: 'Connections hold Jira credentials, so only a token with scope admin may see or change them. Sign in with such a token.' }} />
-  );
+  return <ProblemBanner problem={{ type: 'about:blank', status: 403, ...why }} />;
 }

@@ -1,4 +1,4 @@
-import { useId, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import type { Problem } from '../api/client';
 
 export interface FieldA11y {
@@ -111,3 +111,79 @@ export function NeedsScope({ scope }: { scope: string }) {
 }
 
 export const externalLink = { target: '_blank', rel: 'noreferrer noopener' } as const;
+
+/**
+ * Copies a value to the clipboard and says so (announced); where the browser refuses, it says to select and
+ * copy by hand instead of failing silently.
+ */
+export function CopyButton({ value, label }: { value: string; label: string }) {
+  const [said, setSaid] = useState<string | null>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      setSaid('Copied');
+    } catch {
+      setSaid('Could not copy: select the text and copy it');
+    }
+  };
+  return (
+    <span className="copy">
+      <button type="button" className="button button--small" onClick={copy}>
+        Copy<span className="visually-hidden"> {label}</span>
+      </button>
+      <span role="status" className="muted small">
+        {said}
+      </span>
+    </span>
+  );
+}
+
+/** A value to paste elsewhere (a URL, a key, a secret): shown whole, selectable, with a copy button. */
+export function CopyValue({ label, value, multiline, hint }: { label: string; value: string; multiline?: boolean; hint?: ReactNode }) {
+  return (
+    <Field label={label} hint={hint}>
+      {(a11y) => (
+        <div className="copy-value">
+          {multiline ? <textarea {...a11y} readOnly value={value} rows={value.split('\n').length} className="mono" spellCheck={false} /> : <input {...a11y} type="text" readOnly value={value} className="mono" />}
+          <CopyButton value={value} label={label} />
+        </div>
+      )}
+    </Field>
+  );
+}
+
+/**
+ * A modal question before an action that cannot be undone: the browser's own <dialog> (focus kept inside,
+ * Escape cancels, the page behind inert), labelled by its title.
+ */
+export function ConfirmDialog({ title, children, confirm, busy, onConfirm, onCancel, danger = true }: { title: string; children: ReactNode; confirm: string; busy?: boolean; danger?: boolean; onConfirm: () => void; onCancel: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={`${id}-title`}
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!busy) onCancel();
+      }}
+    >
+      <h2 id={`${id}-title`}>{title}</h2>
+      <div className="dialog__body">{children}</div>
+      <div className="form-actions">
+        <button type="button" className={`button ${danger ? 'button--danger' : 'button--primary'}`} disabled={busy} onClick={onConfirm}>
+          {confirm}
+        </button>
+        <button type="button" className="button" disabled={busy} onClick={onCancel} autoFocus>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
+}

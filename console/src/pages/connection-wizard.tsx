@@ -3,10 +3,10 @@ import { Link, useLocation, useSearch } from 'wouter';
 import { keepPreviousData, useQueryClient } from '@tanstack/react-query';
 import { $api, api, asProblem, fieldError, must, type Answer, type Body, type Problem } from '../api/client';
 import { useSession } from '../session';
-import { Badge, externalLink, Field, Notice, PageHeader, ProblemBanner } from '../components/ui';
+import { Badge, CopyButton, CopyValue, externalLink, Field, Notice, PageHeader, ProblemBanner } from '../components/ui';
 import { TemplateField, type Variable } from '../components/template-field';
 import { AUTH_MODES, type AuthMode } from './auth-modes';
-import { StateBadge } from './connections';
+import { DisconnectButton, DisconnectOutcome, hasCredentials as storesCredentials, StateBadge, WebhookPanel, type Disconnected } from './connections';
 
 type Connection = Answer<'/api/v1/connection/{key}', 'get'>;
 type SecretBody = Body<'/api/v1/connection/{key}/secret', 'put'>;
@@ -137,6 +137,7 @@ function EditConnection({ connectionKey, search }: { connectionKey: string; sear
   // The step is in the address (?step=…), so that reloading, or coming back from Atlassian, lands on it.
   const step: StepId = asked ?? (authorized || authorizationError || !hasCredentials ? 'auth' : 'tickets');
   const go = (s: StepId) => navigate(`/connections/${encodeURIComponent(connectionKey)}?step=${s}`);
+  const [disconnected, setDisconnected] = useState<Disconnected | null>(null);
   if (conn.error) return <ProblemBanner problem={conn.error} />;
   if (!c)
     return (
@@ -155,24 +156,35 @@ function EditConnection({ connectionKey, search }: { connectionKey: string; sear
           </>
         }
       >
+        <Link href={`/audit?target=${encodeURIComponent(c.key)}`} className="button button--ghost">
+          Audit of this connection
+        </Link>
+        {storesCredentials(c) && <DisconnectButton connectionKey={c.key} name={c.name} onDone={setDisconnected} />}
         <Link href="/connections" className="button button--ghost">
           All connections
         </Link>
       </PageHeader>
+      {disconnected && <DisconnectOutcome name={c.name} answer={disconnected} />}
       <Steps current={step} onPick={go} reachable={reachable} />
       {step === 'name' && <NameStep c={c} onDone={() => go('auth')} />}
       {step === 'auth' && <AuthStep c={c} authorized={authorized} authorizationError={authorizationError} onDone={() => go('tickets')} />}
       {step === 'tickets' && <TicketsStep c={c} onDone={() => go('test')} />}
       {step === 'test' && <TestStep c={c} />}
+      {hasCredentials && <WebhookPanel connectionKey={c.key} />}
     </>
   );
 }
 
 function authIsSet(c: Connection): boolean {
   const s = c.secrets;
-  if (s.auth_method === 'oauth2') return !!s.access_token;
+  if (s.auth_method === 'oauth2' || s.auth_method === 'dc_oauth2') return !!s.access_token;
+  if (s.auth_method === 'oauth1') return !!s.oauth1_access_token;
   return !!s.domain && !!s.api_key;
 }
+
+/** Where Jira sends the browser back after an authorization: the API's callback on the origin this page came from. */
+const callbackUrl = () => `${window.location.origin}/api/v1/oauth/jira/callback`;
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
 
 function NameStep({ c, onDone }: { c: Connection; onDone: () => void }) {
   const queries = useQueryClient();
@@ -218,7 +230,17 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
   const stored = (c.secrets.auth_method as string | undefined) ?? (authIsSet(c) ? 'api_token' : undefined);
   const [method, setMethod] = useState(stored ?? offered[0]?.method ?? 'api_token');
   const mode = offered.find((m) => m.method === method) ?? offered[0]!;
-  const [values, setValues] = useState<Record<string, string>>({ domain: typeof c.secrets.domain === 'string' ? c.secrets.domain : '' });
+  const [values, setValues] = useState<Record<string, string>>({
+    domain: text(c.secrets.domain),
+    oauth_client_id: text(c.secrets.oauth_client_id),
+    oauth1_consumer_key: text(c.secrets.oauth1_consumer_key),
+    redirect_uri: text(c.secrets.redirect_uri) || callbackUrl(),
+  });
+  const publicKey = text(c.secrets.oauth1_public_key);
+  // OAuth 1.0a: a key pair made by the API (its private key never leaves it), or one of your own.
+  const [keyChoice, setKeyChoice] = useState<'generate' | 'paste'>('generate');
+  const [saved, setSaved] = useState(false);
+  const [privateKey, setPrivateKey] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
   const [check, setCheck] = useState<Answer<'/api/v1/connection/{key}/jira/test', 'get'> | null>(null);
@@ -230,6 +252,12 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
       const v = values[f.name]?.trim() ?? '';
       // A saved secret is never shown again: an empty field keeps it.
       if (v) body[f.name] = v;
+    }
+    if (mode.browserFlow === 'dc_oauth2' || mode.browserFlow === 'oauth1') body.redirect_uri = values.redirect_uri?.trim() || callbackUrl();
+    if (mode.browserFlow === 'oauth1') {
+      if (keyChoice === 'paste' && privateKey.trim()) body.oauth1_private_key = privateKey.trim();
+      // Made once: saving again keeps the pair whose public key is already in Jira's application link.
+      if (keyChoice === 'generate' && !(sameMode && publicKey)) body.oauth1_generate_key = true;
     }
     return body as SecretBody;
   };
@@ -256,10 +284,14 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
     setBusy(true);
     setProblem(null);
     setCheck(null);
+    setSaved(false);
     try {
       await must(api.PUT('/api/v1/connection/{key}/secret', { params: { path: { key: c.key } }, body: credentials() }));
       await queries.invalidateQueries();
-      await runCheck();
+      setPrivateKey('');
+      // A browser flow has no tokens to check until it is authorized.
+      if (mode.browserFlow) setSaved(true);
+      else await runCheck();
     } catch (err) {
       setProblem(asProblem(err));
     } finally {
@@ -287,7 +319,7 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
     <section className="card" aria-labelledby="step-auth">
       <h2 id="step-auth">2. Authorize</h2>
       {authorized && (
-        <Notice tone="success" title="Authorized with Atlassian">
+        <Notice tone="success" title={`Authorized with ${AUTH_MODES.find((m) => m.method === stored)?.authorizeAt ?? 'Jira'}`}>
           {typeof c.secrets.site_url === 'string' ? `ticketflow may now work in ${c.secrets.site_url}.` : 'The tokens are stored, sealed.'} Continue with the tickets.
         </Notice>
       )}
@@ -302,7 +334,7 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
           <legend>How ticketflow signs in to Jira</legend>
           {offered.map((m) => (
             <label key={m.method} className={`mode${m.method === method ? ' mode--chosen' : ''}`}>
-              <input type="radio" name="auth_method" value={m.method} checked={m.method === method} onChange={() => setMethod(m.method)} />
+              <input type="radio" name="auth_method" value={m.method} checked={m.method === method} onChange={() => (setMethod(m.method), setSaved(false))} />
               <span>
                 <span className="mode__label">{m.label}</span> <span className="muted small">{m.deployment}</span>
                 <span className="mode__description">{m.description}</span>
@@ -316,7 +348,7 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
             {(a11y) => (
               <input
                 {...a11y}
-                type={f.secret && f.name === 'api_key' ? 'password' : 'text'}
+                type={f.secret && (f.name === 'api_key' || f.name === 'oauth_client_secret') ? 'password' : 'text'}
                 autoComplete="off"
                 placeholder={f.placeholder}
                 value={values[f.name] ?? ''}
@@ -341,11 +373,50 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
             )}
           </div>
         )}
-        <AuthorizeFlow mode={mode} busy={busy} onAuthorize={authorize} configured={server.oauth2_configured} authorizedAlready={!!c.secrets.access_token} />
+        {(mode.browserFlow === 'dc_oauth2' || mode.browserFlow === 'oauth1') && (
+          <Field
+            label="Redirect URL"
+            error={errorOf('redirect_uri')}
+            hint={mode.browserFlow === 'dc_oauth2' ? "Register exactly this as the incoming link's redirect URL: Jira sends the browser back to it" : 'Jira sends the browser back here after the user authorizes (the OAuth callback)'}
+          >
+            {(a11y) => (
+              <div className="copy-value">
+                <input {...a11y} type="url" className="mono" autoComplete="off" value={values.redirect_uri ?? ''} onChange={(e) => setValues({ ...values, redirect_uri: e.target.value })} />
+                <CopyButton value={values.redirect_uri ?? ''} label="redirect URL" />
+              </div>
+            )}
+          </Field>
+        )}
+        {mode.browserFlow === 'oauth1' && (
+          <OAuth1Key
+            choice={keyChoice}
+            onChoice={setKeyChoice}
+            privateKey={privateKey}
+            onPrivateKey={setPrivateKey}
+            error={errorOf('oauth1_private_key')}
+            publicKey={sameMode ? publicKey : ''}
+            consumerKey={text(c.secrets.oauth1_consumer_key)}
+            redirectUri={values.redirect_uri ?? ''}
+          />
+        )}
+        {saved && <Notice tone="success" title="Saved">{mode.browserFlow === 'oauth1' ? 'Paste the public key into the application link, then authorize.' : 'Now authorize.'}</Notice>}
+        <AuthorizeFlow
+          mode={mode}
+          busy={busy}
+          onAuthorize={authorize}
+          configured={mode.browserFlow !== 'oauth2' || server.oauth2_configured}
+          authorizedAlready={sameMode && authIsSet(c)}
+          ready={mode.browserFlow !== 'oauth1' || (sameMode && !!publicKey)}
+        />
         <div className="form-actions">
           {!mode.browserFlow && (
             <button type="submit" className="button button--primary" disabled={busy}>
               {busy ? 'Checking…' : 'Save and check'}
+            </button>
+          )}
+          {mode.browserFlow === 'oauth1' && (
+            <button type="submit" className={`button${sameMode && publicKey ? '' : ' button--primary'}`} disabled={busy}>
+              {busy ? 'Saving…' : sameMode && publicKey ? 'Save' : 'Save and show the public key'}
             </button>
           )}
           <button type="button" className="button" disabled={!authIsSet(c) && check?.status !== 'connected'} onClick={onDone}>
@@ -357,9 +428,14 @@ function AuthStep({ c, authorized, authorizationError, onDone }: { c: Connection
   );
 }
 
-/** The browser half of a mode authorized at Atlassian (OAuth 2.0 3LO); more flows slot in here. */
-function AuthorizeFlow({ mode, busy, onAuthorize, configured, authorizedAlready }: { mode: AuthMode; busy: boolean; onAuthorize: () => void; configured: boolean; authorizedAlready: boolean }) {
-  if (mode.browserFlow !== 'oauth2') return null;
+/**
+ * The browser half of a mode authorized at Atlassian (Cloud's 3LO) or at the Jira server (Data Center's
+ * OAuth 2.0 link, OAuth 1.0a): the API's initiate answers the URL to go to, and its callback sends the
+ * browser back to this step with ?authorized=1 or ?authorization_error=….
+ */
+function AuthorizeFlow({ mode, busy, onAuthorize, configured, authorizedAlready, ready }: { mode: AuthMode; busy: boolean; onAuthorize: () => void; configured: boolean; authorizedAlready: boolean; ready: boolean }) {
+  if (!mode.browserFlow) return null;
+  const at = mode.authorizeAt ?? 'Jira';
   if (!configured)
     return (
       <Notice tone="warning" title="OAuth 2.0 is not set up on this server">
@@ -368,11 +444,67 @@ function AuthorizeFlow({ mode, busy, onAuthorize, configured, authorizedAlready 
     );
   return (
     <div className="authorize">
-      <button type="button" className="button button--primary" disabled={busy} onClick={onAuthorize}>
-        {authorizedAlready ? 'Authorize again with Atlassian' : 'Authorize with Atlassian'}
+      <button type="button" className="button button--primary" disabled={busy || !ready} onClick={onAuthorize}>
+        {authorizedAlready ? `Authorize again with ${at}` : `Authorize with ${at}`}
       </button>
-      <span className="muted small">You will be asked to consent at Atlassian, then come back here.</span>
+      <span className="muted small">
+        {ready
+          ? `${mode.browserFlow === 'oauth2' ? '' : 'Saves the fields above, then '}you will be asked to consent at ${at === 'Jira' ? 'your Jira site' : at}, then come back here.`
+          : 'Save first: the public key must be in the application link before Jira can sign you in.'}
+      </span>
     </div>
+  );
+}
+
+/** OAuth 1.0a's key pair: made by the API (default) or pasted; then the public key and what goes where in Jira. */
+function OAuth1Key(p: {
+  choice: 'generate' | 'paste';
+  onChoice: (c: 'generate' | 'paste') => void;
+  privateKey: string;
+  onPrivateKey: (v: string) => void;
+  error?: string;
+  publicKey: string;
+  consumerKey: string;
+  redirectUri: string;
+}) {
+  return (
+    <>
+      <fieldset className="modes">
+        <legend>Key pair</legend>
+        <label className={`mode${p.choice === 'generate' ? ' mode--chosen' : ''}`}>
+          <input type="radio" name="oauth1_key" checked={p.choice === 'generate'} onChange={() => p.onChoice('generate')} />
+          <span>
+            <span className="mode__label">Generate a key pair here</span>
+            <span className="mode__description">A 2048-bit RSA pair made by the API when saved; the private key is sealed and never shown, the public key is shown to paste into Jira.</span>
+          </span>
+        </label>
+        <label className={`mode${p.choice === 'paste' ? ' mode--chosen' : ''}`}>
+          <input type="radio" name="oauth1_key" checked={p.choice === 'paste'} onChange={() => p.onChoice('paste')} />
+          <span>
+            <span className="mode__label">Paste a private key</span>
+            <span className="mode__description">Your own RSA private key in PEM; its public key is shown once saved.</span>
+          </span>
+        </label>
+      </fieldset>
+      {p.choice === 'paste' && (
+        <Field label="Private key (PEM)" error={p.error} hint={p.publicKey ? 'Saved. Leave empty to keep it; it is never shown again.' : '-----BEGIN PRIVATE KEY----- … or -----BEGIN RSA PRIVATE KEY----- …'}>
+          {(a11y) => <textarea {...a11y} rows={6} className="mono" spellCheck={false} autoComplete="off" value={p.privateKey} onChange={(e) => p.onPrivateKey(e.target.value)} />}
+        </Field>
+      )}
+      {p.publicKey && (
+        <div className="card card--inset" aria-labelledby="oauth1-link">
+          <h3 id="oauth1-link">In Jira's application link</h3>
+          <ol className="small">
+            <li>Administration → Applications → Application links → Create link (or edit ticketflow's): with ticketflow's address ({window.location.origin}) as the application URL.</li>
+            <li>
+              Under Incoming Authentication: Consumer Key <code>{p.consumerKey || '(the consumer key above)'}</code>, Consumer Name ticketflow, and the public key below.
+            </li>
+            <li>Save it, then Authorize here.</li>
+          </ol>
+          <CopyValue label="Public key" value={p.publicKey} multiline />
+        </div>
+      )}
+    </>
   );
 }
 

@@ -2,10 +2,12 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { useQueryClient } from '@tanstack/react-query';
 import { $api, api, asProblem, must, type Answer, type Problem } from '../api/client';
-import { Badge, Empty, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
+import { Badge, ConfirmDialog, CopyValue, Empty, Notice, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
 import { authModeLabel } from './auth-modes';
 
 export type ConnectionItem = Answer<'/api/v1/connection', 'get'>['items'][number];
+export type Disconnected = Answer<'/api/v1/connection/{key}/disconnect', 'post'>;
+type Webhook = Answer<'/api/v1/connection/{key}/jira/webhook', 'get'>;
 type Health = ConnectionItem['health'];
 
 const STATE: Record<Health['state'], { label: string; tone: Tone }> = {
@@ -26,6 +28,7 @@ export function ConnectionsPage() {
   const items = list.data?.items ?? [];
   // Kept here, not in the row: the row goes with the connection once the list is read again.
   const [deleted, setDeleted] = useState<string | null>(null);
+  const [disconnected, setDisconnected] = useState<{ name: string; answer: Disconnected } | null>(null);
   return (
     <>
       <PageHeader title="Connections" subtitle="Jira sites ticketflow opens tickets in, and how each is doing.">
@@ -35,6 +38,7 @@ export function ConnectionsPage() {
       </PageHeader>
       <ProblemBanner problem={list.error} />
       {deleted && <p role="status">{deleted}</p>}
+      {disconnected && <DisconnectOutcome name={disconnected.name} answer={disconnected.answer} />}
       {list.isPending ? (
         <p role="status" className="muted">
           Loading connections…
@@ -66,7 +70,7 @@ export function ConnectionsPage() {
             </thead>
             <tbody>
               {items.map((c) => (
-                <ConnectionRow key={c.key} c={c} onDeleted={(outcome) => setDeleted(`Deleted ${c.name}. ${outcome}`)} />
+                <ConnectionRow key={c.key} c={c} onDeleted={(outcome) => setDeleted(`Deleted ${c.name}. ${outcome}`)} onDisconnected={(answer) => setDisconnected({ name: c.name, answer })} />
               ))}
             </tbody>
           </table>
@@ -76,7 +80,7 @@ export function ConnectionsPage() {
   );
 }
 
-function ConnectionRow({ c, onDeleted }: { c: ConnectionItem; onDeleted: (outcome: string) => void }) {
+function ConnectionRow({ c, onDeleted, onDisconnected }: { c: ConnectionItem; onDeleted: (outcome: string) => void; onDisconnected: (answer: Disconnected) => void }) {
   const h = c.health;
   const queries = useQueryClient();
   const [confirming, setConfirming] = useState(false);
@@ -179,6 +183,7 @@ function ConnectionRow({ c, onDeleted }: { c: ConnectionItem; onDeleted: (outcom
             {c.disabled ? 'Enable' : 'Disable'}
             <span className="visually-hidden"> {c.name}</span>
           </button>
+          {hasCredentials(c) && <DisconnectButton connectionKey={c.key} name={c.name} small onDone={onDisconnected} />}
           <button type="button" className="button button--small button--danger" disabled={busy} onClick={() => setConfirming(true)} aria-expanded={confirming}>
             Delete<span className="visually-hidden"> {c.name}</span>
           </button>
@@ -206,5 +211,178 @@ function ConnectionRow({ c, onDeleted }: { c: ConnectionItem; onDeleted: (outcom
         </tr>
       )}
     </>
+  );
+}
+
+/** Whether anything is left to disconnect: credentials or tokens stored (the API masks them, but says they are there). */
+export function hasCredentials(c: { secrets: Record<string, unknown> }): boolean {
+  const s = c.secrets;
+  return ['api_key', 'access_token', 'refresh_token', 'oauth1_access_token', 'username'].some((k) => !!s[k]);
+}
+
+/**
+ * Disconnect (POST …/disconnect), after a confirmation: the API removes the webhooks it registered, revokes
+ * the grant where Jira offers it and forgets the credentials; the ticket settings stay.
+ */
+export function DisconnectButton({ connectionKey, name, small, onDone }: { connectionKey: string; name: string; small?: boolean; onDone: (answer: Disconnected) => void }) {
+  const queries = useQueryClient();
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const go = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const answer = await must(api.POST('/api/v1/connection/{key}/disconnect', { params: { path: { key: connectionKey } } }));
+      setAsking(false);
+      onDone(answer);
+      await queries.invalidateQueries();
+    } catch (err) {
+      setProblem(asProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" className={`button button--danger${small ? ' button--small' : ''}`} onClick={() => setAsking(true)} aria-haspopup="dialog">
+        Disconnect<span className="visually-hidden"> {name}</span>
+      </button>
+      {asking && (
+        <ConfirmDialog title={`Disconnect ${name} from Jira?`} confirm={busy ? 'Disconnecting…' : `Disconnect ${name}`} busy={busy} onConfirm={go} onCancel={() => (setAsking(false), setProblem(null))}>
+          <p>
+            ticketflow removes the webhooks it registered, revokes its grant where Jira offers that, and forgets the credentials and tokens. The project,
+            templates and status mapping stay, so connecting again is one authorization away. Until then nothing reaches Jira through this connection.
+          </p>
+          <ProblemBanner problem={problem} />
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+const REVOCATION: Record<Disconnected['revocation'], string> = {
+  revoked: 'Jira withdrew the grant.',
+  not_offered: 'This Jira has no way to revoke the grant from here (see below).',
+  nothing_to_revoke: 'There was no grant to revoke.',
+  failed: 'Revoking the grant failed (see below).',
+};
+
+/** What a disconnect did, and what a person still does in Jira. */
+export function DisconnectOutcome({ name, answer }: { name: string; answer: Disconnected }) {
+  return (
+    <Notice tone={answer.webhooks_left.length || answer.manual_steps.length ? 'warning' : 'success'} title={`Disconnected ${name}`}>
+      <ul className="outcome">
+        <li>Forgotten: {answer.forgotten.length ? answer.forgotten.join(', ') : 'nothing was stored'}.</li>
+        <li>Webhooks removed: {answer.webhooks_removed.length ? answer.webhooks_removed.join(', ') : 'none'}.</li>
+        {answer.webhooks_left.map((w) => (
+          <li key={w.id}>
+            Webhook {w.id} left in Jira: {w.reason}
+          </li>
+        ))}
+        <li>{REVOCATION[answer.revocation]}</li>
+      </ul>
+      {answer.manual_steps.length > 0 && (
+        <>
+          <p className="strong">Still to do in Jira:</p>
+          <ol className="outcome">
+            {answer.manual_steps.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ol>
+        </>
+      )}
+    </Notice>
+  );
+}
+
+const WEBHOOK_MODE: Record<Webhook['mode'], string> = { dynamic: 'Dynamic (registered by ticketflow)', registered: 'Registered by ticketflow', manual: 'Manual (an administrator sets it up)' };
+
+/** How Jira's webhooks reach the connection (GET …/jira/webhook), and a new secret for a manual one, shown once. */
+export function WebhookPanel({ connectionKey }: { connectionKey: string }) {
+  const info = $api.useQuery('get', '/api/v1/connection/{key}/jira/webhook', { params: { path: { key: connectionKey } } });
+  const queries = useQueryClient();
+  const [minted, setMinted] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const w = info.data;
+  const mint = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const answer = await must(api.POST('/api/v1/connection/{key}/jira/webhook-secret', { params: { path: { key: connectionKey } } }));
+      setMinted(answer.secret ?? null);
+      setAsking(false);
+      await queries.invalidateQueries({ queryKey: ['get', '/api/v1/connection/{key}/jira/webhook'] });
+    } catch (err) {
+      setProblem(asProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="webhook-title">
+      <h2 id="webhook-title">Jira webhooks</h2>
+      <ProblemBanner problem={info.error} />
+      {!w ? (
+        !info.error && (
+          <p role="status" className="muted">
+            Loading…
+          </p>
+        )
+      ) : (
+        <>
+          <p>
+            <Badge tone={w.mode === 'manual' ? (w.secret_set ? 'info' : 'warn') : 'good'}>{WEBHOOK_MODE[w.mode]}</Badge>
+          </p>
+          <p className="small">{w.detail}</p>
+          <dl className="facts">
+            <div>
+              <dt>Events</dt>
+              <dd>{w.events.join(', ')}</dd>
+            </div>
+            {w.registered && (
+              <div>
+                <dt>Registered</dt>
+                <dd>
+                  webhook {w.registered.id}, <Time value={w.registered.registered_at} />
+                </dd>
+              </div>
+            )}
+            {w.mode === 'manual' && (
+              <div>
+                <dt>Secret</dt>
+                <dd>{w.secret_set ? 'set (never shown again)' : 'none yet'}</dd>
+              </div>
+            )}
+          </dl>
+          <CopyValue label="Webhook URL" value={w.url} />
+          <CopyValue label="JQL filter" value={w.jql_filter} />
+          {w.mode === 'manual' && (
+            <>
+              {minted && (
+                <div className="banner banner--warning" role="status">
+                  <strong>The new secret, shown this once</strong>
+                  <p>Paste it as the webhook's secret in Jira now; the previous one no longer works.</p>
+                  <CopyValue label="Webhook secret" value={minted} />
+                </div>
+              )}
+              <div className="form-actions">
+                <button type="button" className="button" onClick={() => setAsking(true)} aria-haspopup="dialog">
+                  Make a new secret
+                </button>
+              </div>
+              {asking && (
+                <ConfirmDialog title="Make a new webhook secret?" confirm={busy ? 'Making…' : 'Make a new secret'} busy={busy} danger={false} onConfirm={mint} onCancel={() => (setAsking(false), setProblem(null))}>
+                  <p>The secret is shown once. Deliveries signed with the old one are refused from now on, until the new one is pasted into Jira's webhook.</p>
+                  <ProblemBanner problem={problem} />
+                </ConfirmDialog>
+              )}
+            </>
+          )}
+        </>
+      )}
+    </section>
   );
 }

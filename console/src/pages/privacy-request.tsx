@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { useLocation } from 'wouter';
+import { Link, useLocation } from 'wouter';
 import { useQueryClient } from '@tanstack/react-query';
 import { $api, api, asProblem, fieldError, must, type Answer, type Problem } from '../api/client';
 import { useSession } from '../session';
-import { Badge, Empty, externalLink, Field, NeedsScope, Notice, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
+import { Badge, ConfirmDialog, Empty, externalLink, Field, NeedsScope, Notice, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
 
 type Request = Answer<'/api/v1/privacy-request/{id}', 'get'>;
+type Erasure = Answer<'/api/v1/privacy-request/{id}/personal-data', 'delete'>;
 type Instance = Request['jira_tickets'][number];
 
 const FINISHED = new Set(['completed', 'canceled']);
@@ -103,6 +104,14 @@ function RequestDetail({ requestId }: { requestId: string }) {
               <Time value={req.manual_tasks_completed_at} empty="not yet" />
             </dd>
           </div>
+          {req.personal_data_erased_at && (
+            <div>
+              <dt>Personal data erased</dt>
+              <dd data-testid="erased-at">
+                <Time value={req.personal_data_erased_at} />
+              </dd>
+            </div>
+          )}
           {req.request_url && (
             <div>
               <dt>In the privacy system</dt>
@@ -114,6 +123,7 @@ function RequestDetail({ requestId }: { requestId: string }) {
             </div>
           )}
         </dl>
+        <Erase requestId={req.id} erasedAt={req.personal_data_erased_at} />
       </section>
       <section aria-labelledby="tickets-title">
         <h2 id="tickets-title">Jira tickets</h2>
@@ -311,5 +321,79 @@ function SubmitForm({ onSubmit, problem }: { onSubmit: (data: Record<string, unk
         Submit data
       </button>
     </form>
+  );
+}
+
+const REDACTION: Record<Erasure['tickets'][number]['jira_redaction'], string> = {
+  pending: 'being redacted in Jira',
+  done: 'redacted in Jira',
+  ticket_gone: 'the ticket is gone from Jira',
+  not_enabled: 'not redacted (the connection does not redact in Jira): edit it there by hand',
+};
+
+/**
+ * Erasure on demand (DELETE …/personal-data, admin): the identity and every submitted data go; ids, states,
+ * ticket keys and times stay. The answer names the tickets that were rendered from personal variables.
+ */
+function Erase({ requestId, erasedAt }: { requestId: string; erasedAt: string | null }) {
+  const { can } = useSession();
+  const queries = useQueryClient();
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [report, setReport] = useState<Erasure | null>(null);
+  const erase = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      setReport(await must(api.DELETE('/api/v1/privacy-request/{id}/personal-data', { params: { path: { id: requestId } } })));
+      setAsking(false);
+      await queries.invalidateQueries();
+    } catch (err) {
+      setProblem(asProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <div className="actions" role="group" aria-label="The request's records">
+        <Link href={`/audit?target=${encodeURIComponent(requestId)}`} className="button">
+          Audit of this request
+        </Link>
+        <button type="button" className="button button--danger" disabled={!can('admin') || busy} onClick={() => setAsking(true)} aria-haspopup="dialog">
+          {erasedAt ? 'Erase personal data again' : 'Erase personal data'}
+        </button>
+        {!can('admin') && <NeedsScope scope="admin" />}
+      </div>
+      {asking && (
+        <ConfirmDialog title={`Erase the personal data of ${requestId}?`} confirm={busy ? 'Erasing…' : 'Erase personal data'} busy={busy} onConfirm={erase} onCancel={() => (setAsking(false), setProblem(null))}>
+          <p>
+            The requester's email and phone and every data submitted for its tickets are erased now, and cannot be brought back. The request's id, states, ticket
+            keys and times stay. Tickets rendered from personal variables are named; they are redacted in Jira where the connection asks for it.
+          </p>
+          <ProblemBanner problem={problem} />
+        </ConfirmDialog>
+      )}
+      {report && (
+        <Notice tone={report.tickets.some((t) => t.jira_redaction === 'not_enabled') ? 'warning' : 'success'} title="Personal data erased">
+          <p>
+            Erased: {report.erased.identity.length ? report.erased.identity.join(' and ') : 'no identity was left'}
+            {report.erased.submitted_data.length ? `, and the data submitted for ${report.erased.submitted_data.length} ticket(s)` : ''}.
+          </p>
+          {report.tickets.length ? (
+            <ul className="outcome" aria-label="Tickets rendered from personal data">
+              {report.tickets.map((t) => (
+                <li key={t.instance_id}>
+                  <strong>{t.ticket_key}</strong> on {t.connection_key} ({t.personal_fields.join(', ')}): {REDACTION[t.jira_redaction]}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p>No ticket was rendered from personal variables.</p>
+          )}
+        </Notice>
+      )}
+    </>
   );
 }
