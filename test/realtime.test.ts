@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JiraClient } from '../src/jira/client.js';
 import { JiraApiError } from '../src/jira/errors.js';
-import { missingIssues, readSnapshots } from '../src/jira/snapshot.js';
+import { missingIssues, readSnapshots, SnapshotReads } from '../src/jira/snapshot.js';
 import { eventually } from './helpers/infra.js';
 import { approvedRequest, useStack } from './helpers/ticketflow.js';
 
@@ -127,6 +127,31 @@ describe('bulk reads and existence checks', () => {
       ['POST /rest/api/3/search/approximate-count 400', 'GET /rest/api/3/issue/PRIV-N 404', 'POST /rest/api/3/search/approximate-count 200', 'POST /rest/api/3/search/approximate-count 200'],
       'three counts (the first refused for the vanished key) and one GET to confirm it',
     );
+  });
+});
+
+describe('direct reads that share a connection', () => {
+  test('reads asked while one is on its way go together: 40 at once cost 2 calls, each gets its own issue, a gone one reads null', async () => {
+    const client = jiraClient();
+    const created = (await ctx.jira.bulkCreate({ count: 40, project: 'PRIV', summaryPrefix: 'shared' })).keys!;
+    await ctx.jira.transition(created[3]!, 'Done');
+    await ctx.jira.remove(created[5]!);
+    const reads = new SnapshotReads();
+    const before = await lastSeq();
+    const seen = await Promise.all(created.map((key) => reads.read('conn', client, key)));
+    const calls = await jiraCalls(before);
+    // The first key alone (nothing else was waiting), then the other 39 in one bulk read, then the GET that
+    // confirms the one the bulk read left out.
+    assert.deepEqual(
+      calls.map((c) => `${c.method} ${c.path.replace(/PRIV-\d+$/, 'PRIV-N')}`),
+      ['GET /rest/api/3/issue/PRIV-N', 'POST /rest/api/3/issue/bulkfetch', 'GET /rest/api/3/issue/PRIV-N'],
+    );
+    assert.deepEqual(seen.map((s) => s?.key ?? null), created.map((k, i) => (i === 5 ? null : k)));
+    assert.equal(seen[3]?.statusCategory, 'done');
+    // A read of another connection is not held behind this one's, and an error reaches every read it covered.
+    const failing = new JiraClient({ siteUrl: 'http://127.0.0.1:9', apiBaseUrl: 'http://127.0.0.1:9', flavor: 'cloud', auth: { kind: 'basic', username: 'x', password: 'x' } }, 1_000);
+    const results = await Promise.allSettled([reads.read('broken', failing, 'PRIV-1'), reads.read('broken', failing, 'PRIV-2'), reads.read('conn', client, created[0]!)]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
   });
 });
 

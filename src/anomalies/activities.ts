@@ -11,7 +11,7 @@ import { hasWebhooks } from '../jira-webhooks/settings.js';
 import { countCreation } from '../platform/metrics.js';
 import type { AnomalyLinkState, AnomalyTicketCreateInput, TicketView } from './messages.js';
 import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
-import { readSnapshot } from '../jira/snapshot.js';
+import { SnapshotReads } from '../jira/snapshot.js';
 import { compileTemplate } from '../templates/template.js';
 import { claimParked } from '../tracker/watchers.js';
 
@@ -41,6 +41,7 @@ export interface LinkPoll {
 /** Activities of the anomaly ↔ ticket links; comment texts and anomaly facts are read from PostgreSQL by id. */
 export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; search?: SearchLag }) {
   const { orm, kit } = deps;
+  const reads = new SnapshotReads();
   const db = () => orm.em.getConnection();
 
   return {
@@ -109,7 +110,7 @@ export function createAnomalyActivities(deps: { orm: Orm; kit: ConnectionKit; se
     async pollLinkedTicket(link: LinkRef): Promise<LinkPoll> {
       const { connection, client } = await jiraFor(orm.em.fork(), kit, link.connectionKey);
       const [issue, pending] = await Promise.all([
-        withJiraFailures(() => readSnapshot(client, link.ticketKey)),
+        withJiraFailures(() => reads.read(connection.key, client, link.ticketKey)),
         orm.em.fork().count(AnomalyComment, { linkId: link.linkId, deliveredAt: null }),
       ]);
       const pendingComments = pending > 0;

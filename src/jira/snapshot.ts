@@ -37,6 +37,54 @@ export async function readSnapshot(client: JiraClient, key: string): Promise<Iss
   return issue ? toSnapshot(issue) : null;
 }
 
+interface Waiter {
+  resolve(snapshot: IssueSnapshot | null): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Direct reads of single issues that share a connection's budget: while one read of a connection is waiting for
+ * its window or in flight, the keys asked for meanwhile are gathered, and the next call reads them together (a
+ * bulk read, up to 100). A burst of refreshes then costs one call per budget window, instead of queueing
+ * behind a window each (at 10 calls a second, ten refreshes a second would wait ever longer). One per process.
+ */
+export class SnapshotReads {
+  private readonly lanes = new Map<string, { asked: Map<string, Waiter[]>; busy: boolean }>();
+
+  /** `lane` names the budget the read spends (the connection); `client` is one of that connection's clients. */
+  read(lane: string, client: JiraClient, key: string): Promise<IssueSnapshot | null> {
+    let l = this.lanes.get(lane);
+    if (!l) this.lanes.set(lane, (l = { asked: new Map(), busy: false }));
+    const answer = new Promise<IssueSnapshot | null>((resolve, reject) => {
+      const waiting = l.asked.get(key);
+      if (waiting) waiting.push({ resolve, reject });
+      else l.asked.set(key, [{ resolve, reject }]);
+    });
+    if (!l.busy) void this.drain(lane, l, client);
+    return answer;
+  }
+
+  private async drain(lane: string, l: { asked: Map<string, Waiter[]>; busy: boolean }, client: JiraClient): Promise<void> {
+    l.busy = true;
+    try {
+      while (l.asked.size) {
+        const batch = [...l.asked].slice(0, MAX_BULK);
+        for (const [key] of batch) l.asked.delete(key);
+        const keys = batch.map(([key]) => key);
+        try {
+          const read = keys.length === 1 ? new Map([[keys[0]!, await readSnapshot(client, keys[0]!)]]) : await readSnapshots(client, keys);
+          for (const [key, waiters] of batch) for (const w of waiters) w.resolve(read.get(key) ?? null);
+        } catch (err) {
+          for (const [, waiters] of batch) for (const w of waiters) w.reject(err);
+        }
+      }
+    } finally {
+      l.busy = false;
+      this.lanes.delete(lane);
+    }
+  }
+}
+
 /**
  * Many issues in bulk (100 per call). Bulk reads leave out issues that are gone without saying so, so each
  * one missing is confirmed by a direct read before it is reported gone (null); a moved issue answers under

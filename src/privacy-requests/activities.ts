@@ -11,7 +11,7 @@ import type { TicketChange, TrackedStatusCategory } from '../tracker/news.js';
 import { hasWebhooks } from '../jira-webhooks/settings.js';
 import { countCreation } from '../platform/metrics.js';
 import { log } from '../platform/log.js';
-import { readSnapshot } from '../jira/snapshot.js';
+import { SnapshotReads } from '../jira/snapshot.js';
 import { claimParked } from '../tracker/watchers.js';
 import { countsAsDone } from '../jira/status.js';
 
@@ -67,6 +67,7 @@ export const idempotencyLabel = (instanceId: string) => `ticketflow-${instanceId
  */
 export function createActivities(deps: PrivacyActivityDeps) {
   const { orm } = deps;
+  const reads = new SnapshotReads();
 
   /** The instance and its connection's Jira client: all a poll needs (it runs for every ticket every cycle). */
   async function loadTracked(instanceId: string) {
@@ -86,7 +87,7 @@ export function createActivities(deps: PrivacyActivityDeps) {
 
   /** One direct read of the ticket: reads happen on creation, on refresh, and when the state is unknown. */
   async function observe({ instance, connection, client }: Awaited<ReturnType<typeof loadTracked>>, ticketKey: string): Promise<PollResult> {
-    const found = await withJiraFailures(() => readSnapshot(client, ticketKey));
+    const found = await withJiraFailures(() => reads.read(connection.key, client, ticketKey));
     const stored = deps.kit.secrets.read(connection);
     const webhooks = hasWebhooks(stored);
     const mapping = stored.done_status_ids as string[] | null | undefined;
