@@ -6,6 +6,7 @@ import { Connection } from '../src/platform/db/entities.js';
 import { approvedRequest, configureConnection, STRICT_PAT, STRICT_TOKEN, useStack } from './helpers/ticketflow.js';
 import { eventually } from './helpers/infra.js';
 import { generateOAuth1KeyPair } from '../src/connections/oauth1.js';
+import { mergeSecrets } from '../src/connections/service.js';
 
 /**
  * Every Jira setup end to end against the fake Jira: the OAuth modes (Cloud OAuth 2.0, Data Center OAuth 2.0,
@@ -122,10 +123,9 @@ describe('OAuth modes: initiate → callback → create → refresh → disconne
     assert.ok(create, 'created through REST v2 with the Bearer token');
     // refresh: expired on both sides → one refresh, the rotated token committed before use
     await ctx.jira.expireDcTokens();
-    const em = ctx.orm.em.fork();
-    const c = await em.findOneOrFail(Connection, { key: 'dco2' });
-    ctx.tf.secrets.write(c, { ...ctx.tf.secrets.read(c), refresh_at: 0 });
-    await em.flush();
+    // Merged under the row lock: a refresh of the worker's meanwhile (its calls met the expired token too) must
+    // not be written over with the refresh token it rotated out.
+    await mergeSecrets(ctx.orm.em.fork(), ctx.tf.secrets, 'dco2', { refresh_at: 0 });
     const before = (await ctx.jira.dcStats()).oauth2;
     const answers = await Promise.all(Array.from({ length: 10 }, () => statusOf('dco2', t.ticket_key)));
     assert.deepEqual([...new Set(answers)], ['To Do']);
@@ -190,14 +190,11 @@ describe('OAuth modes: initiate → callback → create → refresh → disconne
     assert.equal(stats.refused, 0, 'every signature verified');
 
     // a request signed with another key is refused by Jira's check (node:crypto, not the client's library)
-    const em = ctx.orm.em.fork();
-    const c = await em.findOneOrFail(Connection, { key: 'o1' });
-    const real = ctx.tf.secrets.read(c);
-    ctx.tf.secrets.write(c, { ...real, oauth1_private_key: generateOAuth1KeyPair().privateKey });
-    await em.flush();
+    // Merged under the row lock, key only: the webhook keep-alive records its registration meanwhile.
+    const real = (await stored('o1')).oauth1_private_key;
+    await mergeSecrets(ctx.orm.em.fork(), ctx.tf.secrets, 'o1', { oauth1_private_key: generateOAuth1KeyPair().privateKey });
     assert.equal(((await http().get('api/v1/connection/o1/jira/test')).body as any).reason, 'bad_credentials');
-    ctx.tf.secrets.write(c, real);
-    await em.flush();
+    await mergeSecrets(ctx.orm.em.fork(), ctx.tf.secrets, 'o1', { oauth1_private_key: real });
     assert.equal(((await http().get('api/v1/connection/o1/jira/test')).body as any).status, 'connected');
 
     // An administrator's OAuth 1.0a user registers a Data Center webhook; disconnect removes it.
@@ -295,7 +292,7 @@ describe('Data Center webhooks', () => {
     const { syncNowSignal } = await import('../src/tracker/messages.js');
     await ctx.tf.client.workflow.getHandle(trackerWorkflowId('scoped_read')).signal(syncNowSignal);
     await ctx.tf.client.workflow.getHandle(trackerWorkflowId('scoped_read')).signal(syncNowSignal);
-    const search = await eventually(async () => (await ctx.jira.requests()).find((r) => r.path.endsWith('/search/jql') && JSON.stringify(r.body).includes('labels = \\"scoped\\"')), 'a delta read with the scope');
+    const search = await eventually(async () => (await ctx.jira.requests()).find((r) => r.path.endsWith('/search/jql') && JSON.stringify(r.body).includes('labels = \\"scoped\\"')), 'a delta read with the scope', 60_000);
     assert.match((search.body as any).jql, /^\(project = "PRIV" AND labels = "scoped"\) AND updated >= -\d+m ORDER BY updated ASC$/);
     await disable('scoped_read');
   });

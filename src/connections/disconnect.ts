@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Orm } from '../platform/db/orm.js';
 import type { ConnectionKit } from './kit.js';
-import { loadConnection, mergeSecrets } from './service.js';
+import { loadConnection, mergeSecretsIf } from './service.js';
 import { ticketSettings } from './settings.js';
 import type { DynamicWebhooks } from '../jira-webhooks/activities.js';
 import type { ServerWebhook } from '../jira-webhooks/settings.js';
@@ -56,10 +56,10 @@ export async function disconnect(orm: Orm, kit: ConnectionKit, connectionKey: st
   const manual: string[] = [];
   const settings = ticketSettings(all);
   const client = 'missing' in settings ? null : kit.connector.client(c, settings);
-  const dynamic = all.dynamic_webhooks as DynamicWebhooks | undefined;
-  const server = all.server_webhook as ServerWebhook | undefined;
+  const handled = new Set<string>();
   const attempt = async (ids: string[], remove: () => Promise<void>) => {
     if (!ids.length) return;
+    ids.forEach((id) => handled.add(id));
     if (!client) return void left.push(...ids.map((id) => ({ id, reason: 'the connection has no usable credentials any more' })));
     try {
       await remove();
@@ -68,8 +68,16 @@ export async function disconnect(orm: Orm, kit: ConnectionKit, connectionKey: st
       left.push(...ids.map((id) => ({ id, reason: (err as Error).message })));
     }
   };
-  await attempt((dynamic?.ids ?? []).map(String), () => client!.deleteWebhooks(dynamic!.ids));
-  await attempt(server?.id ? [server.id] : [], () => client!.deleteServerWebhook(server!.id!));
+  const removeWebhooks = async (stored: Record<string, unknown>) => {
+    const dynamic = stored.dynamic_webhooks as DynamicWebhooks | undefined;
+    const server = stored.server_webhook as ServerWebhook | undefined;
+    const dynamicIds = (dynamic?.ids ?? []).filter((id) => !handled.has(String(id)));
+    await attempt(dynamicIds.map(String), () => client!.deleteWebhooks(dynamicIds));
+    if (server?.id && !handled.has(server.id)) await attempt([server.id], () => client!.deleteServerWebhook(server.id!));
+  };
+  await removeWebhooks(all);
+  const server = all.server_webhook as ServerWebhook | undefined;
+  const dynamic = all.dynamic_webhooks as DynamicWebhooks | undefined;
   if (left.length) manual.push(`delete the webhooks ${left.map((w) => w.id).join(', ')} in Jira (settings → System → WebHooks)`);
   if (typeof all.webhook_secret === 'string' && !server?.id && !dynamic) manual.push('delete the admin webhook that delivers to this connection in Jira (settings → System → WebHooks): its secret is forgotten, so its deliveries are refused');
 
@@ -88,7 +96,25 @@ export async function disconnect(orm: Orm, kit: ConnectionKit, connectionKey: st
     if (where[String(method)]) manual.push(where[String(method)]!);
   }
   const forgotten = FORGOTTEN.filter((k) => all[k] !== undefined);
-  await mergeSecrets(em, kit.secrets, connectionKey, {}, FORGOTTEN);
+  // The webhook keep-alive may have registered one since the read above (it records it while the credentials
+  // are still there): forgetting waits until every webhook recorded has been handled here, under the row lock.
+  const hooksOf = (stored: Record<string, unknown>) => [...((stored.dynamic_webhooks as DynamicWebhooks | undefined)?.ids ?? []).map(String), (stored.server_webhook as ServerWebhook | undefined)?.id].filter(Boolean);
+  for (let round = 0; ; round++) {
+    let later: Record<string, unknown> | undefined;
+    const done = await mergeSecretsIf(
+      em,
+      kit.secrets,
+      connectionKey,
+      (stored) => {
+        later = stored;
+        return round >= 3 || hooksOf(stored).every((id) => handled.has(id!));
+      },
+      {},
+      FORGOTTEN,
+    );
+    if (done) break;
+    await removeWebhooks(later!);
+  }
   log.info('connection disconnected from Jira', { connection: connectionKey, forgotten, webhooksRemoved: removed.length, webhooksLeft: left.length, revocation });
   return { status: 'disconnected', connection_key: connectionKey, forgotten, webhooks_removed: removed, webhooks_left: left, revocation, manual_steps: manual };
 }
