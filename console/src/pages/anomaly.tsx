@@ -5,6 +5,7 @@ import { $api, api, asProblem, fieldError, must, type Answer, type Problem } fro
 import { useSession } from '../session';
 import { Badge, Empty, externalLink, Field, NeedsScope, Notice, PageHeader, ProblemBanner, Time } from '../components/ui';
 import { FindById } from './privacy-request';
+import { useAction } from '../components/action';
 
 type Anomaly = Answer<'/api/anomalies/{anomaly_id}', 'get'>;
 type Link = Answer<'/api/anomalies/{anomaly_id}/ticket-links', 'get'>[number];
@@ -152,21 +153,8 @@ function ConnectionChoice({ anomaly, value, onChange }: { anomaly: Anomaly; valu
 
 function LinkRow({ anomalyId, l }: { anomalyId: string; l: Link }) {
   const { can } = useSession();
-  const queries = useQueryClient();
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const unlink = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await must(api.DELETE('/api/anomalies/{anomaly_id}/ticket-links/{link_id}', { params: { path: { anomaly_id: anomalyId, link_id: l.link_id } } }));
-      await queries.invalidateQueries();
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, problem, run } = useAction();
+  const unlink = () => run(async () => void (await must(api.DELETE('/api/anomalies/{anomaly_id}/ticket-links/{link_id}', { params: { path: { anomaly_id: anomalyId, link_id: l.link_id } } }))));
   return (
     <>
       <tr>

@@ -3,6 +3,7 @@ import { Link } from 'wouter';
 import { useQueryClient } from '@tanstack/react-query';
 import { $api, api, asProblem, must, type Answer, type Problem } from '../api/client';
 import { Badge, ConfirmDialog, CopyValue, Empty, Notice, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
+import { useAction } from '../components/action';
 import { authModeLabel } from './auth-modes';
 
 export type ConnectionItem = Answer<'/api/v1/connection', 'get'>['items'][number];
@@ -225,31 +226,21 @@ export function hasCredentials(c: { secrets: Record<string, unknown> }): boolean
  * the grant where Jira offers it and forgets the credentials; the ticket settings stay.
  */
 export function DisconnectButton({ connectionKey, name, small, onDone }: { connectionKey: string; name: string; small?: boolean; onDone: (answer: Disconnected) => void }) {
-  const queries = useQueryClient();
   const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const go = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
+  const { busy, problem, run, clear } = useAction();
+  const go = () =>
+    run(async () => {
       const answer = await must(api.POST('/api/v1/connection/{key}/disconnect', { params: { path: { key: connectionKey } } }));
       setAsking(false);
       onDone(answer);
-      await queries.invalidateQueries();
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <>
       <button type="button" className={`button button--danger${small ? ' button--small' : ''}`} onClick={() => setAsking(true)} aria-haspopup="dialog">
         Disconnect<span className="visually-hidden"> {name}</span>
       </button>
       {asking && (
-        <ConfirmDialog title={`Disconnect ${name} from Jira?`} confirm={busy ? 'Disconnecting…' : `Disconnect ${name}`} busy={busy} onConfirm={go} onCancel={() => (setAsking(false), setProblem(null))}>
+        <ConfirmDialog title={`Disconnect ${name} from Jira?`} confirm={busy ? 'Disconnecting…' : `Disconnect ${name}`} busy={busy} onConfirm={go} onCancel={() => (setAsking(false), clear())}>
           <p>
             ticketflow removes the webhooks it registered, revokes its grant where Jira offers that, and forgets the credentials and tokens. The project,
             templates and status mapping stay, so connecting again is one authorization away. Until then nothing reaches Jira through this connection.
@@ -301,26 +292,16 @@ const WEBHOOK_MODE: Record<Webhook['mode'], string> = { dynamic: 'Dynamic (regis
 /** How Jira's webhooks reach the connection (GET …/jira/webhook), and a new secret for a manual one, shown once. */
 export function WebhookPanel({ connectionKey }: { connectionKey: string }) {
   const info = $api.useQuery('get', '/api/v1/connection/{key}/jira/webhook', { params: { path: { key: connectionKey } } });
-  const queries = useQueryClient();
   const [minted, setMinted] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const { busy, problem, run, clear } = useAction({ queryKey: ['get', '/api/v1/connection/{key}/jira/webhook'] });
   const w = info.data;
-  const mint = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
+  const mint = () =>
+    run(async () => {
       const answer = await must(api.POST('/api/v1/connection/{key}/jira/webhook-secret', { params: { path: { key: connectionKey } } }));
       setMinted(answer.secret ?? null);
       setAsking(false);
-      await queries.invalidateQueries({ queryKey: ['get', '/api/v1/connection/{key}/jira/webhook'] });
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <section className="card" aria-labelledby="webhook-title">
       <h2 id="webhook-title">Jira webhooks</h2>
@@ -374,7 +355,7 @@ export function WebhookPanel({ connectionKey }: { connectionKey: string }) {
                 </button>
               </div>
               {asking && (
-                <ConfirmDialog title="Make a new webhook secret?" confirm={busy ? 'Making…' : 'Make a new secret'} busy={busy} danger={false} onConfirm={mint} onCancel={() => (setAsking(false), setProblem(null))}>
+                <ConfirmDialog title="Make a new webhook secret?" confirm={busy ? 'Making…' : 'Make a new secret'} busy={busy} danger={false} onConfirm={mint} onCancel={() => (setAsking(false), clear())}>
                   <p>The secret is shown once. Deliveries signed with the old one are refused from now on, until the new one is pasted into Jira's webhook.</p>
                   <ProblemBanner problem={problem} />
                 </ConfirmDialog>

@@ -4,6 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { $api, api, asProblem, fieldError, must, type Answer, type Problem } from '../api/client';
 import { useSession } from '../session';
 import { Badge, ConfirmDialog, Empty, externalLink, Field, NeedsScope, Notice, PageHeader, ProblemBanner, Time, type Tone } from '../components/ui';
+import { useAction } from '../components/action';
 
 type Request = Answer<'/api/v1/privacy-request/{id}', 'get'>;
 type Erasure = Answer<'/api/v1/privacy-request/{id}/personal-data', 'delete'>;
@@ -337,24 +338,14 @@ const REDACTION: Record<Erasure['tickets'][number]['jira_redaction'], string> = 
  */
 function Erase({ requestId, erasedAt }: { requestId: string; erasedAt: string | null }) {
   const { can } = useSession();
-  const queries = useQueryClient();
   const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const { busy, problem, run, clear } = useAction();
   const [report, setReport] = useState<Erasure | null>(null);
-  const erase = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
+  const erase = () =>
+    run(async () => {
       setReport(await must(api.DELETE('/api/v1/privacy-request/{id}/personal-data', { params: { path: { id: requestId } } })));
       setAsking(false);
-      await queries.invalidateQueries();
-    } catch (err) {
-      setProblem(asProblem(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <>
       <div className="actions" role="group" aria-label="The request's records">
@@ -367,7 +358,7 @@ function Erase({ requestId, erasedAt }: { requestId: string; erasedAt: string | 
         {!can('admin') && <NeedsScope scope="admin" />}
       </div>
       {asking && (
-        <ConfirmDialog title={`Erase the personal data of ${requestId}?`} confirm={busy ? 'Erasing…' : 'Erase personal data'} busy={busy} onConfirm={erase} onCancel={() => (setAsking(false), setProblem(null))}>
+        <ConfirmDialog title={`Erase the personal data of ${requestId}?`} confirm={busy ? 'Erasing…' : 'Erase personal data'} busy={busy} onConfirm={erase} onCancel={() => (setAsking(false), clear())}>
           <p>
             The requester's email and phone and every data submitted for its tickets are erased now, and cannot be brought back. The request's id, states, ticket
             keys and times stay. Tickets rendered from personal variables are named; they are redacted in Jira where the connection asks for it.
